@@ -1,0 +1,22 @@
+import { loadBlake3 } from "#hasher";
+import { B3Digest } from "../digest.js";
+import type { Blake3Hasher, Blake3Implementation } from "./blake3.js";
+
+export type { Blake3Hasher, Blake3Implementation } from "./blake3.js";
+
+/** The BLAKE3 implementation castore uses on this runtime (loaded once). */
+export function blake3(): Promise<Blake3Implementation> {
+  return loadBlake3();
+}
+
+/** A fresh incremental hasher from the best implementation. */
+export async function createBlake3Hasher(): Promise<Blake3Hasher> {
+  return (await loadBlake3()).createHasher();
+}
+
+/** The digest of some bytes, held in memory. */
+export async function digestOf(bytes: Uint8Array): Promise<B3Digest> {
+  const hasher = await createBlake3Hasher();
+  hasher.update(bytes);
+  return B3Digest.fromBytes(hasher.digest());
+}

@@ -1,0 +1,30 @@
+export * from "./address.js";
+export { getBlob, putBlob } from "./blobs.js";
+export {
+  chunksOf,
+  concatBytes,
+  fromReadableStream,
+  type ReadAllOptions,
+  readAll,
+  splitBytes,
+  toReadableStream,
+} from "./bytes.js";
+export { B3Digest } from "./digest.js";
+export * from "./errors.js";
+export type { Blake3Hasher, Blake3Implementation } from "./hashing/blake3.js";
+export { blake3, createBlake3Hasher, digestOf } from "./hashing/hash.js";
+export { BaseBlobReader } from "./readers/base-reader.js";
+export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
+export { ForwardSeeker, type ForwardSeekerOptions } from "./readers/forward-seeker.js";
+export { verifyStream } from "./readers/verify-stream.js";
+export {
+  type BlobServiceBackend,
+  BlobServiceRegistry,
+  defaultRegistry,
+  fromAddr,
+  register,
+} from "./registry.js";
+export { BaseBlobService, type DigestLike, toDigest } from "./service-base.js";
+export { abortedError, raceAbort, type SignalOptions, throwIfAborted } from "./signal.js";
+export type { BlobReader, BlobService, BlobWriter, BytesInput, ReadOptions, SeekOrigin } from "./types.js";
+export { BaseBlobWriter } from "./writers/base-writer.js";

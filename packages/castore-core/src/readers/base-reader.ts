@@ -1,0 +1,115 @@
+import type { B3Digest } from "../digest.js";
+import { ClosedError, InvalidArgumentError, UnsupportedError } from "../errors.js";
+import { notifyFinished } from "../lifecycle.js";
+import { type SignalOptions, throwIfAborted } from "../signal.js";
+import type { BlobReader, ReadOptions, SeekOrigin } from "../types.js";
+
+/**
+ * Shared plumbing for readers: argument checks, the closed state, seek arithmetic, iteration and
+ * disposal. Subclasses supply `readChunk` (at `this.position`) and, if they can, `seekTo`.
+ */
+export abstract class BaseBlobReader implements BlobReader {
+  readonly digest: B3Digest;
+  abstract readonly size: number | undefined;
+  abstract readonly seekable: boolean;
+  #position = 0;
+  #closed = false;
+
+  protected constructor(digest: B3Digest) {
+    this.digest = digest;
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  /** The next chunk at `this.position` (at most `maxBytes`), or undefined at the end. */
+  protected abstract readChunk(maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array | undefined>;
+
+  /** Moves to `target` (≥ 0, already validated). Forward-only readers throw for backward targets. */
+  protected abstract seekTo(target: number, signal: AbortSignal | undefined): Promise<void>;
+
+  /** Frees resources; called once by close(). */
+  protected release(): Promise<void> | void {}
+
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
+  async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    this.#assertOpen();
+    throwIfAborted(options?.signal);
+    const maxBytes = options?.maxBytes ?? Number.POSITIVE_INFINITY;
+    if (maxBytes !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)) {
+      throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${maxBytes}`);
+    }
+    const chunk = await this.readChunk(maxBytes, options?.signal);
+    if (chunk) this.#position += chunk.length;
+    return chunk;
+  }
+
+  async seek(offset: number, origin: SeekOrigin = "start", options?: SignalOptions): Promise<number> {
+    this.#assertOpen();
+    throwIfAborted(options?.signal);
+    if (!Number.isSafeInteger(offset)) throw new InvalidArgumentError(`seek offset must be an integer, got ${offset}`);
+    let target: number;
+    switch (origin) {
+      case "start":
+        target = offset;
+        break;
+      case "current":
+        target = this.#position + offset;
+        break;
+      case "end":
+        if (this.size === undefined) {
+          throw new UnsupportedError("cannot seek from the end: this reader does not know the blob's size");
+        }
+        target = this.size + offset;
+        break;
+      default:
+        throw new InvalidArgumentError(`unknown seek origin ${JSON.stringify(origin)}`);
+    }
+    if (target < 0) throw new InvalidArgumentError(`cannot seek to ${target}: before the start of the blob`);
+    if (target !== this.#position) {
+      await this.seekTo(target, options?.signal);
+      this.#position = target;
+    }
+    return target;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.release();
+    } finally {
+      notifyFinished(this);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    let finished = false;
+    try {
+      for (;;) {
+        const chunk = await this.read();
+        if (chunk === undefined) {
+          finished = true;
+          return;
+        }
+        yield chunk;
+      }
+    } finally {
+      // Leaving a for-await loop early (break, throw) ends the reader, like a Node stream, so a
+      // network read is cancelled. A loop that ran to the end leaves it open for further seeks.
+      if (!finished) await this.close();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError("reader is closed");
+  }
+}

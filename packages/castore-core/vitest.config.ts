@@ -1,0 +1,12 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: {
+    // Tests run the sources; point the hashing seam at its Node implementation in src.
+    alias: { "#hasher": fileURLToPath(new URL("./src/hashing/hasher-node.ts", import.meta.url)) },
+  },
+  test: {
+    include: ["test/**/*.test.ts"],
+  },
+});

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The entry point behind `npm start`, `npm test`, `npm run castore` and `npm run bench`.
+//
+// It must run on a machine that has only an old Node (20) and npm: when the running Node is too old
+// or pnpm is not the one driving, it installs a supported Node and the pinned pnpm from the npm
+// registry into .toolchain/ (once), installs the workspace with that pnpm, and re-runs itself on the
+// new Node under pnpm. Under pnpm on a supported Node it does the real work directly, so
+// `pnpm install && pnpm test` works for people who already have the tools.
+//
+// Plain JavaScript with no dependencies: it runs before anything is installed.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const NODE_VERSION = "24.21.0";
+const PNPM_VERSION = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1];
+const SUPPORTED_MAJORS = (major) => major === 22 || major === 24 || major >= 26;
+
+const [task = "test", ...args] = process.argv.slice(2);
+const nodeMajor = Number(process.versions.node.split(".")[0]);
+const underPnpm = (process.env.npm_config_user_agent ?? "").startsWith(`pnpm/`);
+
+function run(command, commandArgs, env = process.env) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: "inherit", env });
+  if (result.error) throw result.error;
+  if (result.signal) process.kill(process.pid, result.signal);
+  return result.status ?? 1;
+}
+
+function runOrExit(command, commandArgs, env) {
+  const status = run(command, commandArgs, env);
+  if (status !== 0) process.exit(status);
+}
+
+/** The real work, on a supported Node with the workspace installed. */
+function work() {
+  const turbo = join(root, "node_modules", ".bin", "turbo");
+  const castoreBin = join(root, "packages", "castore-cli", "dist", "bin.js");
+  switch (task) {
+    case "test":
+      runOrExit("biome", ["check", "."]);
+      runOrExit(turbo, ["run", "typecheck", "test", "--output-logs=new-only", ...args]);
+      return;
+    case "bench":
+      runOrExit(turbo, ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
+      return;
+    case "start":
+    case "castore": {
+      runOrExit(turbo, ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"]);
+      const commandArgs = task === "start" ? ["daemon", ...args] : args;
+      process.exit(run(process.execPath, [castoreBin, ...commandArgs]));
+      return;
+    }
+    default:
+      console.error(`dev.mjs: unknown task ${task} (expected test, bench, start or castore)`);
+      process.exit(2);
+  }
+}
+
+/** Installs Node and pnpm from the npm registry into .toolchain/, unless the right ones are there. */
+function ensureToolchain() {
+  const dir = join(root, ".toolchain");
+  const stamp = join(dir, "versions.json");
+  const wanted = JSON.stringify({ node: NODE_VERSION, pnpm: PNPM_VERSION });
+  if (!existsSync(stamp) || readFileSync(stamp, "utf8") !== wanted) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
+    console.error(`castore: installing Node ${NODE_VERSION} and pnpm ${PNPM_VERSION} into .toolchain/ (once)`);
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    runOrExit(npm, [
+      "install",
+      "--prefix",
+      dir,
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `node@${NODE_VERSION}`,
+      `pnpm@${PNPM_VERSION}`,
+    ]);
+    writeFileSync(stamp, wanted);
+  }
+  return { nodeBin: join(dir, "node_modules", "node", "bin"), pnpm: join(dir, "node_modules", ".bin", "pnpm") };
+}
+
+if (underPnpm && SUPPORTED_MAJORS(nodeMajor)) {
+  work();
+} else {
+  const { nodeBin, pnpm } = ensureToolchain();
+  // Put the new Node first on PATH so pnpm, turbo, vitest and every child process run on it.
+  const env = { ...process.env, PATH: `${nodeBin}${delimiter}${process.env.PATH ?? ""}` };
+  delete env.npm_config_user_agent;
+  runOrExit(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], env);
+  const scriptName = task === "castore" ? "castore" : task;
+  process.exit(run(pnpm, ["run", "--silent", scriptName, ...args], env));
+}
