@@ -67,7 +67,7 @@ export abstract class BaseBlobWriter implements BlobWriter {
       const state = this.#state;
       if (state.kind === "closed") return state.digest;
       if (state.kind === "failed") {
-        throw new ClosedError("writer was previously closed with an error", { cause: state.error });
+        throw new ClosedError("writer was previously closed with error", { cause: state.error });
       }
       if (state.kind === "aborted") throw new ClosedError("writer was aborted", { cause: state.reason });
       const signal = options?.signal;
@@ -110,7 +110,7 @@ export abstract class BaseBlobWriter implements BlobWriter {
       case "aborted":
         return abortedErrorFrom(this.#state.reason);
       default:
-        return new ClosedError("writer was previously closed with an error");
+        return new ClosedError("writer was previously closed with error");
     }
   }
 
