@@ -20,6 +20,9 @@ const SUPPORTED_MAJORS = (major) => major === 22 || major === 24 || major >= 26;
 
 const [task = "test", ...args] = process.argv.slice(2);
 const nodeMajor = Number(process.versions.node.split(".")[0]);
+// turbo would try to phone home; nothing outside the npm registry is reachable on our machines.
+process.env.TURBO_TELEMETRY_DISABLED = "1";
+process.env.DO_NOT_TRACK = "1";
 const underPnpm = (process.env.npm_config_user_agent ?? "").startsWith(`pnpm/`);
 
 function run(command, commandArgs, env = process.env) {
@@ -41,7 +44,7 @@ function work() {
   switch (task) {
     case "test":
       runOrExit("biome", ["check", "."]);
-      runOrExit(turbo, ["run", "typecheck", "test", "--output-logs=new-only", ...args]);
+      runOrExit(turbo, ["run", "typecheck", "test", "--output-logs=full", ...args]);
       return;
     case "bench":
       runOrExit(turbo, ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
