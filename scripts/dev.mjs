@@ -95,6 +95,10 @@ if (underPnpm && SUPPORTED_MAJORS(nodeMajor)) {
   // Put the new Node first on PATH so pnpm, turbo, vitest and every child process run on it.
   const env = { ...process.env, PATH: `${nodeBin}${delimiter}${process.env.PATH ?? ""}` };
   delete env.npm_config_user_agent;
+  // npm may trust a custom CA through its own config (cafile) where pnpm, which does not read
+  // npm's global config, would fail on TLS: hand the same file to Node for every child process.
+  const cafile = process.env.npm_config_cafile;
+  if (!env.NODE_EXTRA_CA_CERTS && cafile && cafile !== "null") env.NODE_EXTRA_CA_CERTS = cafile;
   runOrExit(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], env);
   const scriptName = task === "castore" ? "castore" : task;
   process.exit(run(pnpm, ["run", "--silent", scriptName, ...args], env));
