@@ -1,0 +1,63 @@
+import type { B3Digest, BlobService } from "castore-core";
+
+/** Creates a fresh, empty service under test. Called once per case; the runner closes it afterwards. */
+export type BlobServiceFactory = () => BlobService | Promise<BlobService>;
+
+/**
+ * What a backend declares it supports. Cases for a capability that is not declared are reported as
+ * skipped; cases that check how an undeclared feature is refused run instead. Declare everything
+ * the backend honestly does: an undeclared capability hides bugs behind skips.
+ */
+export interface BlobServiceCapabilities {
+  /** Readers can seek backwards (and `reader.seekable` is true). */
+  backwardSeek?: boolean;
+  /** Readers know the blob's size and can seek relative to the end. */
+  seekFromEnd?: boolean;
+  /**
+   * Test hook: damages the stored bytes of `digest` in `service` (for example flips a byte in the
+   * middle), so the suite can check that readers detect it. The blob must still look present.
+   */
+  corrupt?: (service: BlobService, digest: B3Digest) => Promise<void>;
+  /**
+   * Test hook: how many distinct blobs `service` holds, so the suite can check that storing the
+   * same bytes again stores them once.
+   */
+  storedBlobCount?: (service: BlobService) => Promise<number>;
+  /**
+   * Test hook, called after the suite closed a service: throws if the service still holds
+   * resources it should have released (open files, sockets, timers).
+   */
+  checkReleased?: (service: BlobService) => Promise<void>;
+}
+
+/** What a conformance case receives: a fresh service and the backend's declared capabilities. */
+export interface ConformanceContext {
+  readonly service: BlobService;
+  readonly capabilities: Readonly<BlobServiceCapabilities>;
+}
+
+/** One conformance check, independent of any test runner. */
+export interface ConformanceCase {
+  /** Stable identifier, "group/name-in-kebab-case". Never renamed once published. */
+  readonly id: string;
+  /** Human-readable title. */
+  readonly title: string;
+  /** Why the case does not apply to a backend with these capabilities, or undefined when it does. */
+  skipReason?(capabilities: Readonly<BlobServiceCapabilities>): string | undefined;
+  /** Rejects (usually with a ConformanceFailure) when the backend misbehaves. */
+  run(context: ConformanceContext): Promise<void>;
+}
+
+/** A skipReason for cases that need a capability. */
+export function requires(
+  capability: keyof BlobServiceCapabilities,
+): (capabilities: Readonly<BlobServiceCapabilities>) => string | undefined {
+  return (capabilities) => (capabilities[capability] ? undefined : `backend does not declare ${capability}`);
+}
+
+/** A skipReason for cases that check how an undeclared capability is refused. */
+export function refuses(
+  capability: keyof BlobServiceCapabilities,
+): (capabilities: Readonly<BlobServiceCapabilities>) => string | undefined {
+  return (capabilities) => (capabilities[capability] ? `backend declares ${capability}` : undefined);
+}

@@ -1,0 +1,42 @@
+export {
+  ConformanceFailure,
+  check,
+  checkBytes,
+  checkDigest,
+  checkEqual,
+  expectCode,
+  firstMismatch,
+} from "./assertions.js";
+export {
+  type BlobServiceCapabilities,
+  type BlobServiceFactory,
+  type ConformanceCase,
+  type ConformanceContext,
+  refuses,
+  requires,
+} from "./capabilities.js";
+export {
+  abortCases,
+  absentCases,
+  concurrencyCases,
+  conformanceCases,
+  integrityCases,
+  lifecycleCases,
+  readerCases,
+  roundTripCases,
+  writerCases,
+} from "./cases/index.js";
+export {
+  BLOB_A,
+  BLOB_B,
+  BLOB_C,
+  BLOB_C_SEED,
+  DUMMY_DIGEST,
+  EMPTY,
+  FIXTURES,
+  type Fixture,
+  HELLOWORLD,
+} from "./fixtures.js";
+export { openPresent, piecesOf, put, readBlob, readExact, readToEnd, writePieces } from "./io.js";
+export { pseudoRandomBytes } from "./prng.js";
+export { type CaseResult, type RunConformanceOptions, runCase, runConformance } from "./runner.js";

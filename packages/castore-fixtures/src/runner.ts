@@ -1,0 +1,66 @@
+import { ConformanceFailure } from "./assertions.js";
+import type { BlobServiceCapabilities, BlobServiceFactory, ConformanceCase } from "./capabilities.js";
+import { conformanceCases } from "./cases/index.js";
+
+/** The outcome of one case. */
+export type CaseResult =
+  | { readonly id: string; readonly title: string; readonly status: "passed" }
+  | { readonly id: string; readonly title: string; readonly status: "skipped"; readonly reason: string }
+  | { readonly id: string; readonly title: string; readonly status: "failed"; readonly error: unknown };
+
+/**
+ * Runs one case against a fresh service from `factory` and closes the service afterwards.
+ * Rejects when the case fails or the service does not close cleanly. Does not look at skipReason:
+ * callers decide what to skip (see {@link runConformance}).
+ */
+export async function runCase(
+  testCase: ConformanceCase,
+  factory: BlobServiceFactory,
+  capabilities: Readonly<BlobServiceCapabilities> = {},
+): Promise<void> {
+  const service = await factory();
+  try {
+    await testCase.run({ service, capabilities });
+  } catch (error) {
+    // The case's own failure is the more useful report; still release the service.
+    await service.close().catch(() => {});
+    throw error;
+  }
+  try {
+    await service.close();
+  } catch (error) {
+    throw new ConformanceFailure(`service.close() failed after the case: ${String(error)}`, { cause: error });
+  }
+}
+
+export interface RunConformanceOptions {
+  /** The cases to run (default: all of {@link conformanceCases}). */
+  cases?: readonly ConformanceCase[];
+}
+
+/**
+ * Runs the suite without a test runner, one case after another, and reports every case as passed,
+ * failed or skipped (with the reason). For runners other than vitest, and for testing the suite.
+ */
+export async function runConformance(
+  factory: BlobServiceFactory,
+  capabilities: Readonly<BlobServiceCapabilities> = {},
+  options: RunConformanceOptions = {},
+): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const testCase of options.cases ?? conformanceCases) {
+    const { id, title } = testCase;
+    const reason = testCase.skipReason?.(capabilities);
+    if (reason !== undefined) {
+      results.push({ id, title, status: "skipped", reason });
+      continue;
+    }
+    try {
+      await runCase(testCase, factory, capabilities);
+      results.push({ id, title, status: "passed" });
+    } catch (error) {
+      results.push({ id, title, status: "failed", error });
+    }
+  }
+  return results;
+}
