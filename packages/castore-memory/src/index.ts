@@ -1,0 +1,2 @@
+export { memoryBackend } from "./memory-backend.js";
+export { MemoryBlobService } from "./memory-service.js";

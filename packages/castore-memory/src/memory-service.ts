@@ -1,0 +1,49 @@
+import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter, BytesReader } from "castore-core";
+import { MemoryBlobWriter } from "./memory-writer.js";
+
+/**
+ * A BlobService that keeps blobs in a Map in this process: for tests, caches and short-lived tools.
+ * Blobs are immutable once stored; readers are fully seekable and verify the blob on first read.
+ * Everything is lost when the service is closed or the process exits.
+ */
+export class MemoryBlobService extends BaseBlobService {
+  /** Blob bytes by digest text. Never handed out directly: readers copy what they return. */
+  readonly #blobs = new Map<string, Uint8Array>();
+
+  /** Number of blobs stored. */
+  get blobCount(): number {
+    return this.#blobs.size;
+  }
+
+  protected async hasImpl(digest: B3Digest): Promise<boolean> {
+    return this.#blobs.has(digest.toString());
+  }
+
+  protected async openReadImpl(digest: B3Digest): Promise<BlobReader | undefined> {
+    const bytes = this.#blobs.get(digest.toString());
+    return bytes && new BytesReader(digest, bytes);
+  }
+
+  protected async openWriteImpl(): Promise<BlobWriter> {
+    return new MemoryBlobWriter((digest, bytes) => {
+      const key = digest.toString();
+      if (!this.#blobs.has(key)) this.#blobs.set(key, bytes);
+    });
+  }
+
+  protected override closeImpl(): void {
+    this.#blobs.clear();
+  }
+
+  /**
+   * FOR TESTS ONLY: flips one byte of a stored blob in place, so tests can check that readers
+   * detect corruption. Returns false when the blob is absent or empty (nothing to flip).
+   */
+  corruptForTesting(digest: B3Digest, offset?: number): boolean {
+    const bytes = this.#blobs.get(digest.toString());
+    if (!bytes || bytes.length === 0) return false;
+    const at = offset ?? Math.floor(bytes.length / 2);
+    bytes[at] = (bytes[at] as number) ^ 0xff;
+    return true;
+  }
+}
