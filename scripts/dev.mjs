@@ -45,6 +45,8 @@ function work() {
     case "test":
       runOrExit("biome", ["check", "."]);
       runOrExit(turbo, ["run", "typecheck", "test", "--output-logs=full", ...args]);
+      // README examples run on the built packages, after every package's own tests.
+      runOrExit("vitest", ["run", "--config", "scripts/vitest.readmes.config.ts"]);
       return;
     case "bench":
       runOrExit(turbo, ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);

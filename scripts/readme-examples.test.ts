@@ -1,0 +1,32 @@
+// Every README's "## Example" block is a contract: it must run as written, on the built packages,
+// and print what its "// → …" comments promise, in order.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..");
+const packagesDir = join(root, "packages");
+const packages = readdirSync(packagesDir).filter((name) => existsSync(join(packagesDir, name, "README.md")));
+
+describe.each(packages)("%s README", (name) => {
+  const dir = join(packagesDir, name);
+  const readme = readFileSync(join(dir, "README.md"), "utf8");
+  const example = /^## Example\n[\s\S]*?```ts\n([\s\S]*?)```/m.exec(readme)?.[1];
+
+  it("has an example", () => {
+    expect(example, `${name}/README.md needs a "## Example" section with a ts code block`).toBeDefined();
+  });
+
+  it.runIf(example !== undefined)("runs and prints what it promises", () => {
+    const promised = [...(example as string).matchAll(/\/\/ → (.+)$/gm)].map((m) => m[1]);
+    const file = join(dir, ".readme-example.mts");
+    writeFileSync(file, example as string);
+    try {
+      const out = execFileSync(process.execPath, [file], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+      expect(out.trim().split("\n").slice(0, promised.length)).toEqual(promised);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+});
