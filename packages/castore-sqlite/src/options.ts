@@ -1,0 +1,65 @@
+import { InvalidArgumentError } from "castore-core";
+
+/** How hard SQLite works to make a commit survive power loss (WAL mode). */
+export type SynchronousMode = "normal" | "full";
+
+/** How to open a SQLite blob store. */
+export interface SqliteBlobServiceOptions {
+  /**
+   * The database file. Omitted or "" opens a temporary store that is deleted on close. The parent
+   * directory must exist (it is never created); the file is created when missing unless `readonly`.
+   */
+  path?: string | undefined;
+  /**
+   * `full` (default): a blob whose writer closed survives power loss; one fsync per stored blob,
+   * not per chunk. `normal`: it survives a crash or kill of the process, and a power loss may undo
+   * the most recent blobs (never damage older ones).
+   */
+  synchronous?: SynchronousMode | undefined;
+  /** Open for reading only: writers are refused and the file must already exist. */
+  readonly?: boolean | undefined;
+  /**
+   * Bytes per stored chunk for new blobs (default 1 MiB). A seek or a ranged read loads and
+   * verifies one chunk, and each writer buffers at most one. Existing blobs keep their own size.
+   */
+  chunkSize?: number | undefined;
+  /** How long a statement waits for another process's lock before failing, in ms (default 10 000). */
+  busyTimeout?: number | undefined;
+}
+
+/** Options with every default applied. */
+export interface ResolvedOptions {
+  readonly path: string;
+  readonly synchronous: SynchronousMode;
+  readonly readonly: boolean;
+  readonly chunkSize: number;
+  readonly busyTimeout: number;
+}
+
+export const DEFAULT_CHUNK_SIZE = 1 << 20;
+export const MIN_CHUNK_SIZE = 1 << 10;
+/** Well below SQLite's 1e9-byte value limit, and a bound on what one statement moves. */
+export const MAX_CHUNK_SIZE = 64 << 20;
+export const MAX_BUSY_TIMEOUT = 600_000;
+const DEFAULT_BUSY_TIMEOUT = 10_000;
+
+/** Applies defaults and checks ranges; bad values are `InvalidArgument` errors. */
+export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptions {
+  const synchronous = options.synchronous ?? "full";
+  if (synchronous !== "normal" && synchronous !== "full") {
+    throw new InvalidArgumentError(`synchronous must be "normal" or "full", got ${JSON.stringify(synchronous)}`);
+  }
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  checkInteger("chunkSize", chunkSize, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
+  const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
+  checkInteger("busyTimeout", busyTimeout, 0, MAX_BUSY_TIMEOUT);
+  const path = options.path ?? "";
+  if (typeof path !== "string") throw new InvalidArgumentError(`path must be a string, got ${typeof path}`);
+  return { path, synchronous, readonly: options.readonly === true, chunkSize, busyTimeout };
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}

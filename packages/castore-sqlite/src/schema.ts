@@ -1,0 +1,89 @@
+import type { Database } from "better-sqlite3";
+import { BackendError, UnsupportedError } from "castore-core";
+
+/** Marks a SQLite file as a castore store (`PRAGMA application_id`, "cAST"), so we never adopt a stranger's database. */
+export const APPLICATION_ID = 0x63415354;
+/** The layout below. Bump it (and refuse older code) whenever the tables change meaning. */
+export const SCHEMA_VERSION = 1;
+/** Large pages halve the cost of big values (fewer overflow pages); it must be set before the first table. */
+export const PAGE_SIZE = 65536;
+
+/**
+ * - `blobs`: one row per stored blob, written in the same transaction that makes it visible. A blob
+ *   of at most one chunk keeps its bytes inline in `data` (one row, one b-tree: as cheap as a plain
+ *   insert); a larger one points at its chunk rows through `content`. `data` comes last so that
+ *   reading the other columns never touches its overflow pages.
+ * - `uploads`: writers that have stored chunks but not yet committed. `host` and `pid` name the
+ *   owning process so that a later open can reclaim the rows of one that died; `abandoned` marks an
+ *   upload whose chunks are being deleted, after which no chunk can be added to it and it cannot
+ *   commit. AUTOINCREMENT: an id is never reused, so it can serve as the blob's `content` id.
+ * - `chunks`: the bytes of multi-chunk blobs, `seq` counting from 0, each with its own BLAKE3 so a
+ *   ranged read verifies exactly the chunks it touches.
+ */
+const TABLES = `
+  CREATE TABLE blobs (
+    digest BLOB NOT NULL PRIMARY KEY,
+    size INTEGER NOT NULL,
+    chunk_size INTEGER NOT NULL,
+    content INTEGER,
+    data BLOB
+  );
+  CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    abandoned INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE chunks (
+    content INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (content, seq)
+  );
+`;
+
+/**
+ * Sets the connection up and makes sure the file holds a castore store of the version this code
+ * speaks: creates the tables in a new (empty) file, refuses a foreign database or an unknown
+ * version with a clear error. Safe when several processes open a new file at once.
+ */
+export function prepareDatabase(db: Database, readonly: boolean, file: string): void {
+  if (!readonly && isEmpty(db)) {
+    // Only takes effect while the file has no tables; WAL then fixes it for good.
+    db.pragma(`page_size = ${PAGE_SIZE}`);
+    db.pragma("journal_mode = WAL");
+    db.transaction(() => {
+      // Another process may have won the race to initialise the file while we waited for the lock.
+      if (!isEmpty(db)) return;
+      db.exec(TABLES);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+  checkVersion(db, file);
+  if (!readonly && db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+}
+
+function isEmpty(db: Database): boolean {
+  return db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() === 0;
+}
+
+function checkVersion(db: Database, file: string): void {
+  const applicationId = db.pragma("application_id", { simple: true }) as number;
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (applicationId !== APPLICATION_ID) {
+    const what = isEmpty(db) ? "an empty database" : "another application's database";
+    throw new BackendError(`${file} is not a castore blob store (it is ${what}); refusing to use it`);
+  }
+  if (version !== SCHEMA_VERSION) {
+    const hint =
+      version > SCHEMA_VERSION
+        ? "it was written by a newer castore-sqlite; upgrade castore-sqlite to open it"
+        : "its layout is older than any this castore-sqlite knows";
+    throw new UnsupportedError(
+      `${file} has castore schema version ${version}, this castore-sqlite supports version ${SCHEMA_VERSION}: ${hint}`,
+    );
+  }
+}

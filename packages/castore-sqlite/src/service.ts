@@ -1,0 +1,80 @@
+import {
+  type B3Digest,
+  BaseBlobService,
+  type BlobReader,
+  type BlobWriter,
+  ClosedError,
+  InvalidArgumentError,
+  UnsupportedError,
+} from "castore-core";
+import { resolveOptions, type SqliteBlobServiceOptions } from "./options.js";
+import { SqliteBlobReader } from "./reader.js";
+import { sqliteCall } from "./sqlite-errors.js";
+import { Store } from "./store.js";
+import { SqliteBlobWriter } from "./writer.js";
+
+/**
+ * A BlobService in one SQLite file (WAL mode, 64 KiB pages). Blobs are written as they stream in,
+ * become visible atomically when their writer closes, and are verified as they are read. Several
+ * processes may use the same file at once.
+ */
+export class SqliteBlobService extends BaseBlobService {
+  readonly #store: Store;
+
+  private constructor(store: Store) {
+    super();
+    this.#store = store;
+  }
+
+  /** Opens (creating if needed) a store; see {@link SqliteBlobServiceOptions}. */
+  static async open(options: SqliteBlobServiceOptions = {}): Promise<SqliteBlobService> {
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidArgumentError("expected SqliteBlobService options (an object)");
+    }
+    return new SqliteBlobService(await Store.open(resolveOptions(options)));
+  }
+
+  /** Absolute path of the database file (inside a directory deleted on close, for a temporary store). */
+  get file(): string {
+    return this.#store.file;
+  }
+
+  /** Whether this store refuses writers. */
+  get readonly(): boolean {
+    return this.#store.options.readonly;
+  }
+
+  /** Number of stored blobs. */
+  async count(): Promise<number> {
+    if (this.closed) throw new ClosedError("blob service is closed");
+    return sqliteCall("count blobs", () => this.#store.statements.countBlobs());
+  }
+
+  /** True once closed with its connection released and, for a temporary store, its files deleted. */
+  get released(): boolean {
+    return this.closed && this.#store.released;
+  }
+
+  protected async hasImpl(digest: B3Digest): Promise<boolean> {
+    return sqliteCall("look a blob up", () => this.#store.statements.has(digest.unsafeBytes));
+  }
+
+  protected async openReadImpl(digest: B3Digest): Promise<BlobReader | undefined> {
+    const meta = sqliteCall("look a blob up", () => this.#store.statements.meta(digest.unsafeBytes));
+    return meta && new SqliteBlobReader(this.#store, digest, meta);
+  }
+
+  protected async openWriteImpl(): Promise<BlobWriter> {
+    if (this.#store.options.readonly) throw new UnsupportedError(`${this.#store.file} is open read-only`);
+    return new SqliteBlobWriter(this.#store);
+  }
+
+  protected override closeImpl(): void {
+    this.#store.close();
+  }
+}
+
+/** Opens a SQLite blob store at `path` ("" or nothing for a temporary one), or with full options. */
+export function openSqliteBlobService(pathOrOptions?: string | SqliteBlobServiceOptions): Promise<SqliteBlobService> {
+  return SqliteBlobService.open(typeof pathOrOptions === "string" ? { path: pathOrOptions } : pathOrOptions);
+}

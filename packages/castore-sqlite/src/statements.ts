@@ -1,0 +1,139 @@
+import type { Database, Statement } from "better-sqlite3";
+
+/** A stored blob's row, without its inline bytes. */
+export interface BlobMeta {
+  readonly size: number;
+  readonly chunkSize: number;
+  /** Id of the blob's chunk rows, or null when its bytes are inline (a blob of at most one chunk). */
+  readonly content: number | null;
+}
+
+/** How many chunk rows one DELETE removes, so no statement holds the write lock for long. */
+const DELETE_BATCH = 16;
+
+/**
+ * Every statement the store runs, prepared once per connection. Each touches at most one chunk's
+ * bytes, so other readers and writers in the process interleave between them.
+ */
+export class Statements {
+  readonly db: Database;
+  readonly #has: Statement<[Uint8Array], number>;
+  readonly #meta: Statement<[Uint8Array], [number, number, number | null]>;
+  readonly #inlineData: Statement<[Uint8Array], Buffer>;
+  readonly #chunk: Statement<[number, number], [Buffer, Buffer]>;
+  readonly #insertInline: Statement<[Uint8Array, number, number, Uint8Array]>;
+  readonly #insertChunked: Statement<[Uint8Array, number, number, number]>;
+  readonly #startUpload: Statement<[string, number, number]>;
+  readonly #insertChunk: Statement<[number, number, Uint8Array, Uint8Array, number]>;
+  readonly #uploadOpen: Statement<[number], number>;
+  readonly #abandonUpload: Statement<[number]>;
+  readonly #deleteUpload: Statement<[number]>;
+  readonly #deleteChunks: Statement<[number, number]>;
+  readonly #uploadsOf: Statement<[string], [number, number]>;
+  readonly #abandonedUploads: Statement<[], number>;
+  readonly #countBlobs: Statement<[], number>;
+
+  constructor(db: Database) {
+    this.db = db;
+    this.#has = db.prepare<[Uint8Array], number>("SELECT 1 FROM blobs WHERE digest = ?").pluck();
+    this.#meta = db
+      .prepare<[Uint8Array], [number, number, number | null]>(
+        "SELECT size, chunk_size, content FROM blobs WHERE digest = ?",
+      )
+      .raw();
+    this.#inlineData = db.prepare<[Uint8Array], Buffer>("SELECT data FROM blobs WHERE digest = ?").pluck();
+    this.#chunk = db
+      .prepare<[number, number], [Buffer, Buffer]>("SELECT hash, data FROM chunks WHERE content = ? AND seq = ?")
+      .raw();
+    this.#insertInline = db.prepare(
+      "INSERT INTO blobs (digest, size, chunk_size, content, data) VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
+    );
+    this.#insertChunked = db.prepare(
+      "INSERT INTO blobs (digest, size, chunk_size, content, data) VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
+    );
+    this.#startUpload = db.prepare("INSERT INTO uploads (host, pid, started_at) VALUES (?, ?, ?)");
+    // The upload must still be live: once reclaimed or abandoned, it can gain no rows.
+    this.#insertChunk = db.prepare(
+      `INSERT INTO chunks (content, seq, hash, data) SELECT ?, ?, ?, ?
+       WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ? AND abandoned = 0)`,
+    );
+    this.#uploadOpen = db.prepare<[number], number>("SELECT 1 FROM uploads WHERE id = ? AND abandoned = 0").pluck();
+    this.#abandonUpload = db.prepare("UPDATE uploads SET abandoned = 1 WHERE id = ?");
+    this.#deleteUpload = db.prepare("DELETE FROM uploads WHERE id = ?");
+    this.#deleteChunks = db.prepare(
+      "DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE content = ? LIMIT ?)",
+    );
+    this.#uploadsOf = db.prepare<[string], [number, number]>("SELECT id, pid FROM uploads WHERE host = ?").raw();
+    this.#abandonedUploads = db.prepare<[], number>("SELECT id FROM uploads WHERE abandoned = 1").pluck();
+    this.#countBlobs = db.prepare<[], number>("SELECT count(*) FROM blobs").pluck();
+  }
+
+  has(digest: Uint8Array): boolean {
+    return this.#has.get(digest) !== undefined;
+  }
+
+  meta(digest: Uint8Array): BlobMeta | undefined {
+    const row = this.#meta.get(digest);
+    return row && { size: row[0], chunkSize: row[1], content: row[2] };
+  }
+
+  /** The bytes of an inline blob (undefined if the row vanished, which a sound file never does). */
+  inlineData(digest: Uint8Array): Buffer | undefined {
+    return this.#inlineData.get(digest) ?? undefined;
+  }
+
+  /** A chunk's stored hash and bytes, or undefined when the row is missing. */
+  chunk(content: number, seq: number): [hash: Buffer, data: Buffer] | undefined {
+    return this.#chunk.get(content, seq);
+  }
+
+  /** Stores a blob of at most one chunk; false when the digest was already stored. */
+  insertInline(digest: Uint8Array, size: number, chunkSize: number, data: Uint8Array): boolean {
+    return this.#insertInline.run(digest, size, chunkSize, data).changes === 1;
+  }
+
+  /** Points a digest at an upload's chunks; false when the digest was already stored. */
+  insertChunked(digest: Uint8Array, size: number, chunkSize: number, content: number): boolean {
+    return this.#insertChunked.run(digest, size, chunkSize, content).changes === 1;
+  }
+
+  /** Registers an upload owned by this process; returns its id. */
+  startUpload(host: string, pid: number): number {
+    return Number(this.#startUpload.run(host, pid, Date.now()).lastInsertRowid);
+  }
+
+  /** Adds a chunk to a live upload; false when the upload was abandoned or reclaimed meanwhile. */
+  insertChunk(upload: number, seq: number, hash: Uint8Array, data: Uint8Array): boolean {
+    return this.#insertChunk.run(upload, seq, hash, data, upload).changes === 1;
+  }
+
+  uploadIsOpen(upload: number): boolean {
+    return this.#uploadOpen.get(upload) !== undefined;
+  }
+
+  abandonUpload(upload: number): void {
+    this.#abandonUpload.run(upload);
+  }
+
+  /** Deletes up to one batch of a content id's chunk rows; returns how many went. */
+  deleteChunkBatch(content: number): number {
+    return this.#deleteChunks.run(content, DELETE_BATCH).changes;
+  }
+
+  deleteUpload(upload: number): void {
+    this.#deleteUpload.run(upload);
+  }
+
+  /** Uploads registered by processes on `host`, as [id, pid]. */
+  uploadsOf(host: string): [id: number, pid: number][] {
+    return this.#uploadsOf.all(host);
+  }
+
+  abandonedUploads(): number[] {
+    return this.#abandonedUploads.all();
+  }
+
+  countBlobs(): number {
+    return this.#countBlobs.get() ?? 0;
+  }
+}

@@ -1,0 +1,47 @@
+import { hostname } from "node:os";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { Statements } from "./statements.js";
+
+/** Who owns the uploads this process starts: the host name and our pid. */
+export const OWNER = { host: hostname(), pid: process.pid } as const;
+
+/**
+ * Deletes an upload's chunk rows, one bounded batch per statement so other work interleaves, then
+ * the upload itself. The upload must already be marked abandoned, so nothing adds rows meanwhile
+ * and a crash half-way leaves it for the next open to finish.
+ */
+export async function deleteUpload(statements: Statements, upload: number): Promise<void> {
+  while (statements.deleteChunkBatch(upload) > 0) await nextTurn();
+  statements.deleteUpload(upload);
+}
+
+/** Marks an upload abandoned (it can no longer gain rows or commit) and deletes it. */
+export async function abandonUpload(statements: Statements, upload: number): Promise<void> {
+  statements.abandonUpload(upload);
+  await deleteUpload(statements, upload);
+}
+
+/**
+ * Removes what crashed writers left behind: uploads owned by a process on this host that no longer
+ * runs, and uploads abandoned by a process that died while deleting them. A live writer's upload,
+ * in this process or another, is never touched; uploads of other hosts are left alone because we
+ * cannot tell whether their owner runs.
+ */
+export async function reclaimDeadUploads(statements: Statements): Promise<number> {
+  const dead = statements.uploadsOf(OWNER.host).filter(([, pid]) => !processIsAlive(pid));
+  for (const [id] of dead) statements.abandonUpload(id);
+  const abandoned = statements.abandonedUploads();
+  for (const id of abandoned) await deleteUpload(statements, id);
+  return abandoned.length;
+}
+
+/** Whether a process with this pid exists (one we may not signal still exists). */
+export function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

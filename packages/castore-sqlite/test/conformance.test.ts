@@ -1,0 +1,25 @@
+import type { BlobService } from "castore-core";
+import { describeBlobService } from "castore-fixtures/vitest";
+import { SqliteBlobService } from "../src/index.js";
+import { corruptStoredByte } from "./support/corrupt.js";
+
+function capabilities() {
+  return {
+    backwardSeek: true,
+    seekFromEnd: true,
+    corrupt: async (service: BlobService, digest: Parameters<typeof corruptStoredByte>[1]) => {
+      if (!corruptStoredByte((service as SqliteBlobService).file, digest)) throw new Error(`cannot corrupt ${digest}`);
+    },
+    storedBlobCount: (service: BlobService) => (service as SqliteBlobService).count(),
+    checkReleased: async (service: BlobService) => {
+      if (!(service as SqliteBlobService).released)
+        throw new Error("the store's connection or temporary files are still there");
+    },
+  };
+}
+
+// Default chunks (1 MiB): small fixtures are stored inline, BLOB_C (5 MiB + 3) in six chunks.
+describeBlobService("sqlite (temporary store)", () => SqliteBlobService.open(), capabilities());
+
+// Tiny chunks: every fixture but the smallest crosses many chunk boundaries.
+describeBlobService("sqlite (1 KiB chunks)", () => SqliteBlobService.open({ chunkSize: 1024 }), capabilities());

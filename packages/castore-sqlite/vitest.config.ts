@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // The crash and two-process tests spawn Node on the built dist; give them room on 2 cores.
+    testTimeout: 60_000,
+  },
+});
