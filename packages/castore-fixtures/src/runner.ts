@@ -36,6 +36,12 @@ export async function runCase(
 export interface RunConformanceOptions {
   /** The cases to run (default: all of {@link conformanceCases}). */
   cases?: readonly ConformanceCase[];
+  /**
+   * A case still running after this many milliseconds is reported as failed (default 60 000), so a
+   * backend that hangs (for example by ignoring an abort) fails instead of stalling the run. The
+   * hung case cannot be stopped; it is left behind.
+   */
+  timeout?: number;
 }
 
 /**
@@ -56,11 +62,22 @@ export async function runConformance(
       continue;
     }
     try {
-      await runCase(testCase, factory, capabilities);
+      await withTimeout(runCase(testCase, factory, capabilities), options.timeout ?? 60_000);
       results.push({ id, title, status: "passed" });
     } catch (error) {
       results.push({ id, title, status: "failed", error });
     }
   }
   return results;
+}
+
+function withTimeout(promise: Promise<void>, milliseconds: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConformanceFailure(`the case did not finish within ${milliseconds} ms`)),
+      milliseconds,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
