@@ -1,0 +1,270 @@
+// Deliberately broken BlobServices, made by wrapping a healthy MemoryBlobService, each with one
+// realistic bug. The conformance suite must fail each of them: that is how the suite itself is tested.
+import {
+  type B3Digest,
+  type BlobReader,
+  type BlobService,
+  type BlobWriter,
+  type BytesInput,
+  chunksOf,
+  isCastoreError,
+  type ReadOptions,
+  type SeekOrigin,
+  type SignalOptions,
+} from "castore-core";
+import type { BlobServiceCapabilities } from "castore-fixtures";
+import { MemoryBlobService } from "../../src/index.js";
+
+/** A reader that forwards everything to a healthy one; bugs override single methods. */
+export class ForwardingReader implements BlobReader {
+  constructor(protected readonly inner: BlobReader) {}
+  get digest(): B3Digest {
+    return this.inner.digest;
+  }
+  get position(): number {
+    return this.inner.position;
+  }
+  get size(): number | undefined {
+    return this.inner.size;
+  }
+  get seekable(): boolean {
+    return this.inner.seekable;
+  }
+  read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    return this.inner.read(options);
+  }
+  seek(offset: number, origin?: SeekOrigin, options?: SignalOptions): Promise<number> {
+    return this.inner.seek(offset, origin, options);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      const chunk = await this.read();
+      if (chunk === undefined) return;
+      yield chunk;
+    }
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** A writer that forwards everything to a healthy one; bugs override single methods. */
+export class ForwardingWriter implements BlobWriter {
+  constructor(protected readonly inner: BlobWriter) {}
+  get bytesWritten(): number {
+    return this.inner.bytesWritten;
+  }
+  write(data: BytesInput, options?: SignalOptions): Promise<void> {
+    return this.inner.write(data, options);
+  }
+  close(options?: SignalOptions): Promise<B3Digest> {
+    return this.inner.close(options);
+  }
+  abort(reason?: unknown): Promise<void> {
+    return this.inner.abort(reason);
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.abort();
+  }
+}
+
+interface Bugs {
+  reader?: (inner: BlobReader, service: ForwardingService) => BlobReader;
+  writer?: (inner: BlobWriter, service: ForwardingService) => BlobWriter;
+  /** Drops the signal from every service call. */
+  ignoreSignals?: boolean;
+}
+
+/** A service over a healthy MemoryBlobService with the given bugs. */
+export class ForwardingService implements BlobService {
+  readonly inner = new MemoryBlobService();
+  /** State some bugs keep across calls. */
+  readonly memo = new Map<string, unknown>();
+
+  constructor(private readonly bugs: Bugs = {}) {}
+
+  #options(options?: SignalOptions): SignalOptions | undefined {
+    return this.bugs.ignoreSignals ? undefined : options;
+  }
+  has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
+    return this.inner.has(digest, this.#options(options));
+  }
+  async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
+    const reader = await this.inner.openRead(digest, this.#options(options));
+    return reader && (this.bugs.reader?.(reader, this) ?? reader);
+  }
+  async openWrite(options?: SignalOptions): Promise<BlobWriter> {
+    const writer = await this.inner.openWrite(this.#options(options));
+    return this.bugs.writer?.(writer, this) ?? writer;
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** The capabilities of the healthy backend underneath, which the broken ones claim too. */
+export const forwardingCapabilities: BlobServiceCapabilities = {
+  backwardSeek: true,
+  seekFromEnd: true,
+  corrupt: async (service, digest) => {
+    if (!(service as ForwardingService).inner.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+  },
+  storedBlobCount: async (service) => (service as ForwardingService).inner.blobCount,
+};
+
+/** Readers lose the blob's last byte. */
+class DropsLastByte extends ForwardingReader {
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const chunk = await this.inner.read(options);
+    if (chunk === undefined || this.inner.position !== this.inner.size) return chunk;
+    return chunk.length > 1 ? chunk.subarray(0, -1) : undefined;
+  }
+}
+
+/** seek() reports the new position but reads go on where they were. */
+class IgnoresSeek extends ForwardingReader {
+  #claimed = 0;
+  override get position(): number {
+    return this.#claimed;
+  }
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const chunk = await this.inner.read(options);
+    if (chunk) this.#claimed += chunk.length;
+    return chunk;
+  }
+  override async seek(offset: number, origin: SeekOrigin = "start"): Promise<number> {
+    const base = origin === "start" ? 0 : origin === "current" ? this.#claimed : (this.inner.size ?? 0);
+    if (base + offset < 0 || !Number.isSafeInteger(offset)) return this.inner.seek(offset, origin);
+    this.#claimed = base + offset;
+    return this.#claimed;
+  }
+}
+
+/** close() returns the digest of the first blob this service ever stored. */
+class StaleDigest extends ForwardingWriter {
+  constructor(
+    inner: BlobWriter,
+    private readonly service: ForwardingService,
+  ) {
+    super(inner);
+  }
+  override async close(options?: SignalOptions): Promise<B3Digest> {
+    const digest = await this.inner.close(options);
+    const first = (this.service.memo.get("first digest") as B3Digest | undefined) ?? digest;
+    this.service.memo.set("first digest", first);
+    return first;
+  }
+}
+
+/** abort() and dispose commit what was written instead of discarding it. */
+class StoresOnAbort extends ForwardingWriter {
+  override async abort(): Promise<void> {
+    await this.inner.close().catch(() => {});
+  }
+}
+
+/** write() keeps the caller's buffers and only copies them at close. */
+class KeepsCallerBuffers extends ForwardingWriter {
+  #held: Uint8Array[] = [];
+  override async write(data: BytesInput, options?: SignalOptions): Promise<void> {
+    for await (const chunk of chunksOf(data, options)) this.#held.push(chunk);
+  }
+  override get bytesWritten(): number {
+    return this.#held.reduce((sum, chunk) => sum + chunk.length, 0);
+  }
+  override async close(options?: SignalOptions): Promise<B3Digest> {
+    const held = this.#held;
+    this.#held = [];
+    if (held.length > 0) await this.inner.write(held, options);
+    return this.inner.close(options);
+  }
+}
+
+/** A read cache that hands every caller the same chunk objects. */
+class SharedReadCache extends ForwardingReader {
+  constructor(
+    inner: BlobReader,
+    private readonly service: ForwardingService,
+  ) {
+    super(inner);
+  }
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const key = `${this.inner.digest}@${this.inner.position}/${options?.maxBytes}`;
+    const cached = this.service.memo.get(key) as Uint8Array | undefined;
+    if (cached) {
+      await this.inner.seek(cached.length, "current");
+      return cached;
+    }
+    const chunk = await this.inner.read(options);
+    if (chunk) this.service.memo.set(key, chunk);
+    return chunk;
+  }
+}
+
+/** An Integrity error is swallowed and reported as the end of the blob. */
+class SwallowsIntegrityErrors extends ForwardingReader {
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    try {
+      return await this.inner.read(options);
+    } catch (error) {
+      if (isCastoreError(error, "Integrity")) return undefined;
+      throw error;
+    }
+  }
+}
+
+/** Each broken backend, and the conformance cases (ids) that must catch it. */
+export const brokenBackends: { name: string; create: () => BlobService; mustFail: string[] }[] = [
+  {
+    name: "drops the last byte",
+    create: () => new ForwardingService({ reader: (r) => new DropsLastByte(r) }),
+    mustFail: [
+      "roundtrip/helloworld",
+      "roundtrip/blob_a",
+      "roundtrip/blob_b",
+      "roundtrip/blob_c",
+      "reader/seek-from-end",
+    ],
+  },
+  {
+    name: "ignores seek",
+    create: () => new ForwardingService({ reader: (r) => new IgnoresSeek(r) }),
+    mustFail: ["reader/rust-seek-sequence", "reader/backward-seek", "reader/seek-from-end"],
+  },
+  {
+    name: "returns a stale digest",
+    create: () => new ForwardingService({ writer: (w, s) => new StaleDigest(w, s) }),
+    mustFail: ["roundtrip/all-fixtures-in-one-store", "writer/interleaved-writers", "concurrency/hundred-writers"],
+  },
+  {
+    name: "stores on abort",
+    create: () => new ForwardingService({ writer: (w) => new StoresOnAbort(w) }),
+    mustFail: ["writer/abort", "writer/dispose-without-close"],
+  },
+  {
+    name: "keeps the caller's buffers",
+    create: () => new ForwardingService({ writer: (w) => new KeepsCallerBuffers(w) }),
+    mustFail: ["roundtrip/reused-input-buffer"],
+  },
+  {
+    name: "shares cached chunks between readers",
+    create: () => new ForwardingService({ reader: (r, s) => new SharedReadCache(r, s) }),
+    mustFail: ["roundtrip/read-results-are-private"],
+  },
+  {
+    name: "ignores abort signals",
+    create: () => new ForwardingService({ ignoreSignals: true }),
+    mustFail: ["abort/already-aborted-signal"],
+  },
+  {
+    name: "reports corruption as a clean end",
+    create: () => new ForwardingService({ reader: (r) => new SwallowsIntegrityErrors(r) }),
+    mustFail: ["integrity/full-read-blob_b", "integrity/full-read-blob_c", "integrity/error-is-sticky"],
+  },
+];
