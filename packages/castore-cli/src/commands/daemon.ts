@@ -1,0 +1,119 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { BlobService } from "castore-core";
+import { expectPositionals, stringOption } from "../args.js";
+import type { Command } from "../command.js";
+import { LoggedBlobService } from "../daemon/logged-service.js";
+import { startServer } from "../daemon/server.js";
+import { type InterruptedError, UsageError } from "../errors.js";
+import {
+  clientAddressFor,
+  DEFAULT_LISTEN_ADDRESS,
+  formatHostPort,
+  type ListenAddress,
+  parseListenAddress,
+} from "../listen-address.js";
+import type { Logger } from "../logger.js";
+import { chooseStore, openStore } from "../store.js";
+
+/** How long shutdown waits for running requests (reads) before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+export const daemonCommand: Command = {
+  name: "daemon",
+  summary: "serve a store over gRPC (and gRPC-Web/Connect)",
+  options: {
+    "listen-address": { type: "string" },
+    "blob-service-addr": { type: "string" },
+  },
+  help: () => `Usage: castore daemon [options]
+
+Serves a store over gRPC (tvix.castore.v1.BlobService, also as snix.castore.v1) together with the
+standard gRPC health service, until SIGINT or SIGTERM. Clients reach it with
+--blob-service-addr grpc+http://HOST:PORT or grpc+unix:///PATH.
+
+Options:
+      --listen-address ADDR    host:port (default ${DEFAULT_LISTEN_ADDRESS}; port 0 picks a free port)
+                               or unix:/path/to/socket
+      --blob-service-addr URL  the store to serve (default: the embedded SQLite store
+                               $XDG_DATA_HOME/castore/blobs.sqlite; see 'castore --help').
+                               The daemon does not read CASTORE_BLOB_SERVICE_ADDR.
+      --log-level LEVEL        error, warn, info (default) or debug (one line per request)
+  -h, --help                   show this help
+
+Output: one startup line on stdout, "castore daemon listening on <client address> (store <url>)";
+logs on stderr as JSON lines ({"time","level","msg",…}).
+On SIGINT/SIGTERM it stops accepting, aborts unfinished uploads (they store nothing), lets running
+reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits 0. A second signal exits at once.
+`,
+
+  async run(line, context) {
+    expectPositionals(line, 0, 0, "");
+    const { logger, signal } = context;
+    const listen = parseListenAddress(stringOption(line, "listen-address") ?? DEFAULT_LISTEN_ADDRESS);
+    const choice = chooseStore(stringOption(line, "blob-service-addr"), context.env, false);
+    refuseToServeItself(choice.address, listen);
+
+    const store = await openStore(choice, logger, signal);
+    const served = new LoggedBlobService(store, logger);
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer(served, listen);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const clientAddress = clientAddressFor(server.address);
+    context.stdout.write(`castore daemon listening on ${clientAddress} (store ${choice.address})\n`);
+    logger.info("listening", { address: clientAddress, store: choice.address, pid: process.pid });
+
+    const interrupt = await abortReason(signal);
+    logger.info("shutting down", { signal: interrupt?.signal, uploads: served.unfinishedUploads });
+    await shutDown(server, served, store, logger);
+    logger.info("stopped");
+    return 0;
+  },
+};
+
+async function shutDown(
+  server: Awaited<ReturnType<typeof startServer>>,
+  served: LoggedBlobService,
+  store: BlobService,
+  logger: Logger,
+): Promise<void> {
+  // Stop accepting first, so no new upload starts after the unfinished ones were aborted.
+  const closing = server.close();
+  await served.abortUploads("the daemon is shutting down");
+  const graceful = await Promise.race([closing.then(() => true), delay(SHUTDOWN_GRACE_MS, false, { ref: false })]);
+  if (!graceful) {
+    logger.warn("requests still running after the grace period; closing their connections");
+    await server.forceClose();
+  }
+  await store.close();
+}
+
+/** Waits for the interrupt signal and returns its reason. */
+function abortReason(signal: AbortSignal): Promise<InterruptedError | undefined> {
+  return new Promise((resolve) => {
+    const done = () => resolve(signal.reason as InterruptedError | undefined);
+    if (signal.aborted) done();
+    else signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** A daemon whose store is a client of its own address would forward every request to itself. */
+function refuseToServeItself(storeAddress: string, listen: ListenAddress): void {
+  let url: URL;
+  try {
+    url = new URL(storeAddress);
+  } catch {
+    return; // opening the store reports the malformed address
+  }
+  const scheme = url.protocol.toLowerCase();
+  const loops =
+    listen.kind === "unix"
+      ? scheme === "grpc+unix:" && decodeURIComponent(url.pathname) === listen.path
+      : (scheme === "grpc+http:" || scheme === "grpc+https:") &&
+        listen.port !== 0 &&
+        url.host === formatHostPort(listen.host, listen.port);
+  if (loops) throw new UsageError(`--blob-service-addr ${storeAddress} is the daemon's own --listen-address`);
+}

@@ -1,0 +1,211 @@
+import {
+  AbortedError,
+  type B3Digest,
+  type BlobReader,
+  type BlobService,
+  type BlobWriter,
+  type BytesInput,
+  isCastoreError,
+  type ReadOptions,
+  type SeekOrigin,
+  type SignalOptions,
+} from "castore-core";
+import type { Logger } from "../logger.js";
+
+/**
+ * The store as the daemon serves it: every call passes straight through, and what happens is
+ * logged (requests at debug; aborted uploads at info; failures at warn, corrupt blobs at error).
+ * It also knows which uploads are unfinished, so shutdown can abort them: an upload cut short by a
+ * shutdown stores nothing.
+ */
+export class LoggedBlobService implements BlobService {
+  readonly #inner: BlobService;
+  readonly #logger: Logger;
+  readonly #uploads = new Set<LoggedWriter>();
+
+  constructor(inner: BlobService, logger: Logger) {
+    this.#inner = inner;
+    this.#logger = logger;
+  }
+
+  async has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
+    const present = await this.#watch("stat", digest, () => this.#inner.has(digest, options));
+    this.#logger.debug("stat", { digest, present });
+    return present;
+  }
+
+  async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
+    const reader = await this.#watch("read", digest, () => this.#inner.openRead(digest, options));
+    this.#logger.debug("read", { digest, present: reader !== undefined, size: reader?.size });
+    return reader && new LoggedReader(reader, this.#logger);
+  }
+
+  async openWrite(options?: SignalOptions): Promise<BlobWriter> {
+    const writer = await this.#watch("put", undefined, () => this.#inner.openWrite(options));
+    this.#logger.debug("upload started");
+    const logged = new LoggedWriter(writer, this.#logger, () => this.#uploads.delete(logged));
+    this.#uploads.add(logged);
+    return logged;
+  }
+
+  /** How many uploads have started and not yet finished. */
+  get unfinishedUploads(): number {
+    return this.#uploads.size;
+  }
+
+  /** Aborts every unfinished upload (shutdown): none of them becomes a blob. */
+  async abortUploads(reason: string): Promise<void> {
+    await Promise.allSettled([...this.#uploads].map((upload) => upload.abort(new AbortedError(reason))));
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #watch<T>(operation: string, digest: B3Digest | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      logFailure(this.#logger, operation, digest, error);
+      throw error;
+    }
+  }
+}
+
+function logFailure(logger: Logger, operation: string, digest: B3Digest | undefined, error: unknown): void {
+  const fields = { op: operation, digest, error };
+  if (isCastoreError(error, "Integrity")) logger.error("corrupt blob", fields);
+  else if (isCastoreError(error, "Aborted") || isCastoreError(error, "NotFound")) logger.debug("request ended", fields);
+  else logger.warn("request failed", fields);
+}
+
+class LoggedReader implements BlobReader {
+  readonly #inner: BlobReader;
+  readonly #logger: Logger;
+
+  constructor(inner: BlobReader, logger: Logger) {
+    this.#inner = inner;
+    this.#logger = logger;
+  }
+
+  get digest(): B3Digest {
+    return this.#inner.digest;
+  }
+  get position(): number {
+    return this.#inner.position;
+  }
+  get size(): number | undefined {
+    return this.#inner.size;
+  }
+  get seekable(): boolean {
+    return this.#inner.seekable;
+  }
+
+  async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    try {
+      return await this.#inner.read(options);
+    } catch (error) {
+      logFailure(this.#logger, "read", this.digest, error);
+      throw error;
+    }
+  }
+
+  seek(offset: number, origin?: SeekOrigin, options?: SignalOptions): Promise<number> {
+    return this.#inner.seek(offset, origin, options);
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    let finished = false;
+    try {
+      for (;;) {
+        const chunk = await this.read();
+        if (chunk === undefined) {
+          finished = true;
+          return;
+        }
+        yield chunk;
+      }
+    } finally {
+      // Same contract as core's readers: leaving the loop early ends the reader.
+      if (!finished) await this.close();
+    }
+  }
+}
+
+class LoggedWriter implements BlobWriter {
+  readonly #inner: BlobWriter;
+  readonly #logger: Logger;
+  readonly #onFinished: () => void;
+  #finished = false;
+
+  constructor(inner: BlobWriter, logger: Logger, onFinished: () => void) {
+    this.#inner = inner;
+    this.#logger = logger;
+    this.#onFinished = onFinished;
+  }
+
+  get bytesWritten(): number {
+    return this.#inner.bytesWritten;
+  }
+
+  async write(data: BytesInput, options?: SignalOptions): Promise<void> {
+    try {
+      await this.#inner.write(data, options);
+    } catch (error) {
+      this.#endUnstored(error);
+      throw error;
+    }
+  }
+
+  async close(options?: SignalOptions): Promise<B3Digest> {
+    let digest: B3Digest;
+    try {
+      digest = await this.#inner.close(options);
+    } catch (error) {
+      this.#endUnstored(error);
+      throw error;
+    }
+    if (this.#finish()) this.#logger.debug("stored", { digest, bytes: this.bytesWritten });
+    return digest;
+  }
+
+  async abort(reason?: unknown): Promise<void> {
+    this.#endUnstored(reason ?? new AbortedError("upload aborted"));
+    await this.#inner.abort(reason);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.abort(new AbortedError("writer was disposed without close"));
+  }
+
+  /** The upload ended without a blob: say so once (aborted at info, anything else as a failure). */
+  #endUnstored(reason: unknown): void {
+    if (!this.#finish()) return;
+    const fields = { bytes: this.bytesWritten, reason };
+    if (reason === undefined || isCastoreError(reason, "Aborted") || isCastoreError(reason, "Closed")) {
+      this.#logger.info("upload aborted, nothing stored", fields);
+    } else {
+      logFailure(this.#logger, "put", undefined, reason);
+    }
+  }
+
+  /** Marks the upload finished; false if it already was. */
+  #finish(): boolean {
+    if (this.#finished) return false;
+    this.#finished = true;
+    this.#onFinished();
+    return true;
+  }
+}

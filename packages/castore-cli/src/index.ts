@@ -1,0 +1,1 @@
+export { type CliIo, commands, runCli } from "./cli.js";
