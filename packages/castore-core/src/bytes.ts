@@ -1,5 +1,5 @@
 import { InvalidArgumentError, TooLargeError } from "./errors.js";
-import { type SignalOptions, throwIfAborted } from "./signal.js";
+import { raceAbort, type SignalOptions, throwIfAborted } from "./signal.js";
 import type { BytesInput } from "./types.js";
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<Uint8Array> {
@@ -17,12 +17,34 @@ export async function* chunksOf(input: BytesInput, options?: SignalOptions): Asy
   if (!isAsyncIterable(input) && typeof (input as Iterable<Uint8Array>)?.[Symbol.iterator] !== "function") {
     throw new InvalidArgumentError("expected a Uint8Array or an (async) iterable of Uint8Array");
   }
-  for await (const chunk of input) {
+  for await (const chunk of signal && isAsyncIterable(input) ? untilAborted(input, signal) : input) {
     throwIfAborted(signal);
     if (!(chunk instanceof Uint8Array)) {
       throw new InvalidArgumentError(`expected Uint8Array chunks, got ${chunk === null ? "null" : typeof chunk}`);
     }
     yield chunk;
+  }
+}
+
+/**
+ * An async source whose every step is raced against `signal`, so an abort ends the iteration even
+ * while the source is stalled (a hung upload): `for await` alone would wait for its next chunk forever.
+ */
+async function* untilAborted<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    for (;;) {
+      const next = await raceAbort(iterator.next(), signal);
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Stopped early: tell the source, without waiting for a stalled one to acknowledge.
+    if (!finished) Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }
 

@@ -131,6 +131,34 @@ describe("BaseBlobWriter", () => {
     expect(writer.committed).toHaveLength(0);
   });
 
+  it("an abort ends a write whose source has stalled, and tells the source", async () => {
+    const writer = new RecordingWriter();
+    const controller = new AbortController();
+    let returned = false;
+    const stalled: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => {
+        let sent = false;
+        return {
+          next: () => {
+            if (sent) return new Promise<IteratorResult<Uint8Array>>(() => {});
+            sent = true;
+            return Promise.resolve({ done: false, value: hello });
+          },
+          return: async () => {
+            returned = true;
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+    const writing = writer.write(stalled, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 5);
+    await expect(writing).rejects.toSatisfy(isAborted);
+    expect(returned).toBe(true);
+    expect(writer.committed).toHaveLength(0);
+    expect(writer.discarded).toBe(1);
+  });
+
   it("rejects input that is not bytes without storing anything", async () => {
     const writer = new RecordingWriter();
     await expect(writer.write(["text" as unknown as Uint8Array])).rejects.toMatchObject({ code: "InvalidArgument" });
