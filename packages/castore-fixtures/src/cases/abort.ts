@@ -97,6 +97,27 @@ export const abortCases: ConformanceCase[] = [
     },
   },
   {
+    id: "abort/stalled-write",
+    title: "aborting a write whose source has stalled ends the write",
+    async run({ service }) {
+      const controller = new AbortController();
+      // A source that sends one piece and then never again, like a network upload that hangs.
+      async function* stalled(): AsyncGenerator<Uint8Array> {
+        yield HELLOWORLD.data;
+        setTimeout(() => controller.abort(), 5);
+        await new Promise(() => {});
+      }
+      const writer = await service.openWrite();
+      await expectCode(
+        () => writer.write(stalled(), { signal: controller.signal }),
+        "Aborted",
+        "write() of a stalled source, aborted",
+      );
+      await expectCode(() => writer.close(), ["Aborted", "Closed"], "close() after the aborted stalled write");
+      checkEqual(await service.has(HELLOWORLD.digest), false, "has(HELLOWORLD) after the aborted stalled write");
+    },
+  },
+  {
     id: "abort/mid-read",
     title: "aborting in the middle of a read stops it; bytes read before are right",
     async run({ service }) {

@@ -1,7 +1,7 @@
 import type { B3Digest } from "castore-core";
 import { checkEqual, expectCode } from "../assertions.js";
 import type { ConformanceCase } from "../capabilities.js";
-import { BLOB_A, BLOB_B, DUMMY_DIGEST, HELLOWORLD } from "../fixtures.js";
+import { BLOB_A, BLOB_B, DUMMY_DIGEST, EMPTY, HELLOWORLD } from "../fixtures.js";
 import { put } from "../io.js";
 
 /** Lookups of blobs that are not there, and of digests that are not digests. */
@@ -12,6 +12,8 @@ export const absentCases: ConformanceCase[] = [
     async run({ service }) {
       checkEqual(await service.has(DUMMY_DIGEST), false, "has(DUMMY_DIGEST) on an empty store");
       checkEqual(await service.has(HELLOWORLD.digest), false, "has(HELLOWORLD) on an empty store");
+      // The empty blob is not special: it is absent until someone stores it.
+      checkEqual(await service.has(EMPTY.digest), false, "has(EMPTY) on an empty store");
     },
   },
   {
@@ -20,6 +22,7 @@ export const absentCases: ConformanceCase[] = [
     async run({ service }) {
       checkEqual(await service.openRead(DUMMY_DIGEST), undefined, "openRead(DUMMY_DIGEST) on an empty store");
       checkEqual(await service.openRead(BLOB_B.digest), undefined, "openRead(BLOB_B) on an empty store");
+      checkEqual(await service.openRead(EMPTY.digest), undefined, "openRead(EMPTY) on an empty store");
     },
   },
   {

@@ -2,7 +2,7 @@ import { digestOf } from "castore-core";
 import { checkBytes, checkDigest } from "../assertions.js";
 import type { ConformanceCase } from "../capabilities.js";
 import { BLOB_B, BLOB_C } from "../fixtures.js";
-import { piecesOf, readBlob } from "../io.js";
+import { openPresent, piecesOf, put, readBlob, readExact, readToEnd } from "../io.js";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -36,6 +36,23 @@ export const concurrencyCases: ConformanceCase[] = [
           checkBytes(await readBlob(service, expected[i]!), content, `blob of writer ${i} read back`);
         }),
       );
+    },
+  },
+  {
+    id: "concurrency/restore-while-reading",
+    title: "storing a blob again while it is being read leaves the reader intact",
+    async run({ service }) {
+      await put(service, BLOB_C.data);
+      const reader = await openPresent(service, BLOB_C.digest);
+      try {
+        const head = await readExact(reader, 1_000_000);
+        checkDigest(await put(service, BLOB_C.data), BLOB_C.digest, "storing BLOB_C again during a read");
+        const tail = await readToEnd(reader);
+        checkBytes(head, BLOB_C.data.subarray(0, head.length), "bytes read before BLOB_C was stored again");
+        checkBytes(tail, BLOB_C.data.subarray(head.length), "bytes read after BLOB_C was stored again");
+      } finally {
+        await reader.close();
+      }
     },
   },
   {

@@ -81,6 +81,29 @@ export const readerCases: ConformanceCase[] = [
     },
   },
   {
+    id: "reader/forward-seeks-across-boundaries",
+    title: "forward seeks and small reads around typical chunk and message boundaries",
+    async run({ service }) {
+      // Storage is often cut at powers of two (64 KiB, 256 KiB, 1 MiB, 4 MiB): off-by-one errors live there.
+      const targets = new Set<number>();
+      for (const boundary of [1 << 14, 1 << 16, 1 << 18, 1 << 20, 2 << 20, 4 << 20, 5 << 20]) {
+        for (const delta of [-3, -1, 0, 1]) targets.add(boundary + delta);
+      }
+      await withReader(service, BLOB_C, async (reader) => {
+        let position = 0;
+        for (const target of [...targets].sort((a, b) => a - b)) {
+          if (target < position) continue;
+          await expectSeek(reader, target - position, "current", target, `forward seek to ${target}`);
+          await expectBytesAt(reader, BLOB_C, 2, `2 bytes at ${target}`);
+          position = target + 2;
+        }
+        // The 3 bytes past the last full MiB.
+        await expectSeek(reader, 5 << 20, "start", 5 << 20, "seek to 5 MiB");
+        checkBytes(await readToEnd(reader), BLOB_C.data.subarray(5 << 20), "the bytes after 5 MiB");
+      });
+    },
+  },
+  {
     id: "reader/backward-seek",
     title: "seeking backwards re-reads the right bytes",
     skipReason: requires("backwardSeek"),

@@ -104,6 +104,24 @@ export const roundTripCases: ConformanceCase[] = [
     },
   },
   {
+    id: "roundtrip/views-with-offsets",
+    title: "views into larger buffers (non-zero byteOffset) are written as exactly their bytes",
+    async run({ service }) {
+      // Catches backends that pass `view.buffer` on without its byteOffset and byteLength.
+      const backing = new Uint8Array(BLOB_B.data.length + 2_000);
+      backing.fill(0x5a);
+      backing.set(BLOB_B.data, 1_000);
+      const view = backing.subarray(1_000, 1_000 + BLOB_B.data.length);
+      checkDigest(await put(service, view), BLOB_B.digest, "BLOB_B written as a view at byteOffset 1000");
+      const small = new Uint8Array(64).fill(0x5a);
+      small.set(HELLOWORLD.data, 17);
+      const pieces = [small.subarray(17, 20), small.subarray(20, 29)];
+      checkDigest(await writePieces(service, pieces), HELLOWORLD.digest, "HELLOWORLD written as two small views");
+      checkBytes(await readBlob(service, BLOB_B.digest), BLOB_B.data, "BLOB_B read back");
+      checkBytes(await readBlob(service, HELLOWORLD.digest), HELLOWORLD.data, "HELLOWORLD read back");
+    },
+  },
+  {
     id: "roundtrip/stored-once",
     title: "storing the same bytes again (in another split) stores them once",
     skipReason: requires("storedBlobCount"),
