@@ -1,5 +1,7 @@
-import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter, BytesReader } from "castore-core";
+import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter } from "castore-core";
+import { MemoryBlobReader } from "./memory-reader.js";
 import { MemoryBlobWriter } from "./memory-writer.js";
+import { type SegmentedBytes, segmentAt } from "./segments.js";
 
 /**
  * A BlobService that keeps blobs in a Map in this process: for tests, caches and short-lived tools.
@@ -8,7 +10,7 @@ import { MemoryBlobWriter } from "./memory-writer.js";
  */
 export class MemoryBlobService extends BaseBlobService {
   /** Blob bytes by digest text. Never handed out directly: readers copy what they return. */
-  readonly #blobs = new Map<string, Uint8Array>();
+  readonly #blobs = new Map<string, SegmentedBytes>();
 
   /** Number of blobs stored. */
   get blobCount(): number {
@@ -21,7 +23,7 @@ export class MemoryBlobService extends BaseBlobService {
 
   protected async openReadImpl(digest: B3Digest): Promise<BlobReader | undefined> {
     const bytes = this.#blobs.get(digest.toString());
-    return bytes && new BytesReader(digest, bytes);
+    return bytes && new MemoryBlobReader(digest, bytes);
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {
@@ -41,9 +43,9 @@ export class MemoryBlobService extends BaseBlobService {
    */
   corruptForTesting(digest: B3Digest, offset?: number): boolean {
     const bytes = this.#blobs.get(digest.toString());
-    if (!bytes || bytes.length === 0) return false;
-    const at = offset ?? Math.floor(bytes.length / 2);
-    bytes[at] = (bytes[at] as number) ^ 0xff;
+    const found = bytes && segmentAt(bytes, offset ?? Math.floor(bytes.size / 2));
+    if (!found) return false;
+    found.segment[found.offset] = (found.segment[found.offset] as number) ^ 0xff;
     return true;
   }
 }

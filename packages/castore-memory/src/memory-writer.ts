@@ -1,31 +1,27 @@
-import { type B3Digest, BaseBlobWriter, concatBytes } from "castore-core";
+import { type B3Digest, BaseBlobWriter } from "castore-core";
+import { SegmentBuilder, type SegmentedBytes } from "./segments.js";
 
-/**
- * Collects copies of the written chunks and, on close, joins them into one immutable blob handed
- * to `store` (which keeps the first copy of a digest).
- */
+/** Copies written chunks into segments and, on close, hands the finished blob to `store`. */
 export class MemoryBlobWriter extends BaseBlobWriter {
-  #chunks: Uint8Array[] = [];
-  readonly #store: (digest: B3Digest, bytes: Uint8Array) => void;
+  #builder: SegmentBuilder | undefined = new SegmentBuilder();
+  readonly #store: (digest: B3Digest, bytes: SegmentedBytes) => void;
 
-  constructor(store: (digest: B3Digest, bytes: Uint8Array) => void) {
+  constructor(store: (digest: B3Digest, bytes: SegmentedBytes) => void) {
     super();
     this.#store = store;
   }
 
   protected writeChunk(chunk: Uint8Array): void {
-    // A copy: the caller may reuse its buffer once write() resolves.
-    this.#chunks.push(chunk.slice());
+    this.#builder?.append(chunk);
   }
 
   protected commit(digest: B3Digest): void {
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    // concatBytes returns a lone chunk as is; it is already our private copy.
-    this.#store(digest, chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks));
+    const bytes = (this.#builder ?? new SegmentBuilder()).finish();
+    this.#builder = undefined;
+    this.#store(digest, bytes);
   }
 
   protected discard(): void {
-    this.#chunks = [];
+    this.#builder = undefined;
   }
 }
