@@ -7,6 +7,8 @@ export const APPLICATION_ID = 0x63415354;
 export const SCHEMA_VERSION = 1;
 /** Large pages halve the cost of big values (fewer overflow pages); it must be set before the first table. */
 export const PAGE_SIZE = 65536;
+/** Page cache per connection, in KiB. */
+const PAGE_CACHE_KIB = 16 * 1024;
 
 /**
  * - `blobs`: one row per stored blob, written in the same transaction that makes it visible. A blob
@@ -50,9 +52,10 @@ const TABLES = `
  * version with a clear error. Safe when several processes open a new file at once.
  */
 export function prepareDatabase(db: Database, readonly: boolean, file: string): void {
+  // First of all: only takes effect while the file has no tables (WAL then fixes it for good), and a
+  // query before it would size the page cache in 4 KiB pages that later hold 64 KiB each.
+  if (!readonly) db.pragma(`page_size = ${PAGE_SIZE}`);
   if (!readonly && isEmpty(db)) {
-    // Only takes effect while the file has no tables; WAL then fixes it for good.
-    db.pragma(`page_size = ${PAGE_SIZE}`);
     db.pragma("journal_mode = WAL");
     db.transaction(() => {
       // Another process may have won the race to initialise the file while we waited for the lock.
@@ -64,6 +67,8 @@ export function prepareDatabase(db: Database, readonly: boolean, file: string): 
   }
   checkVersion(db, file);
   if (!readonly && db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
+  // A bound on the page cache in bytes, whatever the page size (chunk bytes mostly pass through it once).
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
 }
 
 function isEmpty(db: Database): boolean {

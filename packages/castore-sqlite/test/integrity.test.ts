@@ -1,0 +1,147 @@
+// On-disk damage surfaces as an Integrity error, never as wrong bytes.
+import { readFileSync, writeFileSync } from "node:fs";
+import { type B3Digest, type BlobService, blake3, digestOf } from "castore-core";
+import { pseudoRandomBytes, readBlob } from "castore-fixtures";
+import { describe, expect, it } from "vitest";
+import { openSqliteBlobService } from "../src/index.js";
+import { expectBytes } from "./support/bytes.js";
+import { corruptStoredByte } from "./support/corrupt.js";
+import { withConnection } from "./support/inspect.js";
+import { tempFile } from "./support/temp.js";
+
+async function store(service: BlobService, data: Uint8Array): Promise<B3Digest> {
+  const writer = await service.openWrite();
+  await writer.write(data);
+  return writer.close();
+}
+
+/**
+ * Flips one bit where `needle` (a stretch of a stored blob) begins in the file. Every copy is
+ * flipped: small rows that moved when a page split leave stale copies in free space.
+ */
+function flipInFile(file: string, needle: Uint8Array): void {
+  const bytes = readFileSync(file);
+  let flipped = 0;
+  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+    bytes[at] = (bytes[at] as number) ^ 0x10;
+    flipped++;
+  }
+  if (flipped === 0) throw new Error("the blob's bytes are not in the file");
+  writeFileSync(file, bytes);
+}
+
+/** Reads the whole blob, checking every byte handed out; returns how the read ended. */
+async function readChecked(service: BlobService, digest: B3Digest, data: Uint8Array): Promise<string> {
+  const reader = await service.openRead(digest);
+  if (!reader) throw new Error("blob missing");
+  try {
+    for (;;) {
+      const at = reader.position;
+      const chunk = await reader.read();
+      if (!chunk) return "end";
+      expectBytes(chunk, data.subarray(at, at + chunk.length), `bytes at ${at}`);
+    }
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  } finally {
+    await reader.close();
+  }
+}
+
+describe("corruption in the file", () => {
+  it.each([
+    ["a chunk of a large blob", 1 << 20, 3 * (1 << 20) + 5],
+    ["an inline blob", 1 << 20, 200_000],
+    ["a small-chunk blob", 4096, 100_000],
+  ])("flipping a byte of %s in the file makes reading it fail with Integrity", async (_, chunkSize, size) => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(size, size);
+    let service = await openSqliteBlobService({ path: file, chunkSize });
+    const digest = await store(service, data);
+    const other = pseudoRandomBytes(5000, 1);
+    const otherDigest = await store(service, other);
+    await service.close(); // the last connection folds the write-ahead log into the file
+
+    const middle = Math.floor(size / 2);
+    flipInFile(file, data.subarray(middle, middle + 16));
+
+    service = await openSqliteBlobService({ path: file, chunkSize });
+    expect(await service.has(digest)).toBe(true);
+    expect(await readChecked(service, digest, data)).toBe("Integrity");
+    // A ranged read of the damaged region fails too; the other blob is unharmed.
+    const reader = await service.openRead(digest);
+    await reader?.seek(middle);
+    await expect(reader?.read({ maxBytes: 1 })).rejects.toMatchObject({ code: "Integrity" });
+    await reader?.close();
+    expectBytes(await readBlob(service, otherDigest), other);
+    await service.close();
+  });
+
+  it("a chunk rewritten together with its stored hash still fails a full read before its clean end", async () => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 11);
+    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const digest = await store(service, data);
+    const implementation = await blake3();
+    corruptStoredByte(file, digest, {
+      offset: 4096 * 2 + 7,
+      rehash: (bytes) => {
+        const hasher = implementation.createHasher();
+        hasher.update(bytes);
+        return hasher.digest();
+      },
+    });
+    const reader = await service.openRead(digest);
+    if (!reader) throw new Error("blob missing");
+    let ending = "end";
+    try {
+      for await (const _ of reader) {
+        // drain
+      }
+    } catch (error) {
+      ending = (error as { code: string }).code;
+    }
+    expect(ending).toBe("Integrity");
+    await service.close();
+  });
+
+  it("a missing chunk row, a truncated chunk or a wrong size is an Integrity error", async () => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 4, 12);
+    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const cases: [string, (digest: B3Digest) => void][] = [
+      ["missing row", () => withConnection(file, (db) => db.exec("DELETE FROM chunks WHERE seq = 2"))],
+      [
+        "truncated chunk",
+        () => withConnection(file, (db) => db.exec("UPDATE chunks SET data = substr(data, 1, 100) WHERE seq = 1")),
+      ],
+      [
+        "wrong size",
+        (digest) =>
+          withConnection(file, (db) =>
+            db.prepare("UPDATE blobs SET size = size - 1 WHERE digest = ?").run(digest.unsafeBytes),
+          ),
+      ],
+    ];
+    for (const [what, damage] of cases) {
+      const digest = await store(service, data);
+      damage(digest);
+      expect(await readChecked(service, digest, data), what).toBe("Integrity");
+      withConnection(file, (db) => db.exec("DELETE FROM blobs; DELETE FROM chunks"));
+    }
+    await service.close();
+  });
+
+  it("a row claiming to be the empty blob under another digest is an Integrity error", async () => {
+    const file = tempFile();
+    const service = await openSqliteBlobService(file);
+    const data = pseudoRandomBytes(10, 13);
+    const digest = await store(service, data);
+    withConnection(file, (db) =>
+      db.prepare("UPDATE blobs SET size = 0, data = x'' WHERE digest = ?").run(digest.unsafeBytes),
+    );
+    expect(await readChecked(service, digest, data)).toBe("Integrity");
+    expect(digest.equals(await digestOf(data))).toBe(true);
+    await service.close();
+  });
+});

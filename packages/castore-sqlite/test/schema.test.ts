@@ -1,0 +1,109 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
+import { HELLOWORLD, put, readBlob } from "castore-fixtures";
+import { describe, expect, it } from "vitest";
+import { openSqliteBlobService, SCHEMA_VERSION } from "../src/index.js";
+import { expectBytes } from "./support/bytes.js";
+import { tempFile } from "./support/temp.js";
+
+function pragmas(file: string) {
+  const db = new Database(file, { readonly: true });
+  try {
+    const get = (name: string) => db.pragma(name, { simple: true });
+    return {
+      pageSize: get("page_size"),
+      journalMode: get("journal_mode"),
+      userVersion: get("user_version"),
+      applicationId: get("application_id"),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe("the store file", () => {
+  it("is created with 64 KiB pages, in WAL mode, with the castore schema version recorded", async () => {
+    const file = tempFile();
+    const service = await openSqliteBlobService(file);
+    await put(service, HELLOWORLD.data);
+    await service.close();
+    expect(pragmas(file)).toEqual({
+      pageSize: 65536,
+      journalMode: "wal",
+      userVersion: SCHEMA_VERSION,
+      applicationId: 0x63415354,
+    });
+  });
+
+  it("a file of an unknown (newer) schema version is refused with a clear error, untouched", async () => {
+    const file = tempFile();
+    await (await openSqliteBlobService(file)).close();
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    const before = readFileSync(file);
+
+    const error = await openSqliteBlobService(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "Unsupported" });
+    expect(String(error)).toContain(`schema version ${SCHEMA_VERSION + 1}`);
+    expect(String(error)).toContain("upgrade castore-sqlite");
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("another application's SQLite database is refused, untouched", async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT); INSERT INTO notes (text) VALUES ('keep me')");
+    db.close();
+    const before = readFileSync(file);
+
+    const error = await openSqliteBlobService(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "Backend" });
+    expect(String(error)).toContain("is not a castore blob store");
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("a file that is not SQLite at all is a Backend error, untouched", async () => {
+    const file = tempFile();
+    writeFileSync(file, "these are not the bytes of a database, but a text file of some length ".repeat(20));
+    const before = readFileSync(file);
+    const error = await openSqliteBlobService(file).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "Backend" });
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it("an empty existing file becomes a store", async () => {
+    const file = tempFile();
+    writeFileSync(file, "");
+    const service = await openSqliteBlobService(file);
+    await put(service, HELLOWORLD.data);
+    expectBytes(await readBlob(service, HELLOWORLD.digest), HELLOWORLD.data);
+    await service.close();
+    expect(pragmas(file).pageSize).toBe(65536);
+  });
+
+  it("two services on one file in one process see each other's blobs", async () => {
+    const file = tempFile();
+    const [a, b] = await Promise.all([openSqliteBlobService(file), openSqliteBlobService(file)]);
+    await put(a, HELLOWORLD.data);
+    expectBytes(await readBlob(b, HELLOWORLD.digest), HELLOWORLD.data);
+    await a.close();
+    await b.close();
+  });
+
+  it("bad options are InvalidArgument errors", async () => {
+    for (const options of [
+      { chunkSize: 0 },
+      { chunkSize: 1.5 },
+      { chunkSize: 1 << 30 },
+      { busyTimeout: -1 },
+      { synchronous: "off" as "full" },
+      { path: "/" },
+      { path: "/tmp/a\0b.sqlite" },
+    ]) {
+      await expect(openSqliteBlobService(options), JSON.stringify(options)).rejects.toMatchObject({
+        code: "InvalidArgument",
+      });
+    }
+  });
+});
