@@ -8,4 +8,10 @@ describeBlobService("memory", () => new MemoryBlobService(), {
     if (!(service as MemoryBlobService).corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => (service as MemoryBlobService).blobCount,
+  // The only resource a memory store holds is its blobs: a closed one must have let go of them.
+  checkReleased: async (service) => {
+    const memory = service as MemoryBlobService;
+    if (!memory.closed || memory.blobCount !== 0)
+      throw new Error(`closed: ${memory.closed}, blobs: ${memory.blobCount}`);
+  },
 });

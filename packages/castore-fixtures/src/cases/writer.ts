@@ -52,6 +52,38 @@ export const writerCases: ConformanceCase[] = [
     },
   },
   {
+    id: "writer/abort-keeps-existing-blob",
+    title: "aborting or failing a writer of bytes that are already stored leaves the stored blob alone",
+    async run({ service }) {
+      // Catches backends that clean up by digest and so delete a blob someone else stored.
+      const stored = await service.openWrite();
+      await stored.write(BLOB_B.data);
+      checkDigest(await stored.close(), BLOB_B.digest, "close() of the first writer");
+      const aborted = await service.openWrite();
+      await aborted.write(BLOB_B.data);
+      await aborted.abort();
+      checkEqual(await service.has(BLOB_B.digest), true, "has(BLOB_B) after another writer of it aborted");
+      const failed = await service.openWrite();
+      await failed.write(BLOB_B.data);
+      await expectCode(
+        () => failed.close({ signal: AbortSignal.abort() }),
+        "Aborted",
+        "close() with an aborted signal",
+      );
+      checkEqual(await service.has(BLOB_B.digest), true, "has(BLOB_B) after another writer of it failed to close");
+      // Both orders of a race: one writer aborts before, one after, the writer that stores the blob closes.
+      const early = await service.openWrite();
+      const winner = await service.openWrite();
+      const late = await service.openWrite();
+      for (const writer of [early, winner, late]) await writer.write(BLOB_C.data);
+      await early.abort();
+      checkDigest(await winner.close(), BLOB_C.digest, "close() of the writer between two aborted ones");
+      await late.abort();
+      checkBytes(await readBlob(service, BLOB_B.digest), BLOB_B.data, "BLOB_B read back");
+      checkBytes(await readBlob(service, BLOB_C.digest), BLOB_C.data, "BLOB_C read back");
+    },
+  },
+  {
     id: "writer/dispose-without-close",
     title: "a writer disposed without close stores nothing",
     async run({ service }) {
