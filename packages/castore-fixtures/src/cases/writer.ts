@@ -75,12 +75,12 @@ export const writerCases: ConformanceCase[] = [
       const early = await service.openWrite();
       const winner = await service.openWrite();
       const late = await service.openWrite();
-      for (const writer of [early, winner, late]) await writer.write(BLOB_C.data);
+      for (const writer of [early, winner, late]) await writer.write(HELLOWORLD.data);
       await early.abort();
-      checkDigest(await winner.close(), BLOB_C.digest, "close() of the writer between two aborted ones");
+      checkDigest(await winner.close(), HELLOWORLD.digest, "close() of the writer between two aborted ones");
       await late.abort();
       checkBytes(await readBlob(service, BLOB_B.digest), BLOB_B.data, "BLOB_B read back");
-      checkBytes(await readBlob(service, BLOB_C.digest), BLOB_C.data, "BLOB_C read back");
+      checkBytes(await readBlob(service, HELLOWORLD.digest), HELLOWORLD.data, "HELLOWORLD read back");
     },
   },
   {
