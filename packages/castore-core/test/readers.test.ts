@@ -115,7 +115,8 @@ describe("BytesReader", () => {
     flipByte(corrupt, 4999);
     const reader = new BytesReader(digest, corrupt);
     await rejectsWith(reader.read({ maxBytes: 10 }), isIntegrity, /corrupt/);
-    await reader.seek(100);
+    // the failure sticks: no later call pretends the blob is fine
+    await rejectsWith(reader.seek(100), isIntegrity);
     await rejectsWith(reader.read(), isIntegrity);
   });
 
@@ -264,3 +265,33 @@ describe("verifyStream", () => {
 async function* splitBytesAsync(bytes: Uint8Array, size: number) {
   yield* splitBytes(bytes, size);
 }
+
+describe("readers after a failure", () => {
+  it("keep failing with Integrity instead of reporting a clean end", async () => {
+    const data = blob(3000);
+    const digest = await digestOf(data);
+    const corrupt = flipByte(data.slice(), 2999);
+    const reader = new ForwardSeeker(digest, verifyStream(splitBytesAsync(corrupt, 1000), digest));
+    for (let i = 0; i < 3; i++) expect((await reader.read())?.length).toBe(1000);
+    await rejectsWith(reader.read(), isIntegrity);
+    await rejectsWith(reader.read(), isIntegrity);
+    await rejectsWith(reader.seek(5000), isIntegrity);
+  });
+
+  it("lose no chunk when a read is cancelled while the source is still producing it", async () => {
+    const data = blob(3000);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* slowFirstChunk() {
+      await gate;
+      yield* splitBytes(data, 1000);
+    }
+    const reader = new ForwardSeeker(await digestOf(data), slowFirstChunk());
+    const controller = new AbortController();
+    const cancelled = reader.read({ signal: controller.signal });
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: "Aborted" });
+    release();
+    expect(Buffer.from(await readAll(reader)).equals(Buffer.from(data))).toBe(true);
+  });
+});

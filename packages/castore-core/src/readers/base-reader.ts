@@ -1,5 +1,12 @@
 import type { B3Digest } from "../digest.js";
-import { ClosedError, InvalidArgumentError, UnsupportedError } from "../errors.js";
+import {
+  ClosedError,
+  InvalidArgumentError,
+  isAborted,
+  isInvalidArgument,
+  isUnsupported,
+  UnsupportedError,
+} from "../errors.js";
 import { notifyFinished } from "../lifecycle.js";
 import { type SignalOptions, throwIfAborted } from "../signal.js";
 import type { BlobReader, ReadOptions, SeekOrigin } from "../types.js";
@@ -14,6 +21,8 @@ export abstract class BaseBlobReader implements BlobReader {
   abstract readonly seekable: boolean;
   #position = 0;
   #closed = false;
+  /** The first error a read or seek hit (other than a cancellation); every later call rethrows it. */
+  #failure: unknown;
 
   protected constructor(digest: B3Digest) {
     this.digest = digest;
@@ -43,7 +52,7 @@ export abstract class BaseBlobReader implements BlobReader {
     if (maxBytes !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)) {
       throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${maxBytes}`);
     }
-    const chunk = await this.readChunk(maxBytes, options?.signal);
+    const chunk = await this.#guard(() => this.readChunk(maxBytes, options?.signal));
     if (chunk) this.#position += chunk.length;
     return chunk;
   }
@@ -71,7 +80,7 @@ export abstract class BaseBlobReader implements BlobReader {
     }
     if (target < 0) throw new InvalidArgumentError(`cannot seek to ${target}: before the start of the blob`);
     if (target !== this.#position) {
-      await this.seekTo(target, options?.signal);
+      await this.#guard(() => this.seekTo(target, options?.signal));
       this.#position = target;
     }
     return target;
@@ -111,5 +120,20 @@ export abstract class BaseBlobReader implements BlobReader {
 
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError("reader is closed");
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /**
+   * Runs a read or seek and remembers its failure: after an Integrity or backend error the reader
+   * must not carry on as if the blob had ended cleanly. A cancelled call is not a failure of the
+   * blob, so it does not stick (the subclass keeps its source consistent across it).
+   */
+  async #guard<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isAborted(error) && !isUnsupported(error) && !isInvalidArgument(error)) this.#failure = error;
+      throw error;
+    }
   }
 }

@@ -24,6 +24,11 @@ export class ForwardSeeker extends BaseBlobReader {
   /** Offset in the source of the first byte of #pending (or of the next chunk). */
   #sourceOffset = 0;
   #ended = false;
+  /**
+   * A source step still running after the caller stopped waiting (its signal fired). The next read
+   * picks up its result, so no chunk is ever lost between a cancelled read and the next one.
+   */
+  #inflight: Promise<IteratorResult<Uint8Array>> | undefined;
 
   constructor(digest: B3Digest, source: AsyncIterable<Uint8Array>, options: ForwardSeekerOptions = {}) {
     super(digest);
@@ -40,7 +45,9 @@ export class ForwardSeeker extends BaseBlobReader {
     }
     if (this.#ended) return undefined;
     for (;;) {
-      const result = await raceAbort(this.#iterator.next(), signal);
+      this.#inflight ??= this.#iterator.next();
+      const result = await raceAbort(this.#inflight, signal);
+      this.#inflight = undefined;
       if (result.done) {
         this.#ended = true;
         return undefined;
