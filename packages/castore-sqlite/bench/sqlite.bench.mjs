@@ -104,7 +104,7 @@ function rawSystem() {
     },
     async putSmall(blobs) {
       const insert = db.prepare("INSERT INTO small (id, data) VALUES (?, ?)");
-      blobs.forEach((blob, i) => insert.run(i, blob));
+      for (const [i, blob] of blobs.entries()) insert.run(i, blob);
     },
     async getSmall() {
       const select = db.prepare("SELECT data FROM small WHERE id = ?").pluck();

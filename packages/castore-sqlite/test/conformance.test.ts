@@ -21,5 +21,6 @@ function capabilities() {
 // Default chunks (1 MiB): small fixtures are stored inline, BLOB_C (5 MiB + 3) in six chunks.
 describeBlobService("sqlite (temporary store)", () => SqliteBlobService.open(), capabilities());
 
-// Tiny chunks: every fixture but the smallest crosses many chunk boundaries.
-describeBlobService("sqlite (1 KiB chunks)", () => SqliteBlobService.open({ chunkSize: 1024 }), capabilities());
+// Small chunks of an odd size: every fixture but the smallest crosses many chunk boundaries, and
+// none of them falls on a power of two.
+describeBlobService("sqlite (10 007-byte chunks)", () => SqliteBlobService.open({ chunkSize: 10_007 }), capabilities());
