@@ -1,0 +1,187 @@
+// Throughput of one big blob (1 GiB; BENCH_BYTES to change) read and put over loopback TCP and a
+// unix socket, as ratios to raw node:http2 streaming the same bytes with the same flow-control
+// windows, in the same run. The servers run in a child process (bench/servers.mjs), as a daemon
+// would. Rows:
+//   raw      node:http2, 1 MiB writes, no framing, no hashing
+//   connect  Connect as shipped: generated client and server, BlobChunk messages of 1 MiB,
+//            compression off, windows opened; no hashing
+//   castore  GrpcBlobService against serveBlobService: hand-framed zero-copy blob streams; the
+//            client verifies what it reads and hashes what it puts (BLAKE3), the server hashes
+//            what it receives, as castore's API requires
+// Run with `pnpm bench` at the root (or `pnpm --filter castore-grpc bench` after a build).
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { B3Digest } from "castore-core";
+import { pseudoRandomBytes } from "castore-fixtures";
+import { openConnectionWindow, receiveSettings, WindowedSessionManager } from "../dist/client/session.js";
+import { BlobService as ConnectBlobService } from "../dist/gen/tvix/castore/v1/castore_pb.js";
+import { GrpcBlobService } from "../dist/index.js";
+
+const MiB = 1 << 20;
+const total = Number(process.env.BENCH_BYTES ?? 1024 * MiB);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// For profiling one case: BENCH_ONLY="unix put castore" runs only the rows whose key contains it.
+const only = process.env.BENCH_ONLY ?? "";
+if (!Number.isSafeInteger(total / MiB) || total <= 0) throw new Error("BENCH_BYTES must be a multiple of 1 MiB");
+const blocks = total / MiB;
+const block = pseudoRandomBytes(MiB, 42); // the same bytes the servers send
+
+const server = fork(new URL("./servers.mjs", import.meta.url), { env: { ...process.env, BENCH_BYTES: String(total) } });
+const [{ addresses, digest }] = await once(server, "message");
+const bigDigest = B3Digest.parse(digest);
+const ask = async (message) => {
+  server.send(message);
+  const [reply] = await once(server, "message");
+  return reply;
+};
+
+function nodeOptions(transport, where) {
+  return transport === "unix" ? { createConnection: () => net.connect(where) } : {};
+}
+const origin = (transport, where) => (transport === "unix" ? "http://localhost" : where);
+
+async function rawSession(transport, where) {
+  const session = http2.connect(origin(transport, where), {
+    ...nodeOptions(transport, where),
+    settings: receiveSettings(),
+  });
+  await once(session, "connect");
+  openConnectionWindow(session);
+  return session;
+}
+
+const write = (stream, chunk) =>
+  new Promise((resolve, reject) => stream.write(chunk, (e) => (e ? reject(e) : resolve())));
+
+const runs = {
+  raw: {
+    async read(transport, where) {
+      const session = await rawSession(transport, where);
+      const stream = session.request({ ":path": "/read" });
+      stream.end();
+      let received = 0;
+      for await (const chunk of stream) received += chunk.length;
+      session.close();
+      return received;
+    },
+    async put(transport, where) {
+      const session = await rawSession(transport, where);
+      const stream = session.request({ ":path": "/put", ":method": "POST" });
+      for (let i = 0; i < blocks; i++) await write(stream, block);
+      stream.end();
+      let reply = "";
+      for await (const chunk of stream) reply += chunk;
+      session.close();
+      return Number(reply);
+    },
+  },
+  connect: {
+    client(transport, where) {
+      const sessionManager = new WindowedSessionManager(origin(transport, where), nodeOptions(transport, where));
+      const transportImpl = createGrpcTransport({
+        baseUrl: origin(transport, where),
+        sessionManager,
+        acceptCompression: [],
+      });
+      return { client: createClient(ConnectBlobService, transportImpl), sessionManager };
+    },
+    async read(transport, where) {
+      const { client, sessionManager } = this.client(transport, where);
+      let received = 0;
+      for await (const message of client.read({ digest: new Uint8Array(32) })) received += message.data.length;
+      sessionManager.abort();
+      return received;
+    },
+    async put(transport, where) {
+      const { client, sessionManager } = this.client(transport, where);
+      await client.put(
+        (async function* () {
+          for (let i = 0; i < blocks; i++) yield { data: block };
+        })(),
+      );
+      sessionManager.abort();
+      return total;
+    },
+  },
+  castore: {
+    async read(_transport, address) {
+      const client = new GrpcBlobService(address);
+      const reader = await client.openRead(bigDigest);
+      let received = 0;
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk === undefined) break;
+        received += chunk.length;
+      }
+      await client.close();
+      return received;
+    },
+    async put(_transport, address) {
+      const client = new GrpcBlobService(address);
+      const writer = await client.openWrite();
+      for (let i = 0; i < blocks; i++) await writer.write(block);
+      const stored = await writer.close();
+      if (!stored.equals(bigDigest)) throw new Error("put stored the wrong digest");
+      await client.close();
+      return writer.bytesWritten;
+    },
+  },
+};
+
+const best = new Map(); // "transport direction kind" → { gbps, clientPeak, serverPeak }
+let clientPeak = 0;
+setInterval(() => {
+  clientPeak = Math.max(clientPeak, process.memoryUsage.rss());
+}, 20).unref();
+
+for (let round = 0; round < rounds; round++) {
+  for (const transport of ["tcp", "unix"]) {
+    for (const direction of ["read", "put"]) {
+      for (const kind of ["raw", "connect", "castore"]) {
+        if (!`${transport} ${direction} ${kind}`.includes(only)) continue;
+        globalThis.gc?.();
+        const { peakRss: serverStart } = await ask("reset-peak");
+        clientPeak = process.memoryUsage.rss();
+        const clientStart = clientPeak;
+        const start = performance.now();
+        const moved = await runs[kind][direction](transport, addresses[kind][transport]);
+        const seconds = (performance.now() - start) / 1000;
+        if (moved !== total) throw new Error(`${kind} ${direction} moved ${moved} bytes, expected ${total}`);
+        const { peakRss: serverPeak } = await ask("peak");
+        const key = `${transport} ${direction} ${kind}`;
+        const gbps = total / seconds / 1e9;
+        const row = { gbps, client: clientPeak - clientStart, server: serverPeak - serverStart };
+        if (!best.has(key) || best.get(key).gbps < gbps) best.set(key, row);
+      }
+    }
+  }
+}
+server.send("exit");
+
+const mib = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
+console.log(`one ${mib(total)} blob, best of ${rounds} rounds, GB/s and ratio to raw node:http2 in this run`);
+console.log("peak RSS growth during the best round: client / server process");
+const rows = [];
+for (const transport of ["tcp", "unix"]) {
+  for (const direction of ["read", "put"]) {
+    const raw = best.get(`${transport} ${direction} raw`)?.gbps;
+    for (const kind of ["raw", "connect", "castore"]) {
+      if (!best.has(`${transport} ${direction} ${kind}`)) continue;
+      const { gbps, client, server: serverGrowth } = best.get(`${transport} ${direction} ${kind}`);
+      rows.push({
+        transport,
+        direction,
+        kind,
+        "GB/s": gbps.toFixed(2),
+        "of raw": raw ? `${((gbps / raw) * 100).toFixed(0)}%` : "-",
+        "client RSS+": mib(client),
+        "server RSS+": mib(serverGrowth),
+      });
+    }
+  }
+}
+console.table(rows);

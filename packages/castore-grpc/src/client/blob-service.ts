@@ -1,0 +1,175 @@
+import * as net from "node:net";
+import type * as tls from "node:tls";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  abortedError,
+  type B3Digest,
+  BaseBlobService,
+  type BlobReader,
+  type BlobWriter,
+  ForwardSeeker,
+  isNotFound,
+  raceAbort,
+  verifyStream,
+} from "castore-core";
+import { ReadBlobRequestSchema, type BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
+import {
+  blobServiceDescriptors,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MESSAGE_BYTES,
+  methodPath,
+  type ProtoPackage,
+} from "../protocol.js";
+import { BlobChunkFrameDecoder, encodeFrame } from "../wire/frames.js";
+import { fromConnectError } from "../wire/status.js";
+import { type GrpcEndpoint, parseGrpcAddress } from "./address.js";
+import { GrpcBlobWriter } from "./blob-writer.js";
+import { GrpcClientCall } from "./grpc-call.js";
+import { type FlowControlOptions, WindowedSessionManager } from "./session.js";
+
+export interface GrpcBlobServiceOptions extends FlowControlOptions {
+  /** The proto package to speak; overrides the address's `?package=`. Default `tvix.castore.v1`. */
+  protoPackage?: ProtoPackage | undefined;
+  /** TLS settings for grpc+https, e.g. `{ ca }` to trust a private certificate authority. */
+  tls?: tls.ConnectionOptions | undefined;
+  /** Size of the BlobChunk messages a Put sends. Default 1 MiB. */
+  messageBytes?: number | undefined;
+  /** How many Put messages may be on their way at once (the writer's memory is this many messages). Default 4. */
+  messagesInFlight?: number | undefined;
+  /** Largest message accepted from the server. Default 4 MiB. */
+  maxReceiveMessageBytes?: number | undefined;
+  /** How long connecting may take before calls fail. Default 20 s. */
+  connectTimeoutMs?: number | undefined;
+}
+
+/**
+ * A BlobService on a remote gRPC server: a castore server, or the Rust tvix/snix one. Connecting
+ * is lazy (constructing it with nothing listening succeeds); one HTTP/2 connection carries every
+ * download (Stat, Read) and another every upload (Put). Reads are verified: a server that sends wrong bytes makes the read fail with an
+ * `Integrity` error instead of ending cleanly. Writes hash locally and check the server's digest.
+ *
+ * Stat goes through a Connect client; Read and Put, which carry the blob bytes, frame them by hand
+ * so that they are never copied (see wire/frames.ts).
+ */
+export class GrpcBlobService extends BaseBlobService {
+  /** The address this client talks to. */
+  readonly address: string;
+  readonly #endpoint: GrpcEndpoint;
+  /** The connection for Stat and Read: blob bytes flow from the server. */
+  readonly #downloads: WindowedSessionManager;
+  /** The connection for Put: blob bytes flow to the server. */
+  readonly #uploads: WindowedSessionManager;
+  readonly #stat: Client<typeof TvixBlobService>;
+  readonly #messageBytes: number;
+  readonly #messagesInFlight: number;
+  readonly #maxReceiveMessageBytes: number;
+
+  constructor(address: string | URL, options: GrpcBlobServiceOptions = {}) {
+    super();
+    const endpoint = parseGrpcAddress(address);
+    this.#endpoint = { ...endpoint, protoPackage: options.protoPackage ?? endpoint.protoPackage };
+    this.address = endpoint.address;
+    this.#messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
+    this.#messagesInFlight = options.messagesInFlight ?? 4;
+    this.#maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+    const { socketPath } = endpoint;
+    const nodeOptions = socketPath ? { createConnection: () => net.connect(socketPath) } : { ...options.tls };
+    // Uploads and downloads get a connection each. Node's HTTP/2 stops reading a connection while
+    // one of its writes waits for the socket; with bulk data flowing both ways on one connection
+    // and windows larger than the socket buffers, both ends can end up waiting for the other to
+    // read (reading a blob while storing another over one connection hung that way). Bulk data
+    // flowing one way per connection cannot deadlock. Each connects on first use.
+    const connect = () =>
+      new WindowedSessionManager(endpoint.origin, nodeOptions, options, { connectTimeoutMs: options.connectTimeoutMs });
+    this.#downloads = connect();
+    this.#uploads = connect();
+    const transport = createGrpcTransport({
+      baseUrl: endpoint.origin,
+      sessionManager: this.#downloads,
+      acceptCompression: [],
+      readMaxBytes: this.#maxReceiveMessageBytes,
+    });
+    // Both packages have the same methods and messages; only the names on the wire differ.
+    const descriptor = blobServiceDescriptors[this.#endpoint.protoPackage] as typeof TvixBlobService;
+    this.#stat = createClient(descriptor, transport);
+  }
+
+  /** The proto package this client speaks. */
+  get protoPackage(): ProtoPackage {
+    return this.#endpoint.protoPackage;
+  }
+
+  protected async hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await this.#stat.stat({ digest: digest.unsafeBytes }, { signal });
+      return true;
+    } catch (error) {
+      if (signal?.aborted) throw abortedError(signal);
+      const mapped = fromConnectError(error, "Stat");
+      if (isNotFound(mapped)) return false;
+      throw mapped;
+    }
+  }
+
+  protected async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
+    // The call lives as long as the reader; `signal` only bounds opening it.
+    const cancel = new AbortController();
+    const cancelOpen = () => cancel.abort();
+    signal?.addEventListener("abort", cancelOpen, { once: true });
+    try {
+      const call = await GrpcClientCall.open(this.#downloads, methodPath(this.protoPackage, "Read"), cancel.signal);
+      const request = toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.unsafeBytes }));
+      call.write([encodeFrame(request)]).catch(() => {}); // a failed send shows up as the call's failure
+      call.closeRequest();
+      const chunks = blobBytes(call.body(), this.#maxReceiveMessageBytes);
+      // Absence is only known once the server answers: wait for the first bytes (or the end).
+      const first = await raceAbort(chunks.next(), signal);
+      return new ForwardSeeker(digest, verifyStream(prepend(first, chunks), digest), { onClose: () => cancel.abort() });
+    } catch (error) {
+      cancel.abort();
+      if (signal?.aborted) throw abortedError(signal);
+      const mapped = fromConnectError(error, "Read");
+      if (isNotFound(mapped)) return undefined;
+      throw mapped;
+    } finally {
+      signal?.removeEventListener("abort", cancelOpen);
+    }
+  }
+
+  protected async openWriteImpl(): Promise<BlobWriter> {
+    const path = methodPath(this.protoPackage, "Put");
+    return new GrpcBlobWriter({
+      openCall: (signal) => GrpcClientCall.open(this.#uploads, path, signal),
+      messageBytes: this.#messageBytes,
+      messagesInFlight: this.#messagesInFlight,
+      maxReceiveMessageBytes: this.#maxReceiveMessageBytes,
+    });
+  }
+
+  protected override closeImpl(): void {
+    this.#downloads.abort();
+    this.#uploads.abort();
+  }
+}
+
+/** The blob bytes of a Read response, with failures as castore errors. */
+async function* blobBytes(body: AsyncIterable<Uint8Array>, maxMessageBytes: number): AsyncGenerator<Uint8Array> {
+  const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
+  try {
+    for await (const chunk of body) yield* decoder.push(chunk);
+    decoder.end();
+  } catch (error) {
+    throw fromConnectError(error, "Read");
+  }
+}
+
+async function* prepend(
+  first: IteratorResult<Uint8Array>,
+  rest: AsyncGenerator<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
+}

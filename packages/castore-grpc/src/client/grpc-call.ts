@@ -1,0 +1,206 @@
+import * as http2 from "node:http2";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { raceAbort } from "castore-core";
+import { decodeGrpcMessage } from "../wire/status.js";
+import type { WindowedSessionManager } from "./session.js";
+
+const USER_AGENT = "castore-grpc";
+
+/**
+ * One gRPC call on one HTTP/2 stream, for the blob streams (Read and Put) whose bytes castore
+ * frames itself (see wire/frames.ts): request bytes go out as they are given, response bytes come
+ * back as they arrive, and the call's outcome is the grpc-status the server sends last. Every
+ * failure surfaces as a ConnectError carrying a gRPC code; the server's status wins over the
+ * transport errors that follow it (a reset stream, a failed write).
+ */
+export class GrpcClientCall {
+  readonly #sessions: WindowedSessionManager;
+  readonly #stream: http2.ClientHttp2Stream;
+  /** Resolves once the response headers arrived and were valid. */
+  readonly #headers: Promise<void>;
+  /** The call's status: undefined until the server sent one, null for OK. */
+  #status: ConnectError | null | undefined;
+  #transportError: unknown;
+  #cancelled = false;
+
+  private constructor(sessions: WindowedSessionManager, stream: http2.ClientHttp2Stream) {
+    this.#sessions = sessions;
+    this.#stream = stream;
+    // Node emits 'error' for resets and socket failures; without a listener it would crash the process.
+    stream.on("error", (error) => {
+      this.#transportError ??= error;
+    });
+    stream.on("trailers", (trailers) => {
+      this.#status ??= statusOf(trailers);
+    });
+    this.#headers = new Promise<void>((resolve, reject) => {
+      stream.once("response", (headers) => {
+        try {
+          this.#checkHeaders(headers);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      });
+      stream.once("close", () => reject(this.#failure()));
+    });
+    this.#headers.catch(() => {}); // observed by body(); a call nobody reads must not warn
+  }
+
+  /** Starts a call to `path`. Connects first if needed; `signal` cancels the call at any time. */
+  static async open(
+    sessions: WindowedSessionManager,
+    path: string,
+    signal: AbortSignal | undefined,
+  ): Promise<GrpcClientCall> {
+    const requested = sessions.request(
+      "POST",
+      path,
+      {
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-accept-encoding": "identity",
+        "user-agent": USER_AGENT,
+      },
+      {},
+    );
+    requested.then(
+      (stream) => {
+        if (signal?.aborted) stream.close(http2.constants.NGHTTP2_CANCEL);
+      },
+      () => {},
+    );
+    const call = new GrpcClientCall(sessions, await raceAbort(requested, signal));
+    if (signal) {
+      const cancel = () => call.cancel();
+      signal.addEventListener("abort", cancel, { once: true });
+      call.#stream.once("close", () => signal.removeEventListener("abort", cancel));
+      if (signal.aborted) call.cancel();
+    }
+    return call;
+  }
+
+  /**
+   * Sends bytes; resolves once HTTP/2 has written the last of them to the connection, so the
+   * caller may then reuse its buffers (nothing is copied on the way).
+   */
+  write(parts: readonly Uint8Array[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const last = parts.length - 1;
+      parts.forEach((part, i) => {
+        if (i < last) this.#stream.write(part);
+        else this.#stream.write(part, (error) => (error ? reject(this.#failure(error)) : resolve()));
+      });
+    });
+  }
+
+  /** Ends the request stream (the server then sees the end of the client's messages). */
+  closeRequest(): void {
+    if (!this.#stream.writableEnded) this.#stream.end();
+  }
+
+  /** Cancels the call (RST_STREAM CANCEL): the server sees CANCELLED. Idempotent. */
+  cancel(): void {
+    this.#cancelled = true;
+    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
+
+  /**
+   * The response bytes as they arrive. Ends cleanly only if the server's status is OK; otherwise
+   * throws the status (or the transport failure) as a ConnectError.
+   */
+  async *body(): AsyncGenerator<Uint8Array> {
+    await this.#headers;
+    try {
+      for await (const chunk of this.#stream as AsyncIterable<Uint8Array>) {
+        this.#sessions.notifyResponseByteRead(this.#stream);
+        yield chunk;
+      }
+    } catch (error) {
+      throw this.#failure(error);
+    } finally {
+      // A consumer that stops early (break, error) ends the call instead of leaving the stream open.
+      if (this.#status === undefined) this.cancel();
+    }
+    if (this.#status === undefined) throw this.#failure();
+    if (this.#status !== null) throw this.#status;
+  }
+
+  #checkHeaders(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader): void {
+    const httpStatus = headers[":status"] ?? 0;
+    if (httpStatus !== 200) throw new ConnectError(`HTTP status ${httpStatus}`, codeOfHttpStatus(httpStatus));
+    const type = headers["content-type"] ?? "";
+    if (!/^application\/grpc(\+proto)?(;|$)/i.test(type)) {
+      throw new ConnectError(`unexpected response content type ${JSON.stringify(type)}`, Code.Unknown);
+    }
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") {
+      throw new ConnectError(
+        `response uses encoding ${JSON.stringify(encoding)}, which was not offered`,
+        Code.Internal,
+      );
+    }
+    // A "trailers-only" response carries the status in the headers (and has no body).
+    if (headers["grpc-status"] !== undefined) {
+      this.#status = statusOf(headers);
+      if (this.#status) throw this.#status;
+    }
+  }
+
+  /** Why the call failed: the server's error status if it sent one, else what broke the stream. */
+  #failure(cause?: unknown): ConnectError {
+    if (this.#status) return this.#status;
+    if (this.#cancelled) return new ConnectError("the call was cancelled", Code.Canceled);
+    const error = cause ?? this.#transportError;
+    const rstCode = this.#stream.rstCode;
+    if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) {
+      return new ConnectError("the server refused the stream", Code.Unavailable, undefined, undefined, error);
+    }
+    if (rstCode === http2.constants.NGHTTP2_CANCEL) {
+      return new ConnectError("the server cancelled the call", Code.Canceled, undefined, undefined, error);
+    }
+    const detail = error instanceof Error ? `: ${error.message}` : rstCode ? ` (HTTP/2 error code ${rstCode})` : "";
+    return new ConnectError(
+      `the stream ended before the server sent a status${detail}`,
+      Code.Unavailable,
+      undefined,
+      undefined,
+      error,
+    );
+  }
+}
+
+/** The status in a trailer (or trailers-only header) block: null for OK. */
+function statusOf(headers: http2.IncomingHttpHeaders): ConnectError | null {
+  const raw = headers["grpc-status"];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return new ConnectError("the server sent no grpc-status", Code.Internal);
+  const code = Number(value);
+  if (value === "0") return null; // OK (Connect's Code has no member for it)
+  if (!/^\d+$/.test(value) || Code[code] === undefined) {
+    return new ConnectError(`the server sent an invalid grpc-status ${JSON.stringify(value)}`, Code.Internal);
+  }
+  const message = headers["grpc-message"];
+  return new ConnectError(decodeGrpcMessage(Array.isArray(message) ? message[0] : message), code);
+}
+
+/** gRPC's mapping of HTTP statuses from servers or proxies that did not speak gRPC. */
+function codeOfHttpStatus(status: number): Code {
+  switch (status) {
+    case 400:
+      return Code.Internal;
+    case 401:
+      return Code.Unauthenticated;
+    case 403:
+      return Code.PermissionDenied;
+    case 404:
+      return Code.Unimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Code.Unavailable;
+    default:
+      return Code.Unknown;
+  }
+}

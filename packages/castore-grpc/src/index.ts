@@ -1,0 +1,18 @@
+export { type GrpcEndpoint, parseGrpcAddress } from "./client/address.js";
+export { grpcBackends, grpcHttpBackend, grpcHttpsBackend, grpcUnixBackend } from "./client/backends.js";
+export { GrpcBlobService, type GrpcBlobServiceOptions } from "./client/blob-service.js";
+export type { FlowControlOptions } from "./client/session.js";
+export {
+  blobServiceDescriptors,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MESSAGE_BYTES,
+  DEFAULT_PROTO_PACKAGE,
+  methodPath,
+  PROTO_PACKAGES,
+  type ProtoPackage,
+} from "./protocol.js";
+export type { CorsOptions } from "./server/cors.js";
+export { HealthStatus, ServingStatus } from "./server/health.js";
+export type { ListenAddress } from "./server/listen.js";
+export { type BlobServer, type CloseOptions, type ServeBlobServiceOptions, serveBlobService } from "./server/serve.js";
+export { fromConnectError, toConnectError } from "./wire/status.js";

@@ -1,0 +1,53 @@
+import { B3Digest, type BlobService, NotFoundError, putBlob, splitBytes } from "castore-core";
+
+/**
+ * What the three BlobService calls do, whichever protocol carried them (native gRPC on the
+ * zero-copy path, or Connect for Stat, gRPC-Web and the Connect protocol). Errors are castore
+ * errors; the caller turns them into a status.
+ */
+
+/** Stat: resolves if the blob is stored, throws NotFound otherwise. A digest that is not 32 bytes is InvalidDigest. */
+export async function statBlob(service: BlobService, digest: Uint8Array, signal: AbortSignal): Promise<void> {
+  const checked = B3Digest.fromBytes(digest);
+  if (!(await service.has(checked, { signal }))) throw new NotFoundError(`blob ${checked} not found`);
+}
+
+/**
+ * Read: the blob's bytes in pieces of at most `messageBytes`, or NotFound. The reader is opened
+ * before this resolves (so absence is known before a response starts) and closed when the
+ * iteration ends, however it ends.
+ */
+export async function readBlob(
+  service: BlobService,
+  digest: Uint8Array,
+  messageBytes: number,
+  signal: AbortSignal,
+): Promise<AsyncGenerator<Uint8Array>> {
+  const checked = B3Digest.fromBytes(digest);
+  const reader = await service.openRead(checked, { signal });
+  if (!reader) throw new NotFoundError(`blob ${checked} not found`);
+  return (async function* () {
+    try {
+      for (;;) {
+        const chunk = await reader.read({ signal });
+        if (chunk === undefined) return;
+        yield* splitBytes(chunk, messageBytes);
+      }
+    } finally {
+      await reader.close();
+    }
+  })();
+}
+
+/**
+ * Put: streams the received bytes into a writer of the service (each chunk is written before the
+ * next is read, so memory stays bounded) and returns the digest. If the stream fails or `signal`
+ * fires, the writer is aborted and nothing is stored.
+ */
+export function writeBlob(
+  service: BlobService,
+  data: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): Promise<B3Digest> {
+  return putBlob(service, data, { signal });
+}

@@ -1,0 +1,90 @@
+import { unlink } from "node:fs/promises";
+import * as net from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** Where a server listens: a unix socket path, or a TCP host and port (port 0 picks a free one). */
+export type ListenAddress = { path: string } | { host?: string | undefined; port: number };
+
+/** The HTTP/2 connection preface starts with "PRI * HTTP/2.0"; no HTTP/1 method starts with "PRI ". */
+const HTTP2_PREFACE_START = "PRI ";
+
+/**
+ * Hands each accepted cleartext connection to the HTTP/2 server or, if it does not start with the
+ * HTTP/2 preface, to the HTTP/1.1 server: gRPC clients speak h2c, browsers (gRPC-Web, Connect)
+ * speak HTTP/1.1 to a cleartext port, and both reach the same handlers on one socket.
+ */
+export function sniffProtocol(socket: net.Socket, http2Server: net.Server, http1Server: net.Server): void {
+  let head = Buffer.alloc(0);
+  // Until a server owns the socket, a reset must not become an uncaught exception.
+  const onEarlyError = (): void => {
+    socket.destroy();
+  };
+  socket.on("error", onEarlyError);
+  const onReadable = (): void => {
+    let chunk: Buffer | null;
+    while ((chunk = socket.read() as Buffer | null) !== null) head = Buffer.concat([head, chunk]);
+    const decided =
+      head.length >= HTTP2_PREFACE_START.length ||
+      !HTTP2_PREFACE_START.startsWith(head.toString("latin1")) ||
+      socket.readableEnded;
+    if (!decided) return;
+    socket.off("readable", onReadable);
+    socket.off("error", onEarlyError);
+    socket.unshift(head);
+    const isHttp2 = head.subarray(0, HTTP2_PREFACE_START.length).toString("latin1") === HTTP2_PREFACE_START;
+    (isHttp2 ? http2Server : http1Server).emit("connection", socket);
+  };
+  socket.on("readable", onReadable);
+}
+
+/**
+ * Starts `server` listening. A unix socket path left behind by a server that is gone (nothing
+ * accepts connections on it) is removed first; a live one is an error, as is any other file.
+ */
+export async function listen(server: net.Server, address: ListenAddress): Promise<void> {
+  if ("path" in address) {
+    const path = resolve(address.path);
+    try {
+      await listenOnce(server, { path });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !(await isStaleSocket(path))) throw error;
+      await unlink(path);
+      await listenOnce(server, { path });
+    }
+    return;
+  }
+  await listenOnce(server, { host: address.host ?? "127.0.0.1", port: address.port });
+}
+
+function listenOnce(server: net.Server, options: net.ListenOptions): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const onError = (error: Error) => reject(error);
+    server.once("error", onError);
+    server.listen(options, () => {
+      server.off("error", onError);
+      resolvePromise();
+    });
+  });
+}
+
+/** True when `path` is a unix socket nobody listens on (connecting is refused). */
+function isStaleSocket(path: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const probe = net.connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolvePromise(false);
+    });
+    probe.once("error", (error: NodeJS.ErrnoException) => resolvePromise(error.code === "ECONNREFUSED"));
+  });
+}
+
+/** The castore address of a listening server: grpc+unix:///path, grpc+http://host:port or grpc+https://host:port. */
+export function addressOf(server: net.Server, tls: boolean): string {
+  const bound = server.address();
+  if (typeof bound === "string") return `grpc+unix://${pathToFileURL(bound).pathname}`;
+  if (!bound) throw new Error("the server is not listening");
+  const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
+  return `grpc+${tls ? "https" : "http"}://${host}:${bound.port}`;
+}

@@ -1,0 +1,146 @@
+import { once } from "node:events";
+import * as http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import { AbortedError, type BlobService } from "castore-core";
+import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
+import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
+import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
+import { encodeGrpcMessage, isExpectedError, toConnectError } from "../wire/status.js";
+import { readBlob, writeBlob } from "./blob-calls.js";
+import { coalesce } from "./coalesce.js";
+
+export interface NativeBlobCallsOptions {
+  service: BlobService;
+  /** Largest BlobChunk a Read sends. */
+  readMessageBytes: number;
+  /** Larger received messages are RESOURCE_EXHAUSTED. */
+  maxReceiveMessageBytes: number;
+  /** Fires when the server stops: calls still running are cancelled. */
+  shutdownSignal: AbortSignal;
+  /** Told about failures that are not castore errors (bugs, backend crashes). */
+  onInternalError: (error: unknown) => void;
+}
+
+/** Handles a request and returns true, or returns false when it is not one of its calls. */
+export type NativeBlobHandler = (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => boolean;
+
+/** Uploads reach the blob writer in pieces of this size (see coalesce.ts). */
+const WRITE_PIECE_BYTES = 1 << 20;
+
+const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/i;
+
+/**
+ * Read and Put over native gRPC (HTTP/2, binary protobuf, no compression): the calls that carry
+ * blob bytes, served on node:http2 with hand-made framing so that no blob byte is copied on the
+ * way (see wire/frames.ts). Everything else — Stat, health, gRPC-Web, the Connect protocol, JSON,
+ * compressed requests — is left to Connect.
+ */
+export function createNativeBlobHandler(options: NativeBlobCallsOptions): NativeBlobHandler {
+  const routes = new Map<string, BlobServiceMethod>();
+  for (const protoPackage of PROTO_PACKAGES) {
+    routes.set(methodPath(protoPackage, "Read"), "Read");
+    routes.set(methodPath(protoPackage, "Put"), "Put");
+  }
+  return (request, response) => {
+    const method = routes.get(request.url.split("?", 1)[0] ?? "");
+    if (!method || !isPlainGrpc(request)) return false;
+    const call = new AbortController();
+    const cancel = () => call.abort(new AbortedError("the client cancelled the call or went away"));
+    request.stream.once("close", cancel);
+    const shutdown = () => call.abort(new AbortedError("the server is shutting down"));
+    options.shutdownSignal.addEventListener("abort", shutdown, { once: true });
+    if (options.shutdownSignal.aborted) shutdown();
+    const serve = method === "Read" ? serveRead : servePut;
+    serve(options, request, response, call.signal)
+      .then(
+        () => finish(response, null),
+        (error: unknown) => {
+          // Once cancelled, whatever broke is a consequence of the cancellation.
+          const failure = call.signal.aborted ? call.signal.reason : error;
+          if (!(failure instanceof ConnectError) && !isExpectedError(failure)) options.onInternalError(failure);
+          finish(response, toConnectError(failure));
+        },
+      )
+      .finally(() => options.shutdownSignal.removeEventListener("abort", shutdown));
+    return true;
+  };
+}
+
+function isPlainGrpc(request: http2.Http2ServerRequest): boolean {
+  const encoding = request.headers["grpc-encoding"];
+  return (
+    request.httpVersionMajor === 2 &&
+    request.method === "POST" &&
+    GRPC_CONTENT_TYPE.test(request.headers["content-type"] ?? "") &&
+    (encoding === undefined || encoding === "identity")
+  );
+}
+
+async function serveRead(
+  options: NativeBlobCallsOptions,
+  request: http2.Http2ServerRequest,
+  response: http2.Http2ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
+  const message = await readSingleFrame(request, options.maxReceiveMessageBytes);
+  const { digest } = fromBinary(ReadBlobRequestSchema, message);
+  const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal);
+  startResponse(response);
+  for await (const data of chunks) {
+    response.write(blobChunkFrameHeader(data.length));
+    // The reader handed these bytes over, so they go out as they are; wait only for flow control.
+    if (!response.write(data)) await once(response, "drain", { signal });
+  }
+}
+
+async function servePut(
+  options: NativeBlobCallsOptions,
+  request: http2.Http2ServerRequest,
+  response: http2.Http2ServerResponse,
+  signal: AbortSignal,
+): Promise<void> {
+  const data = coalesce(receivedBlobBytes(request, options.maxReceiveMessageBytes), WRITE_PIECE_BYTES);
+  const digest = await writeBlob(options.service, data, signal);
+  startResponse(response);
+  response.write(encodeFrame(toBinary(PutBlobResponseSchema, create(PutBlobResponseSchema, { digest: digest.bytes }))));
+}
+
+/** The blob bytes of a Put request as they arrive (views into the received buffers). */
+async function* receivedBlobBytes(
+  request: http2.Http2ServerRequest,
+  maxMessageBytes: number,
+): AsyncGenerator<Uint8Array> {
+  const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
+  for await (const chunk of request as AsyncIterable<Uint8Array>) yield* decoder.push(chunk);
+  // Node's compatibility layer ends a request cleanly when the client resets the stream; only a
+  // real end of stream completes the blob, or a cancelled upload would be stored truncated.
+  if (request.aborted || request.stream.destroyed || request.stream.closed) {
+    throw new AbortedError("the client cancelled the upload");
+  }
+  decoder.end();
+}
+
+function startResponse(response: http2.Http2ServerResponse): void {
+  response.writeHead(200, { "content-type": "application/grpc" });
+}
+
+/** Ends the call with its status in the trailers. */
+function finish(response: http2.Http2ServerResponse, error: ConnectError | null): void {
+  const stream = response.stream;
+  if (stream.destroyed || stream.closed) return; // the client is gone: nobody to tell
+  if (!response.headersSent) startResponse(response);
+  // A client still sending (a refused Put) is told to stop once the trailers are out, without
+  // disturbing the connection's other streams (as Connect does).
+  stream.once("wantTrailers", () =>
+    setImmediate(() => {
+      if (!stream.destroyed && stream.state.remoteClose === 0) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    }),
+  );
+  response.addTrailers(
+    error
+      ? { "grpc-status": String(error.code), "grpc-message": encodeGrpcMessage(error.rawMessage) }
+      : { "grpc-status": "0" },
+  );
+  response.end();
+}

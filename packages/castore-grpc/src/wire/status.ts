@@ -1,0 +1,86 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  AbortedError,
+  BackendError,
+  type CastoreError,
+  ErrorCode,
+  IntegrityError,
+  InvalidDigestError,
+  isCastoreError,
+  NotFoundError,
+  TooLargeError,
+  UnsupportedError,
+} from "castore-core";
+
+/**
+ * castore errors ↔ gRPC status codes (DESIGN.md §3): NotFound ↔ NOT_FOUND, InvalidDigest ↔
+ * INVALID_ARGUMENT, Integrity ↔ DATA_LOSS, Aborted ↔ CANCELLED, TooLarge ↔ RESOURCE_EXHAUSTED.
+ * Connect's `Code` numbers are the gRPC status numbers.
+ */
+const codeOfError: Record<ErrorCode, Code> = {
+  NotFound: Code.NotFound,
+  InvalidDigest: Code.InvalidArgument,
+  InvalidArgument: Code.InvalidArgument,
+  InvalidAddress: Code.InvalidArgument,
+  Integrity: Code.DataLoss,
+  Aborted: Code.Canceled,
+  Closed: Code.Unavailable,
+  TooLarge: Code.ResourceExhausted,
+  Unsupported: Code.Unimplemented,
+  Backend: Code.Internal,
+};
+
+/**
+ * The ConnectError a server answers for `error`. castore errors keep their message; anything else
+ * is an INTERNAL error whose details stay on the server.
+ */
+export function toConnectError(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (isCastoreError(error))
+    return new ConnectError(error.message, codeOfError[error.code], undefined, undefined, error);
+  return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
+}
+
+/** The castore error a client raises for a gRPC status (`error` is a ConnectError or anything a call threw). */
+export function fromConnectError(error: unknown, call: string): CastoreError {
+  if (isCastoreError(error)) return error;
+  const connectError = ConnectError.from(error);
+  const message = `${call}: ${connectError.rawMessage}`;
+  const options = { cause: error };
+  switch (connectError.code) {
+    case Code.NotFound:
+      return new NotFoundError(message, options);
+    case Code.InvalidArgument:
+      return new InvalidDigestError(message, options);
+    case Code.DataLoss:
+      return new IntegrityError(message, options);
+    case Code.Canceled:
+      return new AbortedError(message, options);
+    case Code.ResourceExhausted:
+      return new TooLargeError(message, options);
+    case Code.Unimplemented:
+      return new UnsupportedError(message, options);
+    default:
+      return new BackendError(`${message} (gRPC status ${Code[connectError.code]})`, options);
+  }
+}
+
+/** Whether `code` is a castore error code a server maps to a client-visible status. */
+export function isExpectedError(error: unknown): boolean {
+  return isCastoreError(error) && error.code !== ErrorCode.Backend;
+}
+
+/** grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2 spec). */
+export function encodeGrpcMessage(message: string): string {
+  return encodeURIComponent(message);
+}
+
+/** Decodes grpc-message; a peer's malformed encoding is shown as sent rather than failing the call. */
+export function decodeGrpcMessage(value: string | undefined): string {
+  if (value === undefined) return "";
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

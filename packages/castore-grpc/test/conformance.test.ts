@@ -1,0 +1,46 @@
+// The whole conformance suite through castore's client, a real server on a real socket, and a
+// memory store: every case gets its own server (a fresh, empty store).
+import * as net from "node:net";
+import type { BlobService } from "castore-core";
+import { conformanceCases } from "castore-fixtures";
+import { describeBlobService } from "castore-fixtures/vitest";
+import type { MemoryBlobService } from "castore-memory";
+import { parseGrpcAddress } from "../src/client/address.js";
+import { type ServedClient, served, type Transport } from "./support/served.js";
+
+/** Throws unless nothing accepts connections at the server's address any more. */
+async function checkServerGone(service: BlobService): Promise<void> {
+  const { socketPath, origin } = parseGrpcAddress((service as ServedClient).server.address);
+  const { hostname, port } = new URL(origin);
+  await new Promise<void>((resolve, reject) => {
+    const socket = socketPath ? net.connect(socketPath) : net.connect(Number(port), hostname);
+    socket.once("connect", () => {
+      socket.destroy();
+      reject(new Error("the server still accepts connections after close"));
+    });
+    socket.once("error", () => resolve());
+  });
+}
+
+// This case ends with a backward seek (from just past 5 MiB back to 5 MiB), which a forward-only
+// reader refuses by design (DESIGN.md §3); test/forward-seeks.test.ts covers its forward part.
+const cases = conformanceCases.filter((c) => c.id !== "reader/forward-seeks-across-boundaries");
+
+for (const transport of ["unix", "tcp"] satisfies Transport[]) {
+  describeBlobService(
+    `gRPC over ${transport}`,
+    () => served(transport),
+    {
+      // A gRPC Read is a stream: readers skip forward but cannot seek back or from the end.
+      backwardSeek: false,
+      seekFromEnd: false,
+      corrupt: async (service, digest) => {
+        const backend = (service as ServedClient).backend as MemoryBlobService;
+        if (!backend.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+      },
+      storedBlobCount: async (service) => ((service as ServedClient).backend as MemoryBlobService).blobCount,
+      checkReleased: checkServerGone,
+    },
+    { cases },
+  );
+}
