@@ -3,7 +3,7 @@
 //
 // Usage: node bench/rss-2gib.mjs [normal|full]
 import { randomFillSync } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBlake3Hasher } from "castore-core";
@@ -18,7 +18,17 @@ const piece = (i) => {
   p.writeUInt32LE(i, 0);
   return p;
 };
-const rssMiB = () => (process.resourceUsage().maxRSS / 1024).toFixed(0);
+/**
+ * Peak RSS of this process in MiB. Linux's VmHWM, not getrusage's maxRSS: the latter survives
+ * exec, so a child spawned by a large parent would report the parent's size.
+ */
+function rssMiB() {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kib) return (Number(kib) / 1024).toFixed(0);
+  } catch {}
+  return (process.resourceUsage().maxRSS / 1024).toFixed(0);
+}
 
 const dir = mkdtempSync(join(tmpdir(), "castore-2gib-"));
 try {

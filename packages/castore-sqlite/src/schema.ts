@@ -19,8 +19,10 @@ const PAGE_CACHE_KIB = 16 * 1024;
  *   owning process so that a later open can reclaim the rows of one that died; `abandoned` marks an
  *   upload whose chunks are being deleted, after which no chunk can be added to it and it cannot
  *   commit. AUTOINCREMENT: an id is never reused, so it can serve as the blob's `content` id.
- * - `chunks`: the bytes of multi-chunk blobs, `seq` counting from 0, each with its own BLAKE3 so a
- *   ranged read verifies exactly the chunks it touches.
+ * - `chunks`: the bytes of multi-chunk blobs, each with its own BLAKE3 so a ranged read verifies
+ *   exactly the chunks it touches. The row id is `content << 32 | seq` (see statements.ts): a
+ *   chunk is found, and an upload's chunks are deleted as a range, without a second index, so a
+ *   chunk insert rewrites one b-tree page besides its bytes.
  */
 const TABLES = `
   CREATE TABLE blobs (
@@ -38,11 +40,9 @@ const TABLES = `
     abandoned INTEGER NOT NULL DEFAULT 0
   );
   CREATE TABLE chunks (
-    content INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY,
     hash BLOB NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (content, seq)
+    data BLOB NOT NULL
   );
 `;
 

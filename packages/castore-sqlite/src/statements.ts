@@ -12,6 +12,15 @@ export interface BlobMeta {
 const DELETE_BATCH = 16;
 
 /**
+ * A chunk's row id from its content id and sequence number (two parameters): `content << 32 | seq`,
+ * computed by SQLite in 64-bit integers (JavaScript numbers would lose bits past 2^53). A blob can
+ * have up to 2^32 chunks and the store up to 2^31 uploads.
+ */
+const CHUNK_ID = "(? * 4294967296 + ?)";
+/** The row-id range of one content id's chunks (two parameters, both the content id). */
+const CHUNKS_OF = "id BETWEEN ? * 4294967296 AND ? * 4294967296 + 4294967295";
+
+/**
  * Every statement the store runs, prepared once per connection. Each touches at most one chunk's
  * bytes, so other readers and writers in the process interleave between them.
  */
@@ -28,7 +37,7 @@ export class Statements {
   readonly #uploadOpen: Statement<[number], number>;
   readonly #abandonUpload: Statement<[number]>;
   readonly #deleteUpload: Statement<[number]>;
-  readonly #deleteChunks: Statement<[number, number]>;
+  readonly #deleteChunks: Statement<[number, number, number]>;
   readonly #uploadsOf: Statement<[string], [number, number]>;
   readonly #abandonedUploads: Statement<[], number>;
   readonly #countBlobs: Statement<[], number>;
@@ -43,7 +52,7 @@ export class Statements {
       .raw();
     this.#inlineData = db.prepare<[Uint8Array], Buffer>("SELECT data FROM blobs WHERE digest = ?").pluck();
     this.#chunk = db
-      .prepare<[number, number], [Buffer, Buffer]>("SELECT hash, data FROM chunks WHERE content = ? AND seq = ?")
+      .prepare<[number, number], [Buffer, Buffer]>(`SELECT hash, data FROM chunks WHERE id = ${CHUNK_ID}`)
       .raw();
     this.#insertInline = db.prepare(
       "INSERT INTO blobs (digest, size, chunk_size, content, data) VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
@@ -54,14 +63,14 @@ export class Statements {
     this.#startUpload = db.prepare("INSERT INTO uploads (host, pid, started_at) VALUES (?, ?, ?)");
     // The upload must still be live: once reclaimed or abandoned, it can gain no rows.
     this.#insertChunk = db.prepare(
-      `INSERT INTO chunks (content, seq, hash, data) SELECT ?, ?, ?, ?
+      `INSERT INTO chunks (id, hash, data) SELECT ${CHUNK_ID}, ?, ?
        WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ? AND abandoned = 0)`,
     );
     this.#uploadOpen = db.prepare<[number], number>("SELECT 1 FROM uploads WHERE id = ? AND abandoned = 0").pluck();
     this.#abandonUpload = db.prepare("UPDATE uploads SET abandoned = 1 WHERE id = ?");
     this.#deleteUpload = db.prepare("DELETE FROM uploads WHERE id = ?");
     this.#deleteChunks = db.prepare(
-      "DELETE FROM chunks WHERE rowid IN (SELECT rowid FROM chunks WHERE content = ? LIMIT ?)",
+      `DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE ${CHUNKS_OF} LIMIT ?)`,
     );
     this.#uploadsOf = db.prepare<[string], [number, number]>("SELECT id, pid FROM uploads WHERE host = ?").raw();
     this.#abandonedUploads = db.prepare<[], number>("SELECT id FROM uploads WHERE abandoned = 1").pluck();
@@ -117,7 +126,7 @@ export class Statements {
 
   /** Deletes up to one batch of a content id's chunk rows; returns how many went. */
   deleteChunkBatch(content: number): number {
-    return this.#deleteChunks.run(content, DELETE_BATCH).changes;
+    return this.#deleteChunks.run(content, content, DELETE_BATCH).changes;
   }
 
   deleteUpload(upload: number): void {

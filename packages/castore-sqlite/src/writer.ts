@@ -44,8 +44,9 @@ export class SqliteBlobWriter extends BaseBlobWriter {
         this.#filled = 0;
       }
       const remaining = chunk.length - offset;
-      if (this.#filled === 0 && remaining > chunkSize) {
-        // A whole chunk with more bytes after it, in the caller's buffer: store it without a copy.
+      // A whole chunk in the caller's buffer, stored without a copy when it cannot be the blob's
+      // only chunk: more bytes follow it, or chunks were stored before it.
+      if (this.#filled === 0 && (remaining > chunkSize || (remaining === chunkSize && this.#upload !== undefined))) {
         this.#storeChunk(chunk.subarray(offset, offset + chunkSize));
         offset += chunkSize;
         continue;

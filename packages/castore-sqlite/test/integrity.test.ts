@@ -110,10 +110,13 @@ describe("corruption in the file", () => {
     const data = pseudoRandomBytes(4096 * 4, 12);
     const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
     const cases: [string, (digest: B3Digest) => void][] = [
-      ["missing row", () => withConnection(file, (db) => db.exec("DELETE FROM chunks WHERE seq = 2"))],
+      ["missing row", () => withConnection(file, (db) => db.exec("DELETE FROM chunks WHERE (id & 4294967295) = 2"))],
       [
         "truncated chunk",
-        () => withConnection(file, (db) => db.exec("UPDATE chunks SET data = substr(data, 1, 100) WHERE seq = 1")),
+        () =>
+          withConnection(file, (db) =>
+            db.exec("UPDATE chunks SET data = substr(data, 1, 100) WHERE (id & 4294967295) = 1"),
+          ),
       ],
       [
         "wrong size",

@@ -2,6 +2,7 @@
 // a separate connection to the file, behind the service's back.
 import Database from "better-sqlite3";
 import type { B3Digest } from "castore-core";
+import { CHUNK_ID } from "./inspect.js";
 
 /** Where a blob's bytes live: inline in its `blobs` row, or in chunk rows. */
 interface Located {
@@ -39,19 +40,15 @@ export function corruptStoredByte(
     }
     const seq = Math.floor(offset / meta.chunkSize);
     const data = db
-      .prepare<[number, number], Buffer>("SELECT data FROM chunks WHERE content = ? AND seq = ?")
+      .prepare<[number, number], Buffer>(`SELECT data FROM chunks WHERE id = ${CHUNK_ID}`)
       .pluck()
       .get(meta.content, seq);
     if (!data) return false;
     const at = offset - seq * meta.chunkSize;
     data[at] = (data[at] as number) ^ 0x01;
-    db.prepare("UPDATE chunks SET data = ? WHERE content = ? AND seq = ?").run(data, meta.content, seq);
+    db.prepare(`UPDATE chunks SET data = ? WHERE id = ${CHUNK_ID}`).run(data, meta.content, seq);
     if (options.rehash) {
-      db.prepare("UPDATE chunks SET hash = ? WHERE content = ? AND seq = ?").run(
-        options.rehash(data),
-        meta.content,
-        seq,
-      );
+      db.prepare(`UPDATE chunks SET hash = ? WHERE id = ${CHUNK_ID}`).run(options.rehash(data), meta.content, seq);
     }
     return true;
   } finally {

@@ -1,6 +1,9 @@
 // Looks at a store's file through a separate connection, the way another process would.
 import Database from "better-sqlite3";
 
+/** SQL for a chunk's row id from two parameters, content id and sequence number (the store's layout). */
+export const CHUNK_ID = "(? * 4294967296 + ?)";
+
 export interface FileCounts {
   blobs: number;
   inlineBlobs: number;
@@ -20,8 +23,8 @@ export function countRows(file: string): FileCounts {
       chunks: count("SELECT count(*) FROM chunks"),
       uploads: count("SELECT count(*) FROM uploads"),
       orphanChunks: count(
-        `SELECT count(*) FROM chunks WHERE content NOT IN (SELECT id FROM uploads)
-           AND content NOT IN (SELECT content FROM blobs WHERE content IS NOT NULL)`,
+        `SELECT count(*) FROM chunks WHERE (id >> 32) NOT IN (SELECT id FROM uploads)
+           AND (id >> 32) NOT IN (SELECT content FROM blobs WHERE content IS NOT NULL)`,
       ),
     };
   } finally {
