@@ -76,6 +76,26 @@ describe.each(implementations)("BLAKE3 %s", (label, load) => {
   }
 });
 
+describe.each(implementations)("BLAKE3 %s digestSoFar", (label, load) => {
+  it.skipIf(label.startsWith("native") && native === undefined)(
+    "is the digest of each prefix, and hashing goes on unchanged after it",
+    async () => {
+      const impl = await load();
+      const data = vectors[4]?.make() as Uint8Array;
+      const running = impl.createHasher();
+      let offset = 0;
+      for (const end of [0, 1, 1024, 1025, 65_536, 1 << 20, 3_000_001, data.length]) {
+        running.update(data.subarray(offset, end));
+        offset = end;
+        expect(toHex(running.digestSoFar()), `prefix of ${end} bytes`).toBe(
+          hashInPieces(impl, data.subarray(0, end), [end || 1]),
+        );
+      }
+      expect(toHex(running.digest())).toBe(vectors[4]?.hex);
+    },
+  );
+});
+
 describe("the hashing seam", () => {
   it("picks the native binding on Node when it loads", async () => {
     expect((await blake3()).name).toBe(native ? "native" : "wasm");

@@ -2,7 +2,8 @@
 // types (Buffer), which would leak into castore-core's browser build; tsconfig "paths" points here.
 interface Blake3WasmHash {
   update(data: Uint8Array): void;
-  digest(): Uint8Array;
+  /** With `dispose: false` the hash stays usable (and must still be disposed). */
+  digest(options?: { dispose?: boolean }): Uint8Array;
   dispose(): void;
 }
 

@@ -32,6 +32,11 @@ export function loadNativeBlake3(): Blake3Implementation | undefined {
           const out = hasher.digestBuffer();
           return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
         },
+        // The binding's digest never consumes the hasher.
+        digestSoFar() {
+          const out = hasher.digestBuffer();
+          return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+        },
         dispose() {},
       };
     },

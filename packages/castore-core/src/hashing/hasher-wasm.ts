@@ -24,6 +24,10 @@ export function loadWasmBlake3(source?: WasmSource): Promise<Blake3Implementatio
           const out = hasher.digest();
           return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
         },
+        digestSoFar() {
+          const out = hasher.digest({ dispose: false });
+          return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+        },
         dispose() {
           hasher.dispose();
         },
