@@ -21,7 +21,9 @@ export type CliIo = Omit<CommandContext, "logger">;
  * ("castore cat: blob b3:… not found"); stack traces only with --log-level debug.
  */
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
-  const [first, ...rest] = args;
+  // `pnpm run castore -- put x` passes the `--` on; before the command it can only mean "end of
+  // pnpm's options", so it is skipped.
+  const [first, ...rest] = args[0] === "--" ? args.slice(1) : args;
   if (first === undefined) {
     io.stderr.write(`${usageLine()}\nRun 'castore --help' for the commands.\n`);
     return ExitCode.Usage;
@@ -31,7 +33,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return ExitCode.Ok;
   }
   if (first === "--help" || first === "-h") {
-    io.stdout.write(generalHelp());
+    io.stdout.write(await generalHelp());
     return ExitCode.Ok;
   }
   if (first === "help") return helpCommand(rest, io);
@@ -68,11 +70,11 @@ async function runCommand(command: Command, args: readonly string[], io: CliIo):
   }
 }
 
-function helpCommand(args: readonly string[], io: CliIo): number {
+async function helpCommand(args: readonly string[], io: CliIo): Promise<number> {
   const [name, ...extra] = args;
   const command = commands.find((c) => c.name === name);
   if (name === undefined) {
-    io.stdout.write(generalHelp());
+    io.stdout.write(await generalHelp());
     return ExitCode.Ok;
   }
   if (!command || extra.length > 0) {
@@ -91,12 +93,10 @@ function usageLine(): string {
   return `Usage: castore <${commands.map((c) => c.name).join("|")}> [options]`;
 }
 
-function generalHelp(): string {
+async function generalHelp(): Promise<string> {
   const width = Math.max(...commands.map((c) => c.name.length)) + 3;
   const list = commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join("\n");
-  const stores = describeBackends()
-    .map((line) => `  ${line}`)
-    .join("\n");
+  const stores = (await describeBackends()).map((line) => `  ${line}`).join("\n");
   return `castore ${packageVersion()}: a content-addressed blob store. Blobs are named by their BLAKE3
 digest (b3:…); stores speak tvix-castore's gRPC BlobService protocol.
 

@@ -31,10 +31,3 @@ export function parseListenAddress(text: string): ListenAddress {
 export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
-
-/** The `--blob-service-addr` URL a client uses to reach a daemon listening here. */
-export function clientAddressFor(address: ListenAddress): string {
-  if (address.kind === "unix") return `grpc+unix://${encodeURI(address.path)}`;
-  const host = address.host === "0.0.0.0" ? "127.0.0.1" : address.host === "::" ? "::1" : address.host;
-  return `grpc+http://${formatHostPort(host, address.port)}`;
-}

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type BlobService, defaultRegistry, fromAddr } from "castore-core";
 import { type CommandLine, stringOption } from "./args.js";
-import { registerBackends } from "./backends.js";
+import { registerAllBackends, registerBackendFor } from "./backends.js";
 import type { CommandContext } from "./context.js";
 import { defaultStorePath, sqliteAddress } from "./default-store.js";
 import type { Logger } from "./logger.js";
@@ -32,7 +32,7 @@ export function chooseStore(flagValue: string | undefined, env: NodeJS.ProcessEn
 
 /** Opens the chosen store, creating the default store's directory if that is the one chosen. */
 export async function openStore(choice: StoreChoice, logger: Logger, signal?: AbortSignal): Promise<BlobService> {
-  registerBackends();
+  await registerBackendFor(choice.address);
   if (choice.defaultPath !== undefined) await mkdir(dirname(choice.defaultPath), { recursive: true });
   const store = await fromAddr(choice.address, { signal });
   logger.debug("store opened", { store: choice.address });
@@ -46,7 +46,7 @@ export function openClientStore(line: CommandLine, context: CommandContext): Pro
 }
 
 /** "scheme://  description" lines of every registered backend, for help texts. */
-export function describeBackends(): string[] {
-  registerBackends();
+export async function describeBackends(): Promise<string[]> {
+  await registerAllBackends();
   return defaultRegistry.schemes().map((scheme) => defaultRegistry.get(scheme)?.description ?? `${scheme}://`);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../src/errors.js";
-import { clientAddressFor, parseListenAddress } from "../src/listen-address.js";
+import { parseListenAddress } from "../src/listen-address.js";
 
 describe("parseListenAddress", () => {
   it("parses host:port, bracketed IPv6 and port 0", () => {
@@ -27,14 +27,5 @@ describe("parseListenAddress", () => {
   ])("refuses %j with a usage error", (text) => {
     expect(() => parseListenAddress(text)).toThrow(UsageError);
     expect(() => parseListenAddress(text)).toThrow(/--listen-address/);
-  });
-});
-
-describe("clientAddressFor", () => {
-  it("gives the URL a client passes to --blob-service-addr", () => {
-    expect(clientAddressFor({ kind: "tcp", host: "127.0.0.1", port: 8000 })).toBe("grpc+http://127.0.0.1:8000");
-    expect(clientAddressFor({ kind: "tcp", host: "::1", port: 8000 })).toBe("grpc+http://[::1]:8000");
-    expect(clientAddressFor({ kind: "tcp", host: "0.0.0.0", port: 1 })).toBe("grpc+http://127.0.0.1:1");
-    expect(clientAddressFor({ kind: "unix", path: "/tmp/a b.sock" })).toBe("grpc+unix:///tmp/a%20b.sock");
   });
 });

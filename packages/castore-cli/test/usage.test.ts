@@ -44,7 +44,7 @@ describe.concurrent("castore help and version", () => {
     const result = await run("--help");
     expect(result.code).toBe(0);
     const text = result.stdout.toString();
-    for (const word of ["daemon", "put", "cat", "stat", "memory://", "sqlite://", "Exit status"]) {
+    for (const word of ["daemon", "put", "cat", "stat", "memory://", "sqlite://", "grpc+unix://", "Exit status"]) {
       expect(text).toContain(word);
     }
     expect(result.stderr).toBe("");
@@ -61,6 +61,12 @@ describe.concurrent("castore help and version", () => {
       expect(result.code, args.join(" ")).toBe(0);
       expect(result.stdout.toString()).toMatch(new RegExp(`^Usage: castore ${name}`));
     }
+  });
+
+  it("one '--' before the command is skipped (pnpm passes it on)", async () => {
+    const result = await run("--", "--version");
+    expect(result.code).toBe(0);
+    expect(result.stdout.toString()).toBe(`castore ${version}\n`);
   });
 
   it("no arguments: usage on stderr, exit 2", async () => {

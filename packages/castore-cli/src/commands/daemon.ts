@@ -1,18 +1,10 @@
-import { setTimeout as delay } from "node:timers/promises";
 import type { BlobService } from "castore-core";
 import { expectPositionals, stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { LoggedBlobService } from "../daemon/logged-service.js";
-import { startServer } from "../daemon/server.js";
+import { type RunningServer, startServer } from "../daemon/server.js";
 import { type InterruptedError, UsageError } from "../errors.js";
-import {
-  clientAddressFor,
-  DEFAULT_LISTEN_ADDRESS,
-  formatHostPort,
-  type ListenAddress,
-  parseListenAddress,
-} from "../listen-address.js";
-import type { Logger } from "../logger.js";
+import { DEFAULT_LISTEN_ADDRESS, formatHostPort, type ListenAddress, parseListenAddress } from "../listen-address.js";
 import { chooseStore, openStore } from "../store.js";
 
 /** How long shutdown waits for running requests (reads) before it closes their connections. */
@@ -55,39 +47,30 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
 
     const store = await openStore(choice, logger, signal);
     const served = new LoggedBlobService(store, logger);
-    let server: Awaited<ReturnType<typeof startServer>>;
+    let server: RunningServer;
     try {
-      server = await startServer(served, listen);
+      server = await startServer(served, listen, logger);
     } catch (error) {
       await store.close();
       throw error;
     }
-    const clientAddress = clientAddressFor(server.address);
-    context.stdout.write(`castore daemon listening on ${clientAddress} (store ${choice.address})\n`);
-    logger.info("listening", { address: clientAddress, store: choice.address, pid: process.pid });
+    context.stdout.write(`castore daemon listening on ${server.address} (store ${choice.address})\n`);
+    logger.info("listening", { address: server.address, store: choice.address, pid: process.pid });
 
     const interrupt = await abortReason(signal);
     logger.info("shutting down", { signal: interrupt?.signal, uploads: served.unfinishedUploads });
-    await shutDown(server, served, store, logger);
+    await shutDown(server, served, store);
     logger.info("stopped");
     return 0;
   },
 };
 
-async function shutDown(
-  server: Awaited<ReturnType<typeof startServer>>,
-  served: LoggedBlobService,
-  store: BlobService,
-  logger: Logger,
-): Promise<void> {
-  // Stop accepting first, so no new upload starts after the unfinished ones were aborted.
-  const closing = server.close();
+async function shutDown(server: RunningServer, served: LoggedBlobService, store: BlobService): Promise<void> {
+  // Stop accepting first, so that no upload starts after the unfinished ones are aborted; reads
+  // in progress get the grace period.
+  const closing = server.close(SHUTDOWN_GRACE_MS);
   await served.abortUploads("the daemon is shutting down");
-  const graceful = await Promise.race([closing.then(() => true), delay(SHUTDOWN_GRACE_MS, false, { ref: false })]);
-  if (!graceful) {
-    logger.warn("requests still running after the grace period; closing their connections");
-    await server.forceClose();
-  }
+  await closing;
   await store.close();
 }
 

@@ -1,12 +1,42 @@
 import type { BlobService } from "castore-core";
-import type { ListenAddress } from "../listen-address.js";
+import { formatHostPort, type ListenAddress } from "../listen-address.js";
+import type { Logger } from "../logger.js";
+import { describeListenFailure, prepareSocketPath } from "./socket-path.js";
 
+/** The daemon's gRPC server, as the daemon command uses it. */
 export interface RunningServer {
-  readonly address: ListenAddress;
-  close(): Promise<void>;
-  forceClose(): Promise<void>;
+  /** The address clients pass to --blob-service-addr (with the real port when :0 was asked for). */
+  readonly address: string;
+  /**
+   * Stops accepting, lets running calls finish for up to `graceMs`, then cancels the rest (a
+   * cancelled upload stores nothing) and closes every connection. Does not close the store.
+   */
+  close(graceMs: number): Promise<void>;
 }
 
-export async function startServer(_service: BlobService, _listen: ListenAddress): Promise<RunningServer> {
-  throw new Error("not yet");
+/**
+ * Serves `service` over gRPC, gRPC-Web and Connect, plus the standard health service, on `listen`.
+ * Failing to listen is one clear error naming the address.
+ */
+export async function startServer(service: BlobService, listen: ListenAddress, logger: Logger): Promise<RunningServer> {
+  const display = listen.kind === "unix" ? `unix:${listen.path}` : formatHostPort(listen.host, listen.port);
+  try {
+    if (listen.kind === "unix") await prepareSocketPath(listen.path);
+    // Imported here: the gRPC stack is slow to load, and only the daemon needs its server.
+    const { serveBlobService } = await import("castore-grpc");
+    const server = await serveBlobService(service, {
+      listen: listen.kind === "unix" ? { path: listen.path } : { host: listen.host, port: listen.port },
+      health: true,
+      onError: (error) =>
+        logger.error("internal error", { error, stack: error instanceof Error ? error.stack : undefined }),
+    });
+    return { address: connectable(server.address), close: (graceMs) => server.close({ timeoutMs: graceMs }) };
+  } catch (error) {
+    throw describeListenFailure(error, display);
+  }
+}
+
+/** A server bound to every interface is reached through loopback from this machine. */
+function connectable(address: string): string {
+  return address.replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:");
 }

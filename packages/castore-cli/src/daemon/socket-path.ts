@@ -52,5 +52,6 @@ export function describeListenFailure(error: unknown, display: string): ListenEr
             : code === "ENOENT"
               ? "is in a directory that does not exist"
               : `failed: ${error instanceof Error ? error.message : String(error)}`;
-  return new ListenError(`cannot listen: address ${display} ${reason}`, { cause: error });
+  // No `cause`: its message would repeat the reason on the error line.
+  return new ListenError(`cannot listen: address ${display} ${reason}`);
 }

@@ -10,8 +10,8 @@ export interface Daemon {
   startupLine: string;
   /** Everything the daemon wrote to stderr so far (its JSON log lines). */
   stderr(): string;
-  /** Resolves once stderr contains `text`. */
-  waitForLog(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves once stderr contains `text` (at least `times` times). */
+  waitForLog(text: string, times?: number, timeoutMs?: number): Promise<void>;
   /** Sends `signal` and waits for the exit. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -55,15 +55,16 @@ export function startDaemon(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 
         startupLine,
         stderr: () => stderr,
         exited,
-        waitForLog: (text, waitMs = 10_000) =>
+        waitForLog: (text, times = 1, waitMs = 10_000) =>
           new Promise<void>((done, fail) => {
-            if (stderr.includes(text)) return done();
+            const seen = () => stderr.split(text).length - 1 >= times;
+            if (seen()) return done();
             const giveUp = setTimeout(
-              () => fail(new Error(`no log ${JSON.stringify(text)}; stderr:\n${stderr}`)),
+              () => fail(new Error(`no log ${JSON.stringify(text)} x${times}; stderr:\n${stderr}`)),
               waitMs,
             );
             const check = () => {
-              if (!stderr.includes(text)) return;
+              if (!seen()) return;
               clearTimeout(giveUp);
               child.stderr?.off("data", check);
               done();
