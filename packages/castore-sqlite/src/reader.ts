@@ -14,11 +14,12 @@ interface LoadedChunk {
  * A seekable reader over a stored blob. It loads one chunk row at a time and verifies it before
  * handing out any of its bytes, so a seek anywhere (backwards, from the end) costs one chunk:
  * - an inline blob (at most one chunk) is checked against the blob digest itself;
- * - a chunked blob's chunks are checked against their stored hashes, and while the chunks are
- *   loaded in order from the first, a running hash of the whole blob is checked against the
- *   digest when the last chunk loads, before any byte of it is handed out. So a full read never
- *   ends cleanly on bytes that do not hash to the digest, even if a chunk and its stored hash were
- *   both rewritten.
+ * - chunks loaded in order from the first feed one running hash of the blob, checked after each
+ *   chunk against the chunk's stored running digest and, at the last chunk, against the blob
+ *   digest, before any byte of it is handed out: one hashing pass checks every chunk and the
+ *   whole blob, so a full read never ends cleanly on bytes that do not hash to the digest, even
+ *   if chunks and their stored digests were all rewritten to match;
+ * - a chunk reached by a jump is checked against its own stored hash.
  */
 export class SqliteBlobReader extends BaseBlobReader {
   readonly size: number;
@@ -26,8 +27,8 @@ export class SqliteBlobReader extends BaseBlobReader {
   readonly #store: Store;
   readonly #meta: BlobMeta;
   #chunk: LoadedChunk | undefined;
-  /** Hash of chunks 0..#hashedChunks-1 while they were loaded in order; dropped on a jump. */
-  #blobHasher: Blake3Hasher | undefined;
+  /** Hash of chunks 0..#hashedChunks-1 while they are loaded in order from the first; dropped on a jump. */
+  #running: Blake3Hasher | undefined;
   #hashedChunks = 0;
 
   constructor(store: Store, digest: B3Digest, meta: BlobMeta) {
@@ -63,7 +64,7 @@ export class SqliteBlobReader extends BaseBlobReader {
 
   protected override release(): void {
     this.#chunk = undefined;
-    this.#dropBlobHasher();
+    this.#dropRunningHasher();
   }
 
   /** Loads chunk `index` and verifies it; throws `Integrity` for a missing, short or altered chunk. */
@@ -79,34 +80,39 @@ export class SqliteBlobReader extends BaseBlobReader {
     }
     const row = sqliteCall("read a chunk", () => this.#store.statements.chunk(content, index));
     if (!row) throw this.#corrupt(index, "its row is missing");
-    const [hash, data] = row;
+    const [hash, running, data] = row;
     if (data.length !== expectedLength)
       throw this.#corrupt(index, `it holds ${data.length} bytes, not ${expectedLength}`);
-    if (!sameBytes(hashChunk(this.#store.blake3, data), hash))
+    const hasher = this.#runningHasherAt(index);
+    if (hasher) {
+      hasher.update(data);
+      this.#hashedChunks = index + 1;
+      const soFar = hasher.digestSoFar();
+      if (!sameBytes(soFar, running)) throw this.#corrupt(index, "the blob's bytes up to it do not match their digest");
+      if (this.#hashedChunks === this.#chunkCount()) {
+        this.#dropRunningHasher();
+        if (!this.digest.equals(soFar)) {
+          throw new IntegrityError(
+            `blob ${this.digest} is corrupt: its chunks match their stored digests, but together they do not hash to its digest`,
+          );
+        }
+      }
+    } else if (!sameBytes(hashChunk(this.#store.blake3, data), hash)) {
       throw this.#corrupt(index, "its bytes do not match its hash");
-    this.#hashInOrder(index, data);
+    }
     return { index, bytes: asUint8Array(data) };
   }
 
-  /** Feeds the whole-blob hash while chunks come in order from the first; checks it at the last. */
-  #hashInOrder(index: number, data: Uint8Array): void {
+  /** The running hash, positioned just before chunk `index`, or undefined when the read jumped. */
+  #runningHasherAt(index: number): Blake3Hasher | undefined {
     if (index === 0) {
-      this.#dropBlobHasher();
-      this.#blobHasher = this.#store.blake3.createHasher();
-    } else if (index !== this.#hashedChunks || !this.#blobHasher) {
-      this.#dropBlobHasher();
-      return;
+      this.#dropRunningHasher();
+      this.#running = this.#store.blake3.createHasher();
+      return this.#running;
     }
-    const hasher = this.#blobHasher as Blake3Hasher;
-    hasher.update(data);
-    this.#hashedChunks = index + 1;
-    if (this.#hashedChunks * this.#meta.chunkSize < this.size) return;
-    this.#blobHasher = undefined;
-    if (!this.digest.equals(hasher.digest())) {
-      throw new IntegrityError(
-        `blob ${this.digest} is corrupt: its chunks each match their stored hashes, but together they do not hash to its digest`,
-      );
-    }
+    if (this.#running && index === this.#hashedChunks) return this.#running;
+    this.#dropRunningHasher();
+    return undefined;
   }
 
   #verifyEmpty(): void {
@@ -115,9 +121,9 @@ export class SqliteBlobReader extends BaseBlobReader {
     }
   }
 
-  #dropBlobHasher(): void {
-    this.#blobHasher?.dispose();
-    this.#blobHasher = undefined;
+  #dropRunningHasher(): void {
+    this.#running?.dispose();
+    this.#running = undefined;
     this.#hashedChunks = 0;
   }
 

@@ -19,10 +19,13 @@ const PAGE_CACHE_KIB = 16 * 1024;
  *   owning process so that a later open can reclaim the rows of one that died; `abandoned` marks an
  *   upload whose chunks are being deleted, after which no chunk can be added to it and it cannot
  *   commit. AUTOINCREMENT: an id is never reused, so it can serve as the blob's `content` id.
- * - `chunks`: the bytes of multi-chunk blobs, each with its own BLAKE3 so a ranged read verifies
- *   exactly the chunks it touches. The row id is `content << 32 | seq` (see statements.ts): a
- *   chunk is found, and an upload's chunks are deleted as a range, without a second index, so a
- *   chunk insert rewrites one b-tree page besides its bytes.
+ * - `chunks`: the bytes of multi-chunk blobs, with two digests each: `hash`, the BLAKE3 of the
+ *   chunk alone, so a ranged read verifies exactly the chunks it touches; and `running`, the BLAKE3
+ *   of the blob's bytes from its start through this chunk, so a read from the start checks each
+ *   chunk and, at the last one, the whole blob with a single pass of hashing. The row id is
+ *   `content << 32 | seq` (see statements.ts): a chunk is found, and an upload's chunks are
+ *   deleted as a range, without a second index, so a chunk insert rewrites one b-tree page besides
+ *   its bytes.
  */
 const TABLES = `
   CREATE TABLE blobs (
@@ -42,6 +45,7 @@ const TABLES = `
   CREATE TABLE chunks (
     id INTEGER PRIMARY KEY,
     hash BLOB NOT NULL,
+    running BLOB NOT NULL,
     data BLOB NOT NULL
   );
 `;

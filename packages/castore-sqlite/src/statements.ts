@@ -29,11 +29,11 @@ export class Statements {
   readonly #has: Statement<[Uint8Array], number>;
   readonly #meta: Statement<[Uint8Array], [number, number, number | null]>;
   readonly #inlineData: Statement<[Uint8Array], Buffer>;
-  readonly #chunk: Statement<[number, number], [Buffer, Buffer]>;
+  readonly #chunk: Statement<[number, number], [Buffer, Buffer, Buffer]>;
   readonly #insertInline: Statement<[Uint8Array, number, number, Uint8Array]>;
   readonly #insertChunked: Statement<[Uint8Array, number, number, number]>;
   readonly #startUpload: Statement<[string, number, number]>;
-  readonly #insertChunk: Statement<[number, number, Uint8Array, Uint8Array, number]>;
+  readonly #insertChunk: Statement<[number, number, Uint8Array, Uint8Array, Uint8Array, number]>;
   readonly #uploadOpen: Statement<[number], number>;
   readonly #abandonUpload: Statement<[number]>;
   readonly #deleteUpload: Statement<[number]>;
@@ -52,7 +52,9 @@ export class Statements {
       .raw();
     this.#inlineData = db.prepare<[Uint8Array], Buffer>("SELECT data FROM blobs WHERE digest = ?").pluck();
     this.#chunk = db
-      .prepare<[number, number], [Buffer, Buffer]>(`SELECT hash, data FROM chunks WHERE id = ${CHUNK_ID}`)
+      .prepare<[number, number], [Buffer, Buffer, Buffer]>(
+        `SELECT hash, running, data FROM chunks WHERE id = ${CHUNK_ID}`,
+      )
       .raw();
     this.#insertInline = db.prepare(
       "INSERT INTO blobs (digest, size, chunk_size, content, data) VALUES (?, ?, ?, NULL, ?) ON CONFLICT DO NOTHING",
@@ -63,7 +65,7 @@ export class Statements {
     this.#startUpload = db.prepare("INSERT INTO uploads (host, pid, started_at) VALUES (?, ?, ?)");
     // The upload must still be live: once reclaimed or abandoned, it can gain no rows.
     this.#insertChunk = db.prepare(
-      `INSERT INTO chunks (id, hash, data) SELECT ${CHUNK_ID}, ?, ?
+      `INSERT INTO chunks (id, hash, running, data) SELECT ${CHUNK_ID}, ?, ?, ?
        WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ? AND abandoned = 0)`,
     );
     this.#uploadOpen = db.prepare<[number], number>("SELECT 1 FROM uploads WHERE id = ? AND abandoned = 0").pluck();
@@ -91,8 +93,8 @@ export class Statements {
     return this.#inlineData.get(digest) ?? undefined;
   }
 
-  /** A chunk's stored hash and bytes, or undefined when the row is missing. */
-  chunk(content: number, seq: number): [hash: Buffer, data: Buffer] | undefined {
+  /** A chunk's stored digests and bytes, or undefined when the row is missing. */
+  chunk(content: number, seq: number): [hash: Buffer, running: Buffer, data: Buffer] | undefined {
     return this.#chunk.get(content, seq);
   }
 
@@ -112,8 +114,8 @@ export class Statements {
   }
 
   /** Adds a chunk to a live upload; false when the upload was abandoned or reclaimed meanwhile. */
-  insertChunk(upload: number, seq: number, hash: Uint8Array, data: Uint8Array): boolean {
-    return this.#insertChunk.run(upload, seq, hash, data, upload).changes === 1;
+  insertChunk(upload: number, seq: number, hash: Uint8Array, running: Uint8Array, data: Uint8Array): boolean {
+    return this.#insertChunk.run(upload, seq, hash, running, data, upload).changes === 1;
   }
 
   uploadIsOpen(upload: number): boolean {

@@ -1,4 +1,4 @@
-import { type B3Digest, BackendError, BaseBlobWriter } from "castore-core";
+import { type B3Digest, BackendError, BaseBlobWriter, type Blake3Hasher } from "castore-core";
 import { hashChunk } from "./hashing.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
@@ -9,10 +9,11 @@ const EMPTY = new Uint8Array(0);
 const MIN_BUFFER = 64 << 10;
 
 /**
- * Streams a blob into the store. Bytes are cut into chunks of the store's chunk size; every full
- * chunk that more bytes follow is stored at once as its own row (with its BLAKE3), so memory stays
- * at one chunk whatever the blob's length. The last chunk waits for `close`: a blob that turns out
- * to fit one chunk is stored inline in its `blobs` row, where its digest doubles as the chunk's hash.
+ * Streams a blob into the store. Bytes are cut into chunks of the store's chunk size; each full
+ * chunk is stored as its own row (with its digests) as soon as it is known not to be the blob's
+ * only chunk, so memory stays at one chunk whatever the blob's length. A blob that turns out to
+ * fit one chunk is stored inline in its `blobs` row at `close`, where its digest is the only check
+ * it needs.
  *
  * Nothing is visible until `commit` inserts the `blobs` row in one transaction; until then the
  * chunk rows belong to an upload owned by this process, which abort, or an open after a crash,
@@ -27,6 +28,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** The upload holding this blob's chunk rows, once a first chunk is stored. */
   #upload: number | undefined;
   #storedChunks = 0;
+  /** Hash of the chunks stored so far, whose running digest each chunk row records. */
+  #running: Blake3Hasher | undefined;
 
   constructor(store: Store) {
     super();
@@ -75,6 +78,10 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     if (pending.length > 0) this.#storeChunk(pending);
     this.#releaseBuffer();
     const upload = this.#upload;
+    // The last chunk's running digest is the blob's: a mismatch would be a bug here, never stored.
+    const running = this.#running?.digest();
+    this.#running = undefined;
+    if (!running || !digest.equals(running)) throw new BackendError("chunked digest disagrees with the blob digest");
     const stored = sqliteCall("store a blob", () =>
       this.#store.durably(() =>
         this.#store.db
@@ -100,18 +107,25 @@ export class SqliteBlobWriter extends BaseBlobWriter {
 
   protected async discard(): Promise<void> {
     this.#releaseBuffer();
+    this.#running?.dispose();
+    this.#running = undefined;
     const upload = this.#upload;
     this.#upload = undefined;
     if (upload !== undefined && this.#store.db.open) await abandonUpload(this.#store.statements, upload);
   }
 
-  /** Stores one chunk row (starting the upload on the first), hashing it for later verification. */
+  /** Stores one chunk row (starting the upload on the first) with the digests reads verify it by. */
   #storeChunk(bytes: Uint8Array): void {
     const { statements, blake3 } = this.#store;
     const hash = hashChunk(blake3, bytes);
+    this.#running ??= blake3.createHasher();
+    this.#running.update(bytes);
+    const running = this.#running.digestSoFar();
     sqliteCall("store a chunk", () => {
       this.#upload ??= statements.startUpload(OWNER.host, OWNER.pid);
-      if (!statements.insertChunk(this.#upload, this.#storedChunks, hash, bytes)) throw reclaimedError(this.#upload);
+      if (!statements.insertChunk(this.#upload, this.#storedChunks, hash, running, bytes)) {
+        throw reclaimedError(this.#upload);
+      }
     });
     this.#storedChunks++;
   }

@@ -5,7 +5,7 @@ import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { expectBytes } from "./support/bytes.js";
-import { corruptStoredByte } from "./support/corrupt.js";
+import { corruptStoredByte, forgeChunk } from "./support/corrupt.js";
 import { withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
@@ -77,31 +77,42 @@ describe("corruption in the file", () => {
     await service.close();
   });
 
-  it("a chunk rewritten together with its stored hash still fails a full read before its clean end", async () => {
+  it("chunks rewritten together with all their stored digests still fail a full read before its clean end", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 6 + 1, 11);
     const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
     const digest = await store(service, data);
-    const implementation = await blake3();
-    corruptStoredByte(file, digest, {
-      offset: 4096 * 2 + 7,
-      rehash: (bytes) => {
-        const hasher = implementation.createHasher();
-        hasher.update(bytes);
-        return hasher.digest();
-      },
-    });
+    forgeChunk(file, digest, 4096 * 2 + 7, await blake3());
     const reader = await service.openRead(digest);
     if (!reader) throw new Error("blob missing");
+    let handedOut = 0;
     let ending = "end";
     try {
-      for await (const _ of reader) {
-        // drain
-      }
+      for await (const chunk of reader) handedOut += chunk.length;
     } catch (error) {
       ending = (error as { code: string }).code;
     }
     expect(ending).toBe("Integrity");
+    // Every chunk passed its own checks, so only the last one, checked against the digest, was held back.
+    expect(handedOut).toBe(4096 * 6);
+    await service.close();
+  });
+
+  it("a chunk whose bytes no longer match its running digest fails a read from the start at that chunk", async () => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 14);
+    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const digest = await store(service, data);
+    corruptStoredByte(file, digest, { offset: 4096 * 3 + 5 });
+    expect(await readChecked(service, digest, data)).toBe("Integrity");
+    const reader = await service.openRead(digest);
+    let handedOut = 0;
+    await expect(
+      (async () => {
+        for await (const chunk of reader ?? []) handedOut += chunk.length;
+      })(),
+    ).rejects.toMatchObject({ code: "Integrity" });
+    expect(handedOut).toBe(4096 * 3);
     await service.close();
   });
 
