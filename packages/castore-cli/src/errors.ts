@@ -47,12 +47,17 @@ export function describeError(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
     const message = messageOf(current);
-    if (message && !parts.some((part) => part.includes(message))) parts.push(message);
+    if (message && !parts.some((part) => part.includes(withoutStatusPrefix(message)))) parts.push(message);
     current = current instanceof Error ? current.cause : undefined;
   }
   const line = parts.join(": ") || "unknown error";
   const prefix = isCastoreError(error) && error.code === "Integrity" ? "integrity error: " : "";
   return (prefix + line).replace(/\s*\n\s*/g, " ");
+}
+
+/** gRPC/Connect errors prefix their message with the status ("[unavailable] connect …"). */
+function withoutStatusPrefix(message: string): string {
+  return message.replace(/^\[[a-z_]+\] /, "");
 }
 
 function messageOf(value: unknown): string {

@@ -118,6 +118,18 @@ describe("a daemon on a unix socket", () => {
     expect((await run(["stat", DUMMY_DIGEST.toString(), "--blob-service-addr", d.address])).code).toBe(1);
     await d.stop();
 
+    const nowhere = await run([
+      "daemon",
+      "--listen-address",
+      `unix:${sandbox.dir}/nope/d.sock`,
+      "--blob-service-addr",
+      "memory://",
+    ]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toMatch(
+      /^castore daemon: cannot listen: address unix:.*nope\/d\.sock is in a directory that does not exist\n$/,
+    );
+
     const notASocket = join(sandbox.dir, "precious.txt");
     await writeFile(notASocket, "keep me");
     const refused = await run(["daemon", "--listen-address", `unix:${notASocket}`, "--blob-service-addr", "memory://"]);

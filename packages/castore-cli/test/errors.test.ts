@@ -27,6 +27,10 @@ describe("describeError", () => {
     );
     expect(describeError(new BackendError("boom: inner", { cause: new Error("inner") }))).toBe("boom: inner");
     expect(describeError(new Error("two\n  lines"))).toBe("two lines");
+    const grpcCause = new Error("[unavailable] connect ECONNREFUSED 127.0.0.1:1");
+    expect(describeError(new BackendError("Stat: connect ECONNREFUSED 127.0.0.1:1", { cause: grpcCause }))).toBe(
+      "Stat: connect ECONNREFUSED 127.0.0.1:1",
+    );
   });
 
   it("names integrity failures", () => {

@@ -1,5 +1,6 @@
 import { lstat, unlink } from "node:fs/promises";
 import { connect } from "node:net";
+import { dirname } from "node:path";
 
 /** Why the daemon cannot listen where it was asked to; printed as one line. */
 export class ListenError extends Error {
@@ -12,6 +13,11 @@ export class ListenError extends Error {
  * left alone and refused (the daemon never deletes a user's file).
  */
 export async function prepareSocketPath(path: string): Promise<void> {
+  // Checked here because listening in a missing directory fails with a misleading EACCES.
+  const directory = await lstat(dirname(path)).catch(() => undefined);
+  if (!directory?.isDirectory()) {
+    throw new ListenError(`cannot listen: address unix:${path} is in a directory that does not exist`);
+  }
   const stats = await lstat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return undefined;
     throw error;
