@@ -5,6 +5,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // The end-to-end tests run dist/bin.js as real processes: build it first so they never test stale code.
     globalSetup: ["test/helpers/build-dist.ts"],
+    // The other castore packages are loaded by Node as built, as users get them (Node's own
+    // resolution picks castore-core's native BLAKE3 binding by the "node" import condition).
+    server: { deps: { external: [/\/castore-[a-z]+\/dist\//] } },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -6,24 +6,21 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { digestOf } from "castore-core";
-import { BLOB_B, BLOB_C, DUMMY_DIGEST, EMPTY, HELLOWORLD } from "castore-fixtures";
+import { BLOB_B, BLOB_C, DUMMY_DIGEST, HELLOWORLD } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, makeSandbox, runCastore, type Sandbox, spawnCastore } from "./helpers/cli.js";
 import { type Daemon, startDaemon } from "./helpers/daemon.js";
-import { corruptInFile } from "./helpers/files.js";
+import { corruptInFile, FILE_FIXTURES, writeFixtureFiles } from "./helpers/files.js";
 import { healthCheck } from "./helpers/health.js";
 
 let sandbox: Sandbox;
-const files: Record<string, string> = {};
-const fixtures = [EMPTY, HELLOWORLD, BLOB_B, BLOB_C];
+let files: Record<string, string> = {};
+const fixtures = FILE_FIXTURES;
 const daemons: Daemon[] = [];
 
 beforeAll(async () => {
   sandbox = await makeSandbox();
-  for (const fixture of fixtures) {
-    files[fixture.name] = join(sandbox.dir, `${fixture.name}.bin`);
-    await writeFile(files[fixture.name] as string, fixture.data);
-  }
+  files = await writeFixtureFiles(sandbox.dir);
 });
 afterAll(async () => {
   for (const daemon of daemons) if (daemon.process.exitCode === null) daemon.process.kill("SIGKILL");
