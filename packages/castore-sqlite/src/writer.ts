@@ -134,12 +134,13 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   #reserve(needed: number): void {
     if (this.#buffer.length >= needed) return;
     const capacity = Math.min(this.#chunkSize, Math.max(needed, MIN_BUFFER, this.#buffer.length * 2));
-    const grown = Buffer.allocUnsafeSlow(capacity);
+    const grown = capacity === this.#chunkSize ? this.#store.takeChunkBuffer() : Buffer.allocUnsafeSlow(capacity);
     grown.set(this.#buffer.subarray(0, this.#filled));
     this.#buffer = grown;
   }
 
   #releaseBuffer(): void {
+    if (this.#buffer.length === this.#chunkSize) this.#store.returnChunkBuffer(this.#buffer);
     this.#buffer = EMPTY;
     this.#filled = 0;
   }
