@@ -19,7 +19,8 @@ blob is verified).
 
 Options:
 ${clientOptionsHelp}
-  -q, --quiet                  no progress display (it is shown only when stderr is a terminal)
+  -q, --quiet                  no progress display (shown only when stderr is a terminal and
+                               stdout is not)
   -h, --help                   show this help
 
 Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST or options.
@@ -37,7 +38,8 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
       const progress = new ProgressReporter(stderr, {
         label: "cat",
         total: reader.size,
-        enabled: stderr.isTTY === true && !flag(line, "quiet"),
+        // Not when the blob itself goes to the terminal: the progress line would tear through it.
+        enabled: stderr.isTTY === true && context.stdout.isTTY !== true && !flag(line, "quiet"),
       });
       try {
         // Each chunk is written only once the reader has produced the next one or confirmed a clean
