@@ -16,6 +16,8 @@ const USER_AGENT = "castore-grpc";
 export class GrpcClientCall {
   readonly #sessions: WindowedSessionManager;
   readonly #stream: http2.ClientHttp2Stream;
+  /** Resets the stream. */
+  readonly #reset: AbortController;
   /** Resolves once the response headers arrived and were valid. */
   readonly #headers: Promise<void>;
   /** The call's status: undefined until the server sent one, null for OK. */
@@ -23,9 +25,10 @@ export class GrpcClientCall {
   #transportError: unknown;
   #cancelled = false;
 
-  private constructor(sessions: WindowedSessionManager, stream: http2.ClientHttp2Stream) {
+  private constructor(sessions: WindowedSessionManager, stream: http2.ClientHttp2Stream, reset: AbortController) {
     this.#sessions = sessions;
     this.#stream = stream;
+    this.#reset = reset;
     // Node emits 'error' for resets and socket failures; without a listener it would crash the process.
     stream.on("error", (error) => {
       this.#transportError ??= error;
@@ -53,6 +56,11 @@ export class GrpcClientCall {
     path: string,
     signal: AbortSignal | undefined,
   ): Promise<GrpcClientCall> {
+    // Cancelling through the request's own signal resets the stream (RST_STREAM CANCEL) without
+    // ending it first. stream.close() would send END_STREAM before the reset, and a server may
+    // rightly take a Put whose request ended for a complete upload.
+    const reset = new AbortController();
+    const options = { signal: reset.signal } as Omit<http2.ClientSessionRequestOptions, "signal">;
     const requested = sessions.request(
       "POST",
       path,
@@ -62,15 +70,15 @@ export class GrpcClientCall {
         "grpc-accept-encoding": "identity",
         "user-agent": USER_AGENT,
       },
-      {},
+      options,
     );
     requested.then(
-      (stream) => {
-        if (signal?.aborted) stream.close(http2.constants.NGHTTP2_CANCEL);
+      () => {
+        if (signal?.aborted) reset.abort();
       },
       () => {},
     );
-    const call = new GrpcClientCall(sessions, await raceAbort(requested, signal));
+    const call = new GrpcClientCall(sessions, await raceAbort(requested, signal), reset);
     if (signal) {
       const cancel = () => call.cancel();
       signal.addEventListener("abort", cancel, { once: true });
@@ -102,7 +110,7 @@ export class GrpcClientCall {
   /** Cancels the call (RST_STREAM CANCEL): the server sees CANCELLED. Idempotent. */
   cancel(): void {
     this.#cancelled = true;
-    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.close(http2.constants.NGHTTP2_CANCEL);
+    this.#reset.abort();
   }
 
   /**

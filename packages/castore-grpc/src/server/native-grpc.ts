@@ -113,12 +113,23 @@ async function* receivedBlobBytes(
 ): AsyncGenerator<Uint8Array> {
   const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
   for await (const chunk of request as AsyncIterable<Uint8Array>) yield* decoder.push(chunk);
-  // Node's compatibility layer ends a request cleanly when the client resets the stream; only a
-  // real end of stream completes the blob, or a cancelled upload would be stored truncated.
+  // Node clients (grpc-js, Connect) cancel a call by ending the stream and resetting it right
+  // after, so an upload cancelled midway looks finished for a moment. A PING answered by the
+  // client comes after any reset it sent before seeing the PING: wait for it, then only a stream
+  // that really ended (and was not reset) completes the blob. Node's compatibility layer also ends
+  // a request cleanly when the stream is reset, hence the explicit check.
+  await pingRoundTrip(request.stream.session);
   if (request.aborted || request.stream.destroyed || request.stream.closed) {
     throw new AbortedError("the client cancelled the upload");
   }
   decoder.end();
+}
+
+/** Resolves once the peer answered a PING sent now (at once if the session cannot send one). */
+function pingRoundTrip(session: http2.Http2Session | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!session || session.destroyed || !session.ping(() => resolve())) resolve();
+  });
 }
 
 function startResponse(response: http2.Http2ServerResponse): void {
