@@ -18,22 +18,24 @@ const NODE_VERSION = "24.21.0";
 const PNPM_VERSION = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1];
 const SUPPORTED_MAJORS = (major) => major === 22 || major === 24 || major >= 26;
 
-const [task = "test", ...args] = process.argv.slice(2);
+const [task = "test", ...rawArgs] = process.argv.slice(2);
+// `pnpm start -- --flag` hands us the "--" itself (npm strips it); the daemon must not see it.
+const args = rawArgs[0] === "--" ? rawArgs.slice(1) : rawArgs;
 const nodeMajor = Number(process.versions.node.split(".")[0]);
 // turbo would try to phone home; nothing outside the npm registry is reachable on our machines.
 process.env.TURBO_TELEMETRY_DISABLED = "1";
 process.env.DO_NOT_TRACK = "1";
 const underPnpm = (process.env.npm_config_user_agent ?? "").startsWith(`pnpm/`);
 
-function run(command, commandArgs, env = process.env) {
-  const result = spawnSync(command, commandArgs, { cwd: root, stdio: "inherit", env });
+function run(command, commandArgs, env = process.env, stdio = "inherit") {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio, env });
   if (result.error) throw result.error;
   if (result.signal) process.kill(process.pid, result.signal);
   return result.status ?? 1;
 }
 
-function runOrExit(command, commandArgs, env) {
-  const status = run(command, commandArgs, env);
+function runOrExit(command, commandArgs, env, stdio) {
+  const status = run(command, commandArgs, env, stdio);
   if (status !== 0) process.exit(status);
 }
 
@@ -53,7 +55,12 @@ function work() {
       return;
     case "start":
     case "castore": {
-      runOrExit(turbo, ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"]);
+      // The build's chatter goes to stderr: stdout belongs to the command (a digest, a blob's bytes).
+      runOrExit(turbo, ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"], process.env, [
+        "inherit",
+        process.stderr,
+        "inherit",
+      ]);
       const commandArgs = task === "start" ? ["daemon", ...args] : args;
       process.exit(run(process.execPath, [castoreBin, ...commandArgs]));
       return;
@@ -74,34 +81,46 @@ function ensureToolchain() {
     writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
     console.error(`castore: installing Node ${NODE_VERSION} and pnpm ${PNPM_VERSION} into .toolchain/ (once)`);
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    runOrExit(npm, [
-      "install",
-      "--prefix",
-      dir,
-      "--no-save",
-      "--no-audit",
-      "--no-fund",
-      "--loglevel=error",
-      `node@${NODE_VERSION}`,
-      `pnpm@${PNPM_VERSION}`,
-    ]);
+    runOrExit(
+      npm,
+      [
+        "install",
+        "--prefix",
+        dir,
+        "--no-save",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        `node@${NODE_VERSION}`,
+        `pnpm@${PNPM_VERSION}`,
+      ],
+      process.env,
+      ["inherit", process.stderr, "inherit"],
+    );
     writeFileSync(stamp, wanted);
   }
-  return { nodeBin: join(dir, "node_modules", "node", "bin"), pnpm: join(dir, "node_modules", ".bin", "pnpm") };
+  return { nodeBin: join(dir, "node_modules", "node", "bin"), binDir: join(dir, "node_modules", ".bin") };
 }
 
 if (underPnpm && SUPPORTED_MAJORS(nodeMajor)) {
   work();
 } else {
-  const { nodeBin, pnpm } = ensureToolchain();
-  // Put the new Node first on PATH so pnpm, turbo, vitest and every child process run on it.
-  const env = { ...process.env, PATH: `${nodeBin}${delimiter}${process.env.PATH ?? ""}` };
+  const { nodeBin, binDir } = ensureToolchain();
+  const pnpm = join(binDir, "pnpm");
+  // Put the new Node first on PATH so pnpm, turbo, vitest and every child process run on it, and
+  // pnpm next to it (turbo looks the package manager up on PATH).
+  const env = { ...process.env, PATH: [nodeBin, binDir, process.env.PATH ?? ""].join(delimiter) };
   delete env.npm_config_user_agent;
   // npm may trust a custom CA through its own config (cafile) where pnpm, which does not read
   // npm's global config, would fail on TLS: hand the same file to Node for every child process.
   const cafile = process.env.npm_config_cafile;
   if (!env.NODE_EXTRA_CA_CERTS && cafile && cafile !== "null") env.NODE_EXTRA_CA_CERTS = cafile;
-  runOrExit(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], env);
+  // Installing prints progress; keep stdout for the command's own output here too.
+  runOrExit(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], env, [
+    "inherit",
+    process.stderr,
+    "inherit",
+  ]);
   const scriptName = task === "castore" ? "castore" : task;
   process.exit(run(pnpm, ["run", "--silent", scriptName, ...args], env));
 }
