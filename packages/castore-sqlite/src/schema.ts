@@ -18,7 +18,9 @@ const PAGE_CACHE_KIB = 16 * 1024;
  * - `uploads`: writers that have stored chunks but not yet committed. `host` and `pid` name the
  *   owning process so that a later open can reclaim the rows of one that died; `abandoned` marks an
  *   upload whose chunks are being deleted, after which no chunk can be added to it and it cannot
- *   commit. AUTOINCREMENT: an id is never reused, so it can serve as the blob's `content` id.
+ *   commit; `process_token` tells this process from an earlier one that had the same pid (as
+ *   in a restarted container). AUTOINCREMENT: an id is never reused, so it can serve as the blob's
+ *   `content` id.
  * - `chunks`: the bytes of multi-chunk blobs, with two digests each: `hash`, the BLAKE3 of the
  *   chunk alone, so a ranged read verifies exactly the chunks it touches; and `running`, the BLAKE3
  *   of the blob's bytes from its start through this chunk, so a read from the start checks each
@@ -39,6 +41,7 @@ const TABLES = `
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
+    process_token TEXT NOT NULL,
     started_at INTEGER NOT NULL,
     abandoned INTEGER NOT NULL DEFAULT 0
   );

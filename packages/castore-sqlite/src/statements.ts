@@ -32,13 +32,13 @@ export class Statements {
   readonly #chunk: Statement<[number, number], [Buffer, Buffer, Buffer]>;
   readonly #insertInline: Statement<[Uint8Array, number, number, Uint8Array]>;
   readonly #insertChunked: Statement<[Uint8Array, number, number, number]>;
-  readonly #startUpload: Statement<[string, number, number]>;
+  readonly #startUpload: Statement<[string, number, string, number]>;
   readonly #insertChunk: Statement<[number, number, Uint8Array, Uint8Array, Uint8Array, number]>;
   readonly #uploadOpen: Statement<[number], number>;
   readonly #abandonUpload: Statement<[number]>;
   readonly #deleteUpload: Statement<[number]>;
   readonly #deleteChunks: Statement<[number, number, number]>;
-  readonly #uploadsOf: Statement<[string], [number, number]>;
+  readonly #uploadsOf: Statement<[string], [number, number, string]>;
   readonly #abandonedUploads: Statement<[], number>;
   readonly #countBlobs: Statement<[], number>;
 
@@ -62,7 +62,7 @@ export class Statements {
     this.#insertChunked = db.prepare(
       "INSERT INTO blobs (digest, size, chunk_size, content, data) VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
     );
-    this.#startUpload = db.prepare("INSERT INTO uploads (host, pid, started_at) VALUES (?, ?, ?)");
+    this.#startUpload = db.prepare("INSERT INTO uploads (host, pid, process_token, started_at) VALUES (?, ?, ?, ?)");
     // The upload must still be live: once reclaimed or abandoned, it can gain no rows.
     this.#insertChunk = db.prepare(
       `INSERT INTO chunks (id, hash, running, data) SELECT ${CHUNK_ID}, ?, ?, ?
@@ -74,7 +74,9 @@ export class Statements {
     this.#deleteChunks = db.prepare(
       `DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE ${CHUNKS_OF} LIMIT ?)`,
     );
-    this.#uploadsOf = db.prepare<[string], [number, number]>("SELECT id, pid FROM uploads WHERE host = ?").raw();
+    this.#uploadsOf = db
+      .prepare<[string], [number, number, string]>("SELECT id, pid, process_token FROM uploads WHERE host = ?")
+      .raw();
     this.#abandonedUploads = db.prepare<[], number>("SELECT id FROM uploads WHERE abandoned = 1").pluck();
     this.#countBlobs = db.prepare<[], number>("SELECT count(*) FROM blobs").pluck();
   }
@@ -109,8 +111,8 @@ export class Statements {
   }
 
   /** Registers an upload owned by this process; returns its id. */
-  startUpload(host: string, pid: number): number {
-    return Number(this.#startUpload.run(host, pid, Date.now()).lastInsertRowid);
+  startUpload(owner: { host: string; pid: number; token: string }): number {
+    return Number(this.#startUpload.run(owner.host, owner.pid, owner.token, Date.now()).lastInsertRowid);
   }
 
   /** Adds a chunk to a live upload; false when the upload was abandoned or reclaimed meanwhile. */
@@ -135,8 +137,8 @@ export class Statements {
     this.#deleteUpload.run(upload);
   }
 
-  /** Uploads registered by processes on `host`, as [id, pid]. */
-  uploadsOf(host: string): [id: number, pid: number][] {
+  /** Uploads registered by processes on `host`, as [id, pid, process token]. */
+  uploadsOf(host: string): [id: number, pid: number, token: string][] {
     return this.#uploadsOf.all(host);
   }
 

@@ -1,9 +1,18 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Statements } from "./statements.js";
 
-/** Who owns the uploads this process starts: the host name and our pid. */
-export const OWNER = { host: hostname(), pid: process.pid } as const;
+/**
+ * Who owns the uploads this process starts: the host name, our pid, and a token drawn once per
+ * process (shared through a global, so two copies of this package in one process agree).
+ */
+export const OWNER = {
+  host: hostname(),
+  pid: process.pid,
+  token: ((globalThis as Record<symbol, string>)[Symbol.for("castore-sqlite.processToken")] ??=
+    randomBytes(16).toString("hex")),
+} as const;
 
 /**
  * Deletes an upload's chunk rows, one bounded batch per statement so other work interleaves, then
@@ -23,21 +32,27 @@ export async function abandonUpload(statements: Statements, upload: number): Pro
 
 /**
  * Removes what crashed writers left behind: uploads owned by a process on this host that no longer
- * runs, and uploads abandoned by a process that died while deleting them. A live writer's upload,
- * in this process or another, is never touched; uploads of other hosts are left alone because we
- * cannot tell whether their owner runs.
+ * runs (or that had our pid before us), and uploads abandoned by a process that died while
+ * deleting them. A live writer's upload, in this process or another, is never touched; uploads of
+ * other hosts are left alone because we cannot tell whether their owner runs.
  */
 export async function reclaimDeadUploads(statements: Statements): Promise<number> {
-  const dead = statements.uploadsOf(OWNER.host).filter(([, pid]) => !processIsAlive(pid));
+  const dead = statements.uploadsOf(OWNER.host).filter(([, pid, token]) => !ownerIsAlive(pid, token));
   for (const [id] of dead) statements.abandonUpload(id);
   const abandoned = statements.abandonedUploads();
   for (const id of abandoned) await deleteUpload(statements, id);
   return abandoned.length;
 }
 
+/** Whether the process that started an upload on this host still runs. */
+function ownerIsAlive(pid: number, token: string): boolean {
+  // Our pid with another token: an earlier process that had our pid, so certainly gone.
+  if (pid === OWNER.pid) return token === OWNER.token;
+  return processIsAlive(pid);
+}
+
 /** Whether a process with this pid exists (one we may not signal still exists). */
-export function processIsAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -122,7 +122,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#running.update(bytes);
     const running = this.#running.digestSoFar();
     sqliteCall("store a chunk", () => {
-      this.#upload ??= statements.startUpload(OWNER.host, OWNER.pid);
+      this.#upload ??= statements.startUpload(OWNER);
       if (!statements.insertChunk(this.#upload, this.#storedChunks, hash, running, bytes)) {
         throw reclaimedError(this.#upload);
       }
