@@ -121,7 +121,7 @@ async function grpcJsServer(
         return;
       }
       const sent = options.corruptReads ? blob.slice() : blob;
-      if (options.corruptReads) sent[sent.length >> 1] ^= 1;
+      if (options.corruptReads) sent[sent.length >> 1] = (sent[sent.length >> 1] as number) ^ 1;
       for (let offset = 0; offset < sent.length; offset += 100_000) {
         call.write({ data: sent.subarray(offset, offset + 100_000) });
       }

@@ -20,6 +20,8 @@ export class GrpcClientCall {
   readonly #reset: AbortController;
   /** Resolves once the response headers arrived and were valid. */
   readonly #headers: Promise<void>;
+  /** Resolves when the trailers arrive or the stream closes, whichever is first. */
+  readonly #trailersOrClose: Promise<void>;
   /** The call's status: undefined until the server sent one, null for OK. */
   #status: ConnectError | null | undefined;
   #transportError: unknown;
@@ -33,8 +35,12 @@ export class GrpcClientCall {
     stream.on("error", (error) => {
       this.#transportError ??= error;
     });
-    stream.on("trailers", (trailers) => {
-      this.#status ??= statusOf(trailers);
+    this.#trailersOrClose = new Promise<void>((resolve) => {
+      stream.on("trailers", (trailers) => {
+        if (this.#status === undefined) this.#status = statusOf(trailers);
+        resolve();
+      });
+      stream.once("close", () => resolve());
     });
     this.#headers = new Promise<void>((resolve, reject) => {
       stream.once("response", (headers) => {
@@ -119,16 +125,21 @@ export class GrpcClientCall {
    */
   async *body(): AsyncGenerator<Uint8Array> {
     await this.#headers;
+    let finished = false;
     try {
       for await (const chunk of this.#stream as AsyncIterable<Uint8Array>) {
         this.#sessions.notifyResponseByteRead(this.#stream);
         yield chunk;
       }
+      // Node can report the end of the data before the trailers, which carry the status.
+      if (this.#status === undefined) await this.#trailersOrClose;
+      finished = true;
     } catch (error) {
+      finished = true;
       throw this.#failure(error);
     } finally {
       // A consumer that stops early (break, error) ends the call instead of leaving the stream open.
-      if (this.#status === undefined) this.cancel();
+      if (!finished) this.cancel();
     }
     if (this.#status === undefined) throw this.#failure();
     if (this.#status !== null) throw this.#status;

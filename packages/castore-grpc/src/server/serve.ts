@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type BlobService, InvalidArgumentError } from "castore-core";
@@ -138,6 +139,10 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         await calls.settled(1_000); // cancelled calls send their status
       }
       shutdown.abort();
+      // Connections now close by themselves once their last response is written (HTTP/2 after its
+      // GOAWAY, HTTP/1.1 once idle); destroying them at once could cut off those last bytes.
+      http1?.closeIdleConnections();
+      await Promise.race([closed, delay(1_000, undefined, { ref: false })]);
       for (const socket of sockets) socket.destroy();
       await closed;
     })();

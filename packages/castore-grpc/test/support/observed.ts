@@ -35,8 +35,8 @@ export class ObservedBlobService extends MemoryBlobService {
     this.#open();
   }
 
-  protected override async openWriteImpl(signal: AbortSignal | undefined): Promise<BlobWriter> {
-    const writer = await super.openWriteImpl(signal);
+  protected override async openWriteImpl(): Promise<BlobWriter> {
+    const writer = await super.openWriteImpl();
     const observed = this;
     return {
       get bytesWritten() {
@@ -58,8 +58,8 @@ export class ObservedBlobService extends MemoryBlobService {
     };
   }
 
-  protected override async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined) {
-    const reader = await super.openReadImpl(digest, signal);
+  protected override async openReadImpl(digest: B3Digest) {
+    const reader = await super.openReadImpl(digest);
     if (!reader) return undefined;
     const observed = this;
     const wrapped: BlobReader = {
