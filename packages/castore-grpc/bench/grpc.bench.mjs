@@ -17,7 +17,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { B3Digest } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
-import { openConnectionWindow, receiveSettings, WindowedSessionManager } from "../dist/client/session.js";
+import { WindowedSessionManager } from "../dist/client/session.js";
+import { openConnectionWindow, receiveSettings } from "../dist/flow-control.js";
 import { BlobService as ConnectBlobService } from "../dist/gen/tvix/castore/v1/castore_pb.js";
 import { GrpcBlobService } from "../dist/index.js";
 

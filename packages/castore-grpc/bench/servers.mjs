@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { B3Digest, BaseBlobService, BaseBlobWriter, blake3, ForwardSeeker } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
-import { openConnectionWindow, receiveSettings } from "../dist/client/session.js";
+import { openConnectionWindow, receiveSettings } from "../dist/flow-control.js";
 import { BlobService as ConnectBlobService } from "../dist/gen/tvix/castore/v1/castore_pb.js";
 import { serveBlobService } from "../dist/index.js";
 

@@ -1,7 +1,11 @@
 export { type GrpcEndpoint, parseGrpcAddress } from "./client/address.js";
 export { grpcBackends, grpcHttpBackend, grpcHttpsBackend, grpcUnixBackend } from "./client/backends.js";
 export { GrpcBlobService, type GrpcBlobServiceOptions } from "./client/blob-service.js";
-export type { FlowControlOptions } from "./client/session.js";
+export type { FlowControlOptions } from "./flow-control.js";
+/** The generated protobuf-es code: descriptors for Connect clients (`createClient(tvixCastoreV1.BlobService, …)`). */
+export * as grpcHealthV1 from "./gen/grpc/health/v1/health_pb.js";
+export * as snixCastoreV1 from "./gen/snix/castore/v1/castore_pb.js";
+export * as tvixCastoreV1 from "./gen/tvix/castore/v1/castore_pb.js";
 export {
   blobServiceDescriptors,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,

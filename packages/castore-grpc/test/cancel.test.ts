@@ -27,6 +27,19 @@ afterEach(async () => {
   await castore.close();
 });
 
+/** A Put on plain node:http2, for what castore's client never does (break a connection, send a truncated message). */
+function rawPut(address: string): { session: http2.ClientHttp2Session; stream: http2.ClientHttp2Stream } {
+  const { origin, socketPath } = parseGrpcAddress(address);
+  const session = http2.connect(origin, socketPath ? { createConnection: () => net.connect(socketPath) } : {});
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/tvix.castore.v1.BlobService/Put",
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
+  return { session, stream };
+}
+
 /** Checks that the server aborted its writer after taking some bytes, and stored nothing. */
 async function expectNothingStored(): Promise<void> {
   await until(() => castore.backend.writersAborted === 1, "the server aborts its writer");
@@ -73,14 +86,7 @@ describe.each(["unix", "tcp"] as const)("cancelling a Put over %s", (transport) 
 
   it("a client whose connection breaks mid-Put stores nothing", async () => {
     castore = await served(transport, { backend: new ObservedBlobService() });
-    const { origin, socketPath } = parseGrpcAddress(castore.server.address);
-    const session = http2.connect(origin, socketPath ? { createConnection: () => net.connect(socketPath) } : {});
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Put",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
+    const { session, stream } = rawPut(castore.server.address);
     stream.on("error", () => {});
     const piece = data.subarray(0, MiB);
     stream.write(concatBytes([blobChunkFrameHeader(piece.length), piece]));
@@ -92,14 +98,7 @@ describe.each(["unix", "tcp"] as const)("cancelling a Put over %s", (transport) 
 
   it("a request that ends in the middle of a message stores nothing", async () => {
     castore = await served(transport, { backend: new ObservedBlobService() });
-    const { origin, socketPath } = parseGrpcAddress(castore.server.address);
-    const session = http2.connect(origin, socketPath ? { createConnection: () => net.connect(socketPath) } : {});
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Put",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
+    const { session, stream } = rawPut(castore.server.address);
     const piece = data.subarray(0, MiB);
     stream.end(concatBytes([blobChunkFrameHeader(piece.length), piece.subarray(0, 1000)]));
     const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("trailers", resolve));

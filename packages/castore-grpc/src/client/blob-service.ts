@@ -14,6 +14,7 @@ import {
   raceAbort,
   verifyStream,
 } from "castore-core";
+import type { FlowControlOptions } from "../flow-control.js";
 import { ReadBlobRequestSchema, type BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
 import {
   blobServiceDescriptors,
@@ -27,7 +28,7 @@ import { fromConnectError } from "../wire/status.js";
 import { type GrpcEndpoint, parseGrpcAddress } from "./address.js";
 import { GrpcBlobWriter } from "./blob-writer.js";
 import { GrpcClientCall } from "./grpc-call.js";
-import { type FlowControlOptions, WindowedSessionManager } from "./session.js";
+import { WindowedSessionManager } from "./session.js";
 
 export interface GrpcBlobServiceOptions extends FlowControlOptions {
   /** The proto package to speak; overrides the address's `?package=`. Default `tvix.castore.v1`. */

@@ -1,29 +1,6 @@
 import type * as http2 from "node:http2";
 import { Http2SessionManager, type Http2SessionOptions } from "@connectrpc/connect-node";
-
-/** HTTP/2 flow-control windows a receiver opens (DESIGN.md §6). */
-export interface FlowControlOptions {
-  /** Per-stream receive window (SETTINGS_INITIAL_WINDOW_SIZE). Default 8 MiB. */
-  streamWindowBytes?: number | undefined;
-  /** Connection-wide receive window. Default 32 MiB. */
-  connectionWindowBytes?: number | undefined;
-}
-
-export const DEFAULT_STREAM_WINDOW_BYTES = 8 << 20;
-export const DEFAULT_CONNECTION_WINDOW_BYTES = 32 << 20;
-
-/**
- * HTTP/2 settings for a receiver: Node's defaults (a 64 KiB window) cap one stream at a fraction
- * of loopback speed, because the sender stalls waiting for WINDOW_UPDATE frames.
- */
-export function receiveSettings(flow: FlowControlOptions | undefined): http2.Settings {
-  return { initialWindowSize: flow?.streamWindowBytes ?? DEFAULT_STREAM_WINDOW_BYTES };
-}
-
-/** Opens the connection-wide window of a session (only possible once it is connected). */
-export function openConnectionWindow(session: http2.Http2Session, flow: FlowControlOptions | undefined): void {
-  session.setLocalWindowSize(flow?.connectionWindowBytes ?? DEFAULT_CONNECTION_WINDOW_BYTES);
-}
+import { type FlowControlOptions, openConnectionWindow, receiveSettings } from "../flow-control.js";
 
 /**
  * Connect's HTTP/2 session manager (connects lazily, reconnects after GOAWAY or errors, closes idle

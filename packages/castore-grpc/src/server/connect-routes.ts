@@ -1,7 +1,7 @@
-import { ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { BlobService } from "castore-core";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
-import { isExpectedError, toConnectError } from "../wire/status.js";
+import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
 
 export interface BlobServiceRoutesOptions {
@@ -27,10 +27,7 @@ export function blobServiceRoutes(
       throw statusOf(error);
     }
   };
-  const statusOf = (error: unknown) => {
-    if (!(error instanceof ConnectError) && !isExpectedError(error)) onInternalError(error);
-    return toConnectError(error);
-  };
+  const statusOf = (error: unknown) => statusOfFailure(error, onInternalError);
   // Written against the message fields only, so the one implementation fits both packages'
   // generated types (they differ in their type names alone).
   const implementation = {

@@ -1,12 +1,12 @@
 import { once } from "node:events";
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
 import { AbortedError, type BlobService } from "castore-core";
 import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
-import { encodeGrpcMessage, isExpectedError, toConnectError } from "../wire/status.js";
+import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
 import { readBlob, writeBlob } from "./blob-calls.js";
 import { coalesce } from "./coalesce.js";
 
@@ -57,9 +57,7 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
         () => finish(response, null),
         (error: unknown) => {
           // Once cancelled, whatever broke is a consequence of the cancellation.
-          const failure = call.signal.aborted ? call.signal.reason : error;
-          if (!(failure instanceof ConnectError) && !isExpectedError(failure)) options.onInternalError(failure);
-          finish(response, toConnectError(failure));
+          finish(response, statusOfFailure(call.signal.aborted ? call.signal.reason : error, options.onInternalError));
         },
       )
       .finally(() => options.shutdownSignal.removeEventListener("abort", shutdown));

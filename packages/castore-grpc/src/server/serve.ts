@@ -5,7 +5,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type BlobService, InvalidArgumentError } from "castore-core";
-import { type FlowControlOptions, openConnectionWindow, receiveSettings } from "../client/session.js";
+import { type FlowControlOptions, openConnectionWindow, receiveSettings } from "../flow-control.js";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES, PROTO_PACKAGES } from "../protocol.js";
 import { blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";

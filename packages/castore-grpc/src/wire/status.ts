@@ -65,9 +65,14 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
   }
 }
 
-/** Whether `code` is a castore error code a server maps to a client-visible status. */
-export function isExpectedError(error: unknown): boolean {
-  return isCastoreError(error) && error.code !== ErrorCode.Backend;
+/**
+ * The status a server answers for a failed call, telling `onInternalError` about failures that are
+ * not part of the protocol (a bug, a backend crash) so they do not pass unseen.
+ */
+export function statusOfFailure(error: unknown, onInternalError: (error: unknown) => void): ConnectError {
+  const expected = error instanceof ConnectError || (isCastoreError(error) && error.code !== ErrorCode.Backend);
+  if (!expected) onInternalError(error);
+  return toConnectError(error);
 }
 
 /** grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2 spec). */
