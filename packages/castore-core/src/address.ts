@@ -51,9 +51,18 @@ export function requireNoPath(url: URL): void {
   }
 }
 
+/** The address's path, percent-decoded; malformed escapes are an `InvalidAddress` error. */
+export function decodePath(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch (error) {
+    throw new InvalidAddressError(`${url.href}: the path is not validly percent-encoded`, { cause: error });
+  }
+}
+
 /** Fails unless the address has a non-root path, and returns it decoded. */
 export function requirePath(url: URL): string {
-  const path = decodeURIComponent(url.pathname);
+  const path = decodePath(url);
   if (path === "" || path === "/") throw new InvalidAddressError(`${url.href}: ${schemeOf(url)} addresses need a path`);
   return path;
 }

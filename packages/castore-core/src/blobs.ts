@@ -1,6 +1,6 @@
 import { readAll } from "./bytes.js";
 import type { B3Digest } from "./digest.js";
-import type { DigestLike } from "./service-base.js";
+import { type DigestLike, toDigest } from "./service-base.js";
 import type { SignalOptions } from "./signal.js";
 import type { BlobService, BytesInput } from "./types.js";
 
@@ -22,7 +22,7 @@ export async function getBlob(
   digest: DigestLike,
   options?: SignalOptions & { maxBytes?: number },
 ): Promise<Uint8Array | undefined> {
-  const reader = await service.openRead(digest as B3Digest, options);
+  const reader = await service.openRead(toDigest(digest), options);
   if (!reader) return undefined;
   try {
     return await readAll(reader, options);

@@ -16,6 +16,7 @@ export { blake3, createBlake3Hasher, digestOf } from "./hashing/hash.js";
 export { BaseBlobReader } from "./readers/base-reader.js";
 export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
 export { ForwardSeeker, type ForwardSeekerOptions } from "./readers/forward-seeker.js";
+export { iterateReader } from "./readers/iterate.js";
 export { verifyStream } from "./readers/verify-stream.js";
 export {
   type BlobServiceBackend,
@@ -24,6 +25,7 @@ export {
   fromAddr,
   register,
 } from "./registry.js";
+export { SerialQueue } from "./serial.js";
 export { BaseBlobService, type DigestLike, toDigest } from "./service-base.js";
 export { abortedError, raceAbort, type SignalOptions, throwIfAborted } from "./signal.js";
 export type { BlobReader, BlobService, BlobWriter, BytesInput, ReadOptions, SeekOrigin } from "./types.js";

@@ -18,18 +18,26 @@ export function toDigest(value: DigestLike): B3Digest {
 
 /**
  * The public-method plumbing every backend shares: argument checks, signal checks, the closed
- * state, and closing what is still open when the service closes. Backends implement the
+ * state, and finishing what is still open when the service closes. Backends implement the
  * protected `…Impl` methods and receive a validated digest and a live signal.
+ *
+ * Closing the service aborts writers that were not closed (they store nothing) and closes readers
+ * that are still referenced. An open that was in flight when the service closed finishes its handle
+ * and fails with a `Closed` error, so no caller ever holds a live handle on a closed service.
  */
 export abstract class BaseBlobService implements BlobService {
   #closed = false;
   #closing: Promise<void> | undefined;
-  readonly #open = new Set<BlobReader | BlobWriter>();
+  /** Unfinished writers, held strongly: a dropped writer must still be aborted on close. */
+  readonly #writers = new Set<BaseBlobWriter>();
+  /** Unfinished readers, held weakly: a reader read to the end and dropped must not pin memory. */
+  readonly #readers = new Set<WeakRef<BaseBlobReader>>();
+  readonly #forgetCollected = new FinalizationRegistry<WeakRef<BaseBlobReader>>((ref) => this.#readers.delete(ref));
 
   protected abstract hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean>;
   protected abstract openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined>;
   protected abstract openWriteImpl(signal: AbortSignal | undefined): Promise<BlobWriter>;
-  /** Releases the backend's own resources, after every reader and writer it handed out is closed. */
+  /** Releases the backend's own resources, after every reader and writer it handed out is finished. */
   protected closeImpl(): Promise<void> | void {}
 
   /** True once close() was called. */
@@ -39,34 +47,55 @@ export abstract class BaseBlobService implements BlobService {
 
   async has(digest: DigestLike, options?: SignalOptions): Promise<boolean> {
     const checked = this.#enter(digest, options);
-    return this.hasImpl(checked, options?.signal);
+    return this.#whileOpen(() => this.hasImpl(checked, options?.signal));
   }
 
   async openRead(digest: DigestLike, options?: SignalOptions): Promise<BlobReader | undefined> {
     const checked = this.#enter(digest, options);
-    const reader = await this.openReadImpl(checked, options?.signal);
-    if (reader) this.#track(reader);
+    const reader = await this.#whileOpen(() => this.openReadImpl(checked, options?.signal));
+    if (!reader) return undefined;
+    if (this.#closed) {
+      await reader.close().catch(() => {});
+      throw new ClosedError("blob service was closed while the blob was being opened");
+    }
+    if (reader instanceof BaseBlobReader) {
+      const ref = new WeakRef(reader);
+      this.#readers.add(ref);
+      this.#forgetCollected.register(reader, ref, ref);
+      onFinished(reader, () => {
+        this.#readers.delete(ref);
+        this.#forgetCollected.unregister(ref);
+      });
+    }
     return reader;
   }
 
   async openWrite(options?: SignalOptions): Promise<BlobWriter> {
     this.#assertOpen();
     throwIfAborted(options?.signal);
-    const writer = await this.openWriteImpl(options?.signal);
-    this.#track(writer);
+    const writer = await this.#whileOpen(() => this.openWriteImpl(options?.signal));
+    if (this.#closed) {
+      await writer.abort(new ClosedError("service closed")).catch(() => {});
+      throw new ClosedError("blob service was closed while the writer was being opened");
+    }
+    if (writer instanceof BaseBlobWriter) {
+      this.#writers.add(writer);
+      onFinished(writer, () => this.#writers.delete(writer));
+    }
     return writer;
   }
 
   close(): Promise<void> {
     this.#closed = true;
     this.#closing ??= (async () => {
-      // Writers that were never closed are aborted: they must not leave a blob behind.
-      await Promise.allSettled(
-        [...this.#open].map((handle) =>
-          "abort" in handle ? handle.abort(new ClosedError("service closed")) : handle.close(),
-        ),
-      );
-      this.#open.clear();
+      const readers = [...this.#readers].flatMap((ref) => ref.deref() ?? []);
+      await Promise.allSettled([
+        // Writers that were never closed are aborted: they must not leave a blob behind.
+        ...[...this.#writers].map((writer) => writer.abort(new ClosedError("service closed"))),
+        ...readers.map((reader) => reader.close()),
+      ]);
+      this.#writers.clear();
+      this.#readers.clear();
       await this.closeImpl();
     })();
     return this.#closing;
@@ -86,10 +115,13 @@ export abstract class BaseBlobService implements BlobService {
     if (this.#closed) throw new ClosedError("blob service is closed");
   }
 
-  /** Remembers a handle until it finishes, so close() can finish it. */
-  #track(handle: BlobReader | BlobWriter): void {
-    if (!(handle instanceof BaseBlobReader || handle instanceof BaseBlobWriter)) return;
-    this.#open.add(handle);
-    onFinished(handle, () => this.#open.delete(handle));
+  /** Runs backend work; if the service closed meanwhile, its failure is reported as `Closed`. */
+  async #whileOpen<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (this.#closed) throw new ClosedError("blob service was closed during the operation", { cause: error });
+      throw error;
+    }
   }
 }

@@ -91,3 +91,9 @@ describe("address validators", () => {
     expect(() => parseOptions(new URL("sqlite:///x?toString=1"), parsers)).toThrow(/unknown option/);
   });
 });
+
+describe("decodePath", () => {
+  it("reports malformed percent-encoding as an InvalidAddress error", () => {
+    expect(() => requirePath(new URL("grpc+unix:///bad%zzpath%E0"))).toThrow(/not validly percent-encoded/);
+  });
+});

@@ -1,5 +1,6 @@
 import type { B3Digest } from "../digest.js";
 import {
+  BackendError,
   ClosedError,
   InvalidArgumentError,
   isAborted,
@@ -8,12 +9,15 @@ import {
   UnsupportedError,
 } from "../errors.js";
 import { notifyFinished } from "../lifecycle.js";
+import { SerialQueue } from "../serial.js";
 import { type SignalOptions, throwIfAborted } from "../signal.js";
 import type { BlobReader, ReadOptions, SeekOrigin } from "../types.js";
+import { iterateReader } from "./iterate.js";
 
 /**
  * Shared plumbing for readers: argument checks, the closed state, seek arithmetic, iteration and
  * disposal. Subclasses supply `readChunk` (at `this.position`) and, if they can, `seekTo`.
+ * Reads and seeks run one at a time in call order, so overlapping calls never see the same position.
  */
 export abstract class BaseBlobReader implements BlobReader {
   readonly digest: B3Digest;
@@ -23,6 +27,7 @@ export abstract class BaseBlobReader implements BlobReader {
   #closed = false;
   /** The first error a read or seek hit (other than a cancellation); every later call rethrows it. */
   #failure: unknown;
+  readonly #queue = new SerialQueue();
 
   protected constructor(digest: B3Digest) {
     this.digest = digest;
@@ -45,45 +50,55 @@ export abstract class BaseBlobReader implements BlobReader {
     return this.#closed;
   }
 
-  async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
-    this.#assertOpen();
-    throwIfAborted(options?.signal);
-    const maxBytes = options?.maxBytes ?? Number.POSITIVE_INFINITY;
-    if (maxBytes !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)) {
-      throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${maxBytes}`);
-    }
-    const chunk = await this.#guard(() => this.readChunk(maxBytes, options?.signal));
-    if (chunk) this.#position += chunk.length;
-    return chunk;
+  read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      throwIfAborted(options?.signal);
+      const maxBytes = options?.maxBytes ?? Number.POSITIVE_INFINITY;
+      if (maxBytes !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)) {
+        throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${maxBytes}`);
+      }
+      const chunk = await this.#guard(async () => {
+        const next = await this.readChunk(maxBytes, options?.signal);
+        // An empty chunk would look like progress while reading nothing: a bug in the subclass.
+        if (next?.length === 0) throw new BackendError("reader produced an empty chunk before the end of the blob");
+        return next;
+      });
+      if (chunk) this.#position += chunk.length;
+      return chunk;
+    });
   }
 
-  async seek(offset: number, origin: SeekOrigin = "start", options?: SignalOptions): Promise<number> {
-    this.#assertOpen();
-    throwIfAborted(options?.signal);
-    if (!Number.isSafeInteger(offset)) throw new InvalidArgumentError(`seek offset must be an integer, got ${offset}`);
-    let target: number;
-    switch (origin) {
-      case "start":
-        target = offset;
-        break;
-      case "current":
-        target = this.#position + offset;
-        break;
-      case "end":
-        if (this.size === undefined) {
-          throw new UnsupportedError("cannot seek from the end: this reader does not know the blob's size");
-        }
-        target = this.size + offset;
-        break;
-      default:
-        throw new InvalidArgumentError(`unknown seek origin ${JSON.stringify(origin)}`);
-    }
-    if (target < 0) throw new InvalidArgumentError(`cannot seek to ${target}: before the start of the blob`);
-    if (target !== this.#position) {
-      await this.#guard(() => this.seekTo(target, options?.signal));
-      this.#position = target;
-    }
-    return target;
+  seek(offset: number, origin: SeekOrigin = "start", options?: SignalOptions): Promise<number> {
+    return this.#queue.run(async () => {
+      this.#assertOpen();
+      throwIfAborted(options?.signal);
+      if (!Number.isSafeInteger(offset))
+        throw new InvalidArgumentError(`seek offset must be an integer, got ${offset}`);
+      let target: number;
+      switch (origin) {
+        case "start":
+          target = offset;
+          break;
+        case "current":
+          target = this.#position + offset;
+          break;
+        case "end":
+          if (this.size === undefined) {
+            throw new UnsupportedError("cannot seek from the end: this reader does not know the blob's size");
+          }
+          target = this.size + offset;
+          break;
+        default:
+          throw new InvalidArgumentError(`unknown seek origin ${JSON.stringify(origin)}`);
+      }
+      if (target < 0) throw new InvalidArgumentError(`cannot seek to ${target}: before the start of the blob`);
+      if (target !== this.#position) {
+        await this.#guard(() => this.seekTo(target, options?.signal));
+        this.#position = target;
+      }
+      return target;
+    });
   }
 
   async close(): Promise<void> {
@@ -100,22 +115,8 @@ export abstract class BaseBlobReader implements BlobReader {
     await this.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    let finished = false;
-    try {
-      for (;;) {
-        const chunk = await this.read();
-        if (chunk === undefined) {
-          finished = true;
-          return;
-        }
-        yield chunk;
-      }
-    } finally {
-      // Leaving a for-await loop early (break, throw) ends the reader, like a Node stream, so a
-      // network read is cancelled. A loop that ran to the end leaves it open for further seeks.
-      if (!finished) await this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return iterateReader(this);
   }
 
   #assertOpen(): void {

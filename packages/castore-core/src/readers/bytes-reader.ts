@@ -1,12 +1,12 @@
 import type { B3Digest } from "../digest.js";
-import { IntegrityError } from "../errors.js";
+import { IntegrityError, InvalidArgumentError } from "../errors.js";
 import { createBlake3Hasher } from "../hashing/hash.js";
 import { BaseBlobReader } from "./base-reader.js";
 
 export interface BytesReaderOptions {
   /**
-   * Verify `bytes` against the reader's digest before handing out the first byte (one hashing pass
-   * over the whole blob). Off only when the caller has just hashed these exact bytes itself.
+   * Verify the bytes against the reader's digest before handing out the first byte (one hashing
+   * pass over the whole blob). Off only when the caller has just hashed these exact bytes itself.
    */
   verify?: boolean;
   /** Largest chunk a read returns when the caller sets no limit. Default 1 MiB. */
@@ -14,42 +14,74 @@ export interface BytesReaderOptions {
 }
 
 /**
- * A fully seekable reader over bytes held in memory. With `verify` (the default) it checks the
+ * A fully seekable reader over a blob held in memory, as one array or as ordered segments (so a
+ * store need not join a large blob into one allocation). With `verify` (the default) it checks the
  * whole blob against the digest on first read, so it never hands out a byte of a corrupted blob.
+ * It hands out copies: a caller cannot change the stored bytes through a chunk.
  */
 export class BytesReader extends BaseBlobReader {
   readonly size: number;
   readonly seekable = true;
-  readonly #bytes: Uint8Array;
+  readonly #segments: readonly Uint8Array[];
+  /** Offset in the blob of each segment's first byte. */
+  readonly #starts: number[];
   readonly #chunkSize: number;
   #verification: Promise<void> | undefined;
 
-  constructor(digest: B3Digest, bytes: Uint8Array, options: BytesReaderOptions = {}) {
+  constructor(digest: B3Digest, bytes: Uint8Array | readonly Uint8Array[], options: BytesReaderOptions = {}) {
     super(digest);
-    this.#bytes = bytes;
-    this.size = bytes.length;
-    this.#chunkSize = options.chunkSize ?? 1 << 20;
+    const chunkSize = options.chunkSize ?? 1 << 20;
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+      throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    }
+    this.#chunkSize = chunkSize;
+    this.#segments = (bytes instanceof Uint8Array ? [bytes] : bytes).filter((segment) => segment.length > 0);
+    this.#starts = [];
+    let size = 0;
+    for (const segment of this.#segments) {
+      this.#starts.push(size);
+      size += segment.length;
+    }
+    this.size = size;
     this.#verification = options.verify === false ? Promise.resolve() : undefined;
   }
 
   protected async readChunk(maxBytes: number): Promise<Uint8Array | undefined> {
-    this.#verification ??= verifyBytes(this.#bytes, this.digest);
+    this.#verification ??= verifyBytes(this.#segments, this.digest);
     await this.#verification;
-    const start = this.position;
-    if (start >= this.#bytes.length) return undefined;
-    // A copy: handing out a view would let a caller change the stored blob.
-    return this.#bytes.slice(start, start + Math.min(maxBytes, this.#chunkSize));
+    const position = this.position;
+    if (position >= this.size) return undefined;
+    const index = this.#segmentAt(position);
+    const segment = this.#segments[index] as Uint8Array;
+    const offset = position - (this.#starts[index] as number);
+    const length = Math.min(maxBytes, this.#chunkSize, segment.length - offset);
+    return segment.slice(offset, offset + length);
   }
 
   protected async seekTo(): Promise<void> {}
+
+  /** Index of the segment holding `position` (< size): binary search over the start offsets. */
+  #segmentAt(position: number): number {
+    let low = 0;
+    let high = this.#starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if ((this.#starts[middle] as number) <= position) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
 }
 
-/** Throws an `Integrity` error unless `bytes` hash to `digest`. */
-export async function verifyBytes(bytes: Uint8Array, digest: B3Digest): Promise<void> {
+/** Throws an `Integrity` error unless the bytes (one array or ordered segments) hash to `digest`. */
+export async function verifyBytes(bytes: Uint8Array | readonly Uint8Array[], digest: B3Digest): Promise<void> {
   const hasher = await createBlake3Hasher();
-  hasher.update(bytes);
-  const actual = hasher.digest();
-  if (!digest.equals(actual)) {
-    throw new IntegrityError(`blob ${digest} is corrupt: its ${bytes.length} bytes do not hash to its digest`);
+  let size = 0;
+  for (const segment of bytes instanceof Uint8Array ? [bytes] : bytes) {
+    hasher.update(segment);
+    size += segment.length;
+  }
+  if (!digest.equals(hasher.digest())) {
+    throw new IntegrityError(`blob ${digest} is corrupt: its ${size} bytes do not hash to its digest`);
   }
 }

@@ -90,10 +90,13 @@ export class ForwardSeeker extends BaseBlobReader {
 
   protected override async release(): Promise<void> {
     this.#pending = undefined;
-    if (!this.#ended) {
-      this.#ended = true;
-      await this.#onClose?.();
-      await this.#iterator.return?.();
-    }
+    if (this.#ended) return;
+    this.#ended = true;
+    await this.#onClose?.();
+    // An async generator runs return() only after a pending next() settles, which a stalled source
+    // may never do: then ask it to stop without waiting (onClose has cancelled what it can).
+    const returning = Promise.resolve(this.#iterator.return?.()).catch(() => {});
+    if (this.#inflight) this.#inflight.catch(() => {});
+    else await returning;
   }
 }

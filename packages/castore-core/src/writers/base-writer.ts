@@ -4,6 +4,7 @@ import { AbortedError, BackendError, ClosedError, isCastoreError } from "../erro
 import type { Blake3Hasher } from "../hashing/blake3.js";
 import { createBlake3Hasher } from "../hashing/hash.js";
 import { notifyFinished } from "../lifecycle.js";
+import { SerialQueue } from "../serial.js";
 import { abortedError, type SignalOptions, throwIfAborted } from "../signal.js";
 import type { BlobWriter, BytesInput } from "../types.js";
 
@@ -28,8 +29,10 @@ export abstract class BaseBlobWriter implements BlobWriter {
   #state: State = { kind: "open" };
   #hasher: Blake3Hasher | undefined;
   #bytesWritten = 0;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #released = false;
+  /** Fires on abort(), so a write stuck on a stalled source or backend stops at once. */
+  readonly #cancel = new AbortController();
 
   protected abstract writeChunk(chunk: Uint8Array, signal: AbortSignal | undefined): Promise<void> | void;
   protected abstract commit(digest: B3Digest, size: number, signal: AbortSignal | undefined): Promise<void> | void;
@@ -40,13 +43,13 @@ export abstract class BaseBlobWriter implements BlobWriter {
   }
 
   write(data: BytesInput, options?: SignalOptions): Promise<void> {
-    return this.#serialise(async () => {
+    return this.#queue.run(async () => {
       this.#assertWritable();
-      const signal = options?.signal;
+      const signal = this.#withCancel(options?.signal);
       try {
         throwIfAborted(signal);
         this.#hasher ??= await createBlake3Hasher();
-        for await (const chunk of chunksOf(data, options)) {
+        for await (const chunk of chunksOf(data, { signal })) {
           if (chunk.length === 0) continue;
           if (this.#state.kind !== "open") throw this.#notWritableError();
           await this.writeChunk(chunk, signal);
@@ -56,21 +59,21 @@ export abstract class BaseBlobWriter implements BlobWriter {
         }
       } catch (error) {
         // A failed or cancelled write leaves an unknown prefix behind: the writer cannot go on.
-        await this.#fail(signal?.aborted ? abortedError(signal) : error);
+        await this.#fail(signal.aborted ? abortedError(signal) : error);
         throw this.#state.kind === "aborted" ? abortedErrorFrom(this.#state.reason) : error;
       }
     });
   }
 
   close(options?: SignalOptions): Promise<B3Digest> {
-    return this.#serialise(async () => {
+    return this.#queue.run(async () => {
       const state = this.#state;
       if (state.kind === "closed") return state.digest;
       if (state.kind === "failed") {
         throw new ClosedError("writer was previously closed with error", { cause: state.error });
       }
       if (state.kind === "aborted") throw new ClosedError("writer was aborted", { cause: state.reason });
-      const signal = options?.signal;
+      const signal = this.#withCancel(options?.signal);
       try {
         throwIfAborted(signal);
         const hasher = this.#hasher ?? (await createBlake3Hasher());
@@ -81,7 +84,7 @@ export abstract class BaseBlobWriter implements BlobWriter {
         notifyFinished(this);
         return digest;
       } catch (error) {
-        const failure = signal?.aborted ? abortedError(signal) : error;
+        const failure = signal.aborted ? abortedError(signal) : error;
         await this.#fail(failure);
         throw isCastoreError(failure) ? failure : new BackendError("failed to store the blob", { cause: failure });
       }
@@ -89,10 +92,13 @@ export abstract class BaseBlobWriter implements BlobWriter {
   }
 
   abort(reason?: unknown): Promise<void> {
-    if (this.#state.kind !== "open") return this.#queue.then(noop, noop);
-    // Mark at once so a write in progress stops at its next chunk; discard once it has.
-    this.#state = { kind: "aborted", reason: reason ?? new AbortedError("writer was aborted") };
-    return this.#serialise(() => this.#release());
+    if (this.#state.kind !== "open") return this.#queue.idle();
+    // Mark at once and cancel a write in progress (even one waiting on a stalled source); discard
+    // once it has stopped.
+    const abortReason = reason ?? new AbortedError("writer was aborted");
+    this.#state = { kind: "aborted", reason: abortReason };
+    this.#cancel.abort(abortReason);
+    return this.#queue.run(() => this.#release());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -132,14 +138,11 @@ export abstract class BaseBlobWriter implements BlobWriter {
     }
   }
 
-  #serialise<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(operation, operation);
-    this.#queue = run.then(noop, noop);
-    return run;
+  /** The caller's signal combined with the writer's own cancellation. */
+  #withCancel(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.#cancel.signal]) : this.#cancel.signal;
   }
 }
-
-function noop(): void {}
 
 function abortedErrorFrom(reason: unknown): AbortedError {
   if (isCastoreError(reason) && reason.code === "Aborted") return reason as AbortedError;
