@@ -145,17 +145,26 @@ for (let round = 0; round < rounds; round++) {
       for (const kind of ["raw", "connect", "castore"]) {
         if (!`${transport} ${direction} ${kind}`.includes(only)) continue;
         globalThis.gc?.();
-        const { peakRss: serverStart } = await ask("reset-peak");
+        const { peakRss: serverStart, cpu: serverCpuStart } = await ask("reset-peak");
         clientPeak = process.memoryUsage.rss();
         const clientStart = clientPeak;
+        const clientCpuStart = process.cpuUsage();
         const start = performance.now();
         const moved = await runs[kind][direction](transport, addresses[kind][transport]);
         const seconds = (performance.now() - start) / 1000;
+        const clientCpu = process.cpuUsage(clientCpuStart);
         if (moved !== total) throw new Error(`${kind} ${direction} moved ${moved} bytes, expected ${total}`);
-        const { peakRss: serverPeak } = await ask("peak");
+        const { peakRss: serverPeak, cpu: serverCpuEnd } = await ask("peak");
         const key = `${transport} ${direction} ${kind}`;
         const gbps = total / seconds / 1e9;
-        const row = { gbps, client: clientPeak - clientStart, server: serverPeak - serverStart };
+        const cpuMs = (usage) => (usage.user + usage.system) / 1000;
+        const row = {
+          gbps,
+          client: clientPeak - clientStart,
+          server: serverPeak - serverStart,
+          clientCpu: cpuMs(clientCpu),
+          serverCpu: cpuMs(serverCpuEnd) - cpuMs(serverCpuStart),
+        };
         if (!best.has(key) || best.get(key).gbps < gbps) best.set(key, row);
       }
     }
@@ -165,20 +174,29 @@ server.send("exit");
 
 const mib = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
 console.log(`one ${mib(total)} blob, best of ${rounds} rounds, GB/s and ratio to raw node:http2 in this run`);
-console.log("peak RSS growth during the best round: client / server process");
+console.log("CPU time per GiB and peak RSS growth in the best round, of the client and the server process");
 const rows = [];
 for (const transport of ["tcp", "unix"]) {
   for (const direction of ["read", "put"]) {
     const raw = best.get(`${transport} ${direction} raw`)?.gbps;
     for (const kind of ["raw", "connect", "castore"]) {
       if (!best.has(`${transport} ${direction} ${kind}`)) continue;
-      const { gbps, client, server: serverGrowth } = best.get(`${transport} ${direction} ${kind}`);
+      const {
+        gbps,
+        client,
+        server: serverGrowth,
+        clientCpu,
+        serverCpu,
+      } = best.get(`${transport} ${direction} ${kind}`);
+      const perGiB = (ms) => `${Math.round((ms * 1024 * MiB) / total)} ms`;
       rows.push({
         transport,
         direction,
         kind,
         "GB/s": gbps.toFixed(2),
         "of raw": raw ? `${((gbps / raw) * 100).toFixed(0)}%` : "-",
+        "client CPU/GiB": perGiB(clientCpu),
+        "server CPU/GiB": perGiB(serverCpu),
         "client RSS+": mib(client),
         "server RSS+": mib(serverGrowth),
       });

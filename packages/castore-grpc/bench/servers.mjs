@@ -127,9 +127,9 @@ process.on("disconnect", () => process.exit(0)); // the bench is gone, whatever 
 process.on("message", (message) => {
   if (message === "reset-peak") {
     peakRss = process.memoryUsage.rss();
-    process.send({ peakRss });
+    process.send({ peakRss, cpu: process.cpuUsage() });
   } else if (message === "peak") {
-    process.send({ peakRss: Math.max(peakRss, process.memoryUsage.rss()) });
+    process.send({ peakRss: Math.max(peakRss, process.memoryUsage.rss()), cpu: process.cpuUsage() });
   } else if (message === "exit") {
     process.exit(0);
   }
