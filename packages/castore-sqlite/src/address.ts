@@ -1,5 +1,6 @@
 import {
   booleanOption,
+  decodePath,
   InvalidAddressError,
   integerOption,
   oneOf,
@@ -11,7 +12,8 @@ import { MAX_BUSY_TIMEOUT, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type SqliteBlobServic
 
 /**
  * Reads `sqlite:///abs/path/blobs.sqlite?option=value` (DESIGN.md §4): no host; an empty path
- * means a temporary store; `/` is refused. Unknown or malformed options are `InvalidAddress` errors.
+ * means a temporary store; `/` and relative paths are refused. Unknown or malformed options are
+ * `InvalidAddress` errors.
  */
 export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
   if (schemeOf(url) !== "sqlite") throw new InvalidAddressError(`${url.href}: not a sqlite:// address`);
@@ -20,6 +22,14 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
   if (path === "/") {
     throw new InvalidAddressError(
       `${url.href}: "/" is a directory, not a database file; name a file such as /var/lib/castore/blobs.sqlite`,
+    );
+  }
+  // `sqlite:rel.sqlite` parses with the path "rel.sqlite": opening it would depend on the working
+  // directory, so an address names its file absolutely or not at all.
+  if (path !== "" && !path.startsWith("/")) {
+    throw new InvalidAddressError(
+      `${url.href}: the path ${JSON.stringify(path)} is relative; a sqlite address needs an absolute path ` +
+        "(sqlite:///abs/path/blobs.sqlite) or none (sqlite:// for a temporary store)",
     );
   }
   const options = parseOptions(url, {
@@ -35,12 +45,4 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
     chunkSize: options.chunk_size,
     busyTimeout: options.busy_timeout,
   };
-}
-
-function decodePath(url: URL): string {
-  try {
-    return decodeURIComponent(url.pathname);
-  } catch (error) {
-    throw new InvalidAddressError(`${url.href}: the path is not valid percent-encoding`, { cause: error });
-  }
 }

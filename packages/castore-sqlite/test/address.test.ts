@@ -76,6 +76,33 @@ describe("sqlite:// addresses", () => {
     expect(isInvalidAddress(error), String(error)).toBe(true);
   });
 
+  it.each(["sqlite:rel.sqlite", "sqlite:./blobs.sqlite", "sqlite:dir/blobs.sqlite", "sqlite:rel%2Fblobs.sqlite"])(
+    "%s (a relative path) is an InvalidAddress error and creates nothing in the working directory",
+    async (address) => {
+      const cwd = process.cwd();
+      const dir = tempDir();
+      mkdirSync(join(dir, "dir"));
+      process.chdir(dir);
+      try {
+        const error = await openError(address);
+        expect(isInvalidAddress(error), String(error)).toBe(true);
+        expect(String(error)).toContain("relative");
+        expect(String(error)).toContain("sqlite:///abs/path");
+        expect(readdirSync(dir)).toEqual(["dir"]);
+        expect(readdirSync(join(dir, "dir"))).toEqual([]);
+      } finally {
+        process.chdir(cwd);
+      }
+    },
+  );
+
+  it("sqlite:/abs/path (an absolute path without the empty host) is accepted", async () => {
+    const file = tempFile();
+    const service = (await registry.open(`sqlite:${pathToFileURL(file).pathname}`)) as SqliteBlobService;
+    expect(service.file).toBe(file);
+    await service.close();
+  });
+
   it("a missing parent directory is an InvalidAddress error, and is not created", async () => {
     const missing = join(tempDir(), "not", "there");
     const error = await openError(addressOf(join(missing, "blobs.sqlite")));
