@@ -4,11 +4,11 @@
 // It must run on a machine that has only an old Node (20) and npm: when the running Node is too old
 // or pnpm is not the one driving, it installs a supported Node and the pinned pnpm from the npm
 // registry into .toolchain/ (once), installs the workspace with that pnpm, and re-runs itself on the
-// new Node under pnpm. Under pnpm on a supported Node it does the real work directly, so
+// new Node. Under pnpm on a supported Node it does the real work directly, so
 // `pnpm install && pnpm test` works for people who already have the tools.
 //
 // Plain JavaScript with no dependencies: it runs before anything is installed.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,9 @@ import { fileURLToPath } from "node:url";
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const NODE_VERSION = "24.21.0";
 const PNPM_VERSION = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).packageManager.split("@")[1];
-const SUPPORTED_MAJORS = (major) => major === 22 || major === 24 || major >= 26;
+const isSupported = (major) => major === 22 || major === 24 || major >= 26;
+/** Set by the bootstrap when it re-runs this script on the toolchain's Node with the workspace installed. */
+const READY = "CASTORE_WORKSPACE_READY";
 
 const [task = "test", ...rawArgs] = process.argv.slice(2);
 // `pnpm start -- --flag` hands us the "--" itself (npm strips it); the daemon must not see it.
@@ -25,44 +27,68 @@ const nodeMajor = Number(process.versions.node.split(".")[0]);
 // turbo would try to phone home; nothing outside the npm registry is reachable on our machines.
 process.env.TURBO_TELEMETRY_DISABLED = "1";
 process.env.DO_NOT_TRACK = "1";
-const underPnpm = (process.env.npm_config_user_agent ?? "").startsWith(`pnpm/`);
+const underPnpm = (process.env.npm_config_user_agent ?? "").startsWith("pnpm/");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+/** stdio that keeps our stdout for the command's own output (a digest, a blob's bytes). */
+const chatterToStderr = ["inherit", process.stderr, "inherit"];
 
-function run(command, commandArgs, env = process.env, stdio = "inherit") {
+function run(command, commandArgs, { env = process.env, stdio = "inherit" } = {}) {
   const result = spawnSync(command, commandArgs, { cwd: root, stdio, env });
   if (result.error) throw result.error;
   if (result.signal) process.kill(process.pid, result.signal);
   return result.status ?? 1;
 }
 
-function runOrExit(command, commandArgs, env, stdio) {
-  const status = run(command, commandArgs, env, stdio);
+function runOrExit(command, commandArgs, options) {
+  const status = run(command, commandArgs, options);
   if (status !== 0) process.exit(status);
+}
+
+/**
+ * Runs a long-lived child (the daemon) and passes SIGTERM and SIGHUP on to it, so a supervisor that
+ * signals only this process still stops the daemon gracefully. SIGINT is not passed on: Ctrl-C
+ * reaches the whole foreground process group already, and a second SIGINT would cut the daemon's
+ * graceful shutdown short. Exits with the child's status (or its signal).
+ */
+function handOver(command, commandArgs, env = process.env) {
+  const child = spawn(command, commandArgs, { cwd: root, stdio: "inherit", env });
+  const forward = (signal) => child.kill(signal);
+  const ignore = () => {};
+  process.on("SIGTERM", forward);
+  process.on("SIGHUP", forward);
+  process.on("SIGINT", ignore);
+  child.on("error", (error) => {
+    console.error(`castore: cannot start ${command}: ${error.message}`);
+    process.exit(1);
+  });
+  child.on("exit", (code, signal) => {
+    process.off("SIGTERM", forward);
+    process.off("SIGHUP", forward);
+    process.off("SIGINT", ignore);
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
 }
 
 /** The real work, on a supported Node with the workspace installed. */
 function work() {
-  const turbo = join(root, "node_modules", ".bin", "turbo");
-  const castoreBin = join(root, "packages", "castore-cli", "dist", "bin.js");
   switch (task) {
     case "test":
-      runOrExit("biome", ["check", "."]);
-      runOrExit(turbo, ["run", "typecheck", "test", "--output-logs=full", ...args]);
+      runOrExit(bin("biome"), ["check", "."]);
+      runOrExit(bin("turbo"), ["run", "typecheck", "test", "--output-logs=full", ...args]);
       // README examples run on the built packages, after every package's own tests.
-      runOrExit("vitest", ["run", "--config", "scripts/vitest.readmes.config.ts"]);
+      runOrExit(bin("vitest"), ["run", "--config", "scripts/vitest.readmes.config.ts"]);
       return;
     case "bench":
-      runOrExit(turbo, ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
+      runOrExit(bin("turbo"), ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
       return;
     case "start":
     case "castore": {
-      // The build's chatter goes to stderr: stdout belongs to the command (a digest, a blob's bytes).
-      runOrExit(turbo, ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"], process.env, [
-        "inherit",
-        process.stderr,
-        "inherit",
-      ]);
-      const commandArgs = task === "start" ? ["daemon", ...args] : args;
-      process.exit(run(process.execPath, [castoreBin, ...commandArgs]));
+      runOrExit(bin("turbo"), ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"], {
+        stdio: chatterToStderr,
+      });
+      const castore = join(root, "packages", "castore-cli", "dist", "bin.js");
+      handOver(process.execPath, [castore, ...(task === "start" ? ["daemon", ...args] : args)]);
       return;
     }
     default:
@@ -81,46 +107,33 @@ function ensureToolchain() {
     writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
     console.error(`castore: installing Node ${NODE_VERSION} and pnpm ${PNPM_VERSION} into .toolchain/ (once)`);
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const packages = [`node@${NODE_VERSION}`, `pnpm@${PNPM_VERSION}`];
     runOrExit(
       npm,
-      [
-        "install",
-        "--prefix",
-        dir,
-        "--no-save",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        `node@${NODE_VERSION}`,
-        `pnpm@${PNPM_VERSION}`,
-      ],
-      process.env,
-      ["inherit", process.stderr, "inherit"],
+      ["install", "--prefix", dir, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", ...packages],
+      {
+        stdio: chatterToStderr,
+      },
     );
     writeFileSync(stamp, wanted);
   }
   return { nodeBin: join(dir, "node_modules", "node", "bin"), binDir: join(dir, "node_modules", ".bin") };
 }
 
-if (underPnpm && SUPPORTED_MAJORS(nodeMajor)) {
+if (isSupported(nodeMajor) && (underPnpm || process.env[READY] === "1")) {
   work();
 } else {
   const { nodeBin, binDir } = ensureToolchain();
-  const pnpm = join(binDir, "pnpm");
-  // Put the new Node first on PATH so pnpm, turbo, vitest and every child process run on it, and
-  // pnpm next to it (turbo looks the package manager up on PATH).
-  const env = { ...process.env, PATH: [nodeBin, binDir, process.env.PATH ?? ""].join(delimiter) };
-  delete env.npm_config_user_agent;
+  // The new Node first on PATH so turbo, vitest and every child process run on it, and pnpm next
+  // to it (turbo looks the package manager up on PATH).
+  const env = { ...process.env, PATH: [nodeBin, binDir, process.env.PATH ?? ""].join(delimiter), [READY]: "1" };
   // npm may trust a custom CA through its own config (cafile) where pnpm, which does not read
   // npm's global config, would fail on TLS: hand the same file to Node for every child process.
   const cafile = process.env.npm_config_cafile;
   if (!env.NODE_EXTRA_CA_CERTS && cafile && cafile !== "null") env.NODE_EXTRA_CA_CERTS = cafile;
-  // Installing prints progress; keep stdout for the command's own output here too.
-  runOrExit(pnpm, ["install", "--frozen-lockfile", "--reporter=append-only"], env, [
-    "inherit",
-    process.stderr,
-    "inherit",
-  ]);
-  const scriptName = task === "castore" ? "castore" : task;
-  process.exit(run(pnpm, ["run", "--silent", scriptName, ...args], env));
+  runOrExit(join(binDir, "pnpm"), ["install", "--frozen-lockfile", "--reporter=append-only"], {
+    env,
+    stdio: chatterToStderr,
+  });
+  handOver(join(nodeBin, "node"), [fileURLToPath(import.meta.url), task, ...args], env);
 }
