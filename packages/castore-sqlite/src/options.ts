@@ -16,7 +16,7 @@ export interface SqliteBlobServiceOptions {
    * the most recent blobs (never damage older ones).
    */
   synchronous?: SynchronousMode | undefined;
-  /** Open for reading only: writers are refused and the file must already exist. */
+  /** Open for reading only: writers are refused and the file must already exist (else `InvalidArgument`). */
   readonly?: boolean | undefined;
   /**
    * Bytes per stored chunk for new blobs (default 1 MiB). A seek or a ranged read loads and

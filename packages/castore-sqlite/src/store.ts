@@ -131,8 +131,12 @@ function locate(options: ResolvedOptions): { file: string; temporaryDir: string 
   const parentStat = statOrUndefined(parent);
   if (!parentStat) throw new InvalidArgumentError(`cannot open ${file}: its directory ${parent} does not exist`);
   if (!parentStat.isDirectory()) throw new InvalidArgumentError(`cannot open ${file}: ${parent} is not a directory`);
-  if (statOrUndefined(file)?.isDirectory())
-    throw new InvalidArgumentError(`${file} is a directory, not a database file`);
+  const fileStat = statOrUndefined(file);
+  if (fileStat?.isDirectory()) throw new InvalidArgumentError(`${file} is a directory, not a database file`);
+  // SQLite would only say "unable to open database file"; name the file and the reason instead.
+  if (!fileStat && options.readonly) {
+    throw new InvalidArgumentError(`cannot open ${file} read-only: the file does not exist`);
+  }
   return { file, temporaryDir: undefined };
 }
 

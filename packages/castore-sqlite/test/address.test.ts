@@ -168,10 +168,11 @@ describe("sqlite:// addresses", () => {
     await readonly.close();
   });
 
-  it("?readonly=1 on a missing file fails and creates nothing", async () => {
+  it("?readonly=1 on a missing file is an InvalidAddress error naming the file, and creates nothing", async () => {
     const file = tempFile();
     const error = await openError(addressOf(file, "?readonly=true"));
-    expect(error).toMatchObject({ code: "Backend" });
+    expect(isInvalidAddress(error), String(error)).toBe(true);
+    expect(String(error)).toContain(`cannot open ${file} read-only: the file does not exist`);
     expect(existsSync(file)).toBe(false);
   });
 

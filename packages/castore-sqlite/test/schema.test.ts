@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { HELLOWORLD, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
@@ -89,6 +89,17 @@ describe("the store file", () => {
     expectBytes(await readBlob(b, HELLOWORLD.digest), HELLOWORLD.data);
     await a.close();
     await b.close();
+  });
+
+  it("a read-only open of a missing file is an InvalidArgument error naming the file, and creates nothing", async () => {
+    const file = tempFile();
+    const error = await openSqliteBlobService({ path: file, readonly: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: "InvalidArgument" });
+    expect(String(error)).toContain(`cannot open ${file} read-only: the file does not exist`);
+    expect(existsSync(file)).toBe(false);
   });
 
   it("bad options are InvalidArgument errors", async () => {
