@@ -1,5 +1,5 @@
-import { type B3Digest, BaseBlobReader, type Blake3Hasher, IntegrityError } from "castore-core";
-import { hashChunk, sameBytes } from "./hashing.js";
+import { B3Digest, BaseBlobReader, type Blake3Hasher, IntegrityError } from "castore-core";
+import { hashChunk } from "./hashing.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { BlobMeta } from "./statements.js";
 import type { Store } from "./store.js";
@@ -87,8 +87,8 @@ export class SqliteBlobReader extends BaseBlobReader {
     if (hasher) {
       hasher.update(data);
       this.#hashedChunks = index + 1;
-      const soFar = hasher.digestSoFar();
-      if (!sameBytes(soFar, running)) throw this.#corrupt(index, "the blob's bytes up to it do not match their digest");
+      const soFar = B3Digest.fromBytes(hasher.digestSoFar());
+      if (!soFar.equals(running)) throw this.#corrupt(index, "the blob's bytes up to it do not match their digest");
       if (this.#hashedChunks === this.#chunkCount()) {
         this.#dropRunningHasher();
         if (!this.digest.equals(soFar)) {
@@ -97,7 +97,7 @@ export class SqliteBlobReader extends BaseBlobReader {
           );
         }
       }
-    } else if (!sameBytes(hashChunk(this.#store.blake3, data), hash)) {
+    } else if (!hashChunk(this.#store.blake3, data).equals(hash)) {
       throw this.#corrupt(index, "its bytes do not match its hash");
     }
     return { index, bytes: asUint8Array(data) };

@@ -123,7 +123,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     const running = this.#running.digestSoFar();
     sqliteCall("store a chunk", () => {
       this.#upload ??= statements.startUpload(OWNER);
-      if (!statements.insertChunk(this.#upload, this.#storedChunks, hash, running, bytes)) {
+      if (!statements.insertChunk(this.#upload, this.#storedChunks, hash.unsafeBytes, running, bytes)) {
         throw reclaimedError(this.#upload);
       }
     });
