@@ -8,6 +8,8 @@ export interface Input {
   readonly stream: Readable;
   readonly size: number | undefined;
   readonly name: string;
+  /** Ends the stream and releases what it holds (a file's descriptor is closed when this resolves). */
+  close(): Promise<void>;
 }
 
 const CHUNK_SIZE = 1 << 20;
@@ -26,7 +28,8 @@ export async function openInput(
     if (file === undefined && stdin.isTTY) {
       throw new UsageError("no FILE given and stdin is a terminal: name a FILE, pipe data in, or pass '-' to type it");
     }
-    return { stream: addAbortSignal(signal, stdin), size: regularFileSize(0), name: "stdin" };
+    const stream = addAbortSignal(signal, stdin);
+    return { stream, size: regularFileSize(0), name: "stdin", close: async () => void stream.destroy() };
   }
   const handle = await open(file, "r").catch((error: unknown) => {
     // No `cause`: the reason is already in the message, and error lines repeat causes.
@@ -35,8 +38,12 @@ export async function openInput(
   try {
     const stats = await handle.stat();
     if (stats.isDirectory()) throw new Error(`cannot read ${file}: it is a directory`);
-    const stream = handle.createReadStream({ highWaterMark: CHUNK_SIZE });
-    return { stream: addAbortSignal(signal, stream), size: stats.isFile() ? stats.size : undefined, name: file };
+    const stream = addAbortSignal(signal, handle.createReadStream({ highWaterMark: CHUNK_SIZE }));
+    const close = async () => {
+      stream.destroy();
+      await handle.close(); // the stream closes it too; this waits until the descriptor is gone
+    };
+    return { stream, size: stats.isFile() ? stats.size : undefined, name: file, close };
   } catch (error) {
     await handle.close();
     throw error;

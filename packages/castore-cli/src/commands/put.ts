@@ -1,7 +1,8 @@
 import type { B3Digest } from "castore-core";
-import { expectPositionals, flag } from "../args.js";
+import { type CommandLine, expectPositionals, flag } from "../args.js";
 import { type Command, clientOptions, quietOption } from "../command.js";
-import { openInput } from "../input.js";
+import type { CommandContext } from "../context.js";
+import { type Input, openInput } from "../input.js";
 import { ProgressReporter } from "../progress.js";
 import { openClientStore } from "../store.js";
 import { clientOptionsHelp } from "./help-text.js";
@@ -28,39 +29,59 @@ Examples:
 
   async run(line, context) {
     const [file] = expectPositionals(line, 0, 1, "FILE");
-    const { signal, stderr } = context;
     // The input first: a missing file fails before any store is opened or created.
-    const input = await openInput(file, context.stdin, signal);
-    const store = await openClientStore(line, context);
-    const progress = new ProgressReporter(stderr, {
-      label: "put",
-      total: input.size,
-      enabled: stderr.isTTY === true && !flag(line, "quiet"),
-    });
+    const input = await openInput(file, context.stdin, context.signal);
     let digest: B3Digest;
+    let bytes: number;
     try {
-      const writer = await store.openWrite({ signal });
-      try {
-        await writer.write(counted(input.stream, progress), { signal });
-        digest = await writer.close({ signal });
-      } catch (error) {
-        // Whatever was written so far must not become a blob.
-        await writer.abort(error);
-        throw error;
-      }
+      ({ digest, bytes } = await store(input, line, context));
     } finally {
-      progress.finish();
-      input.stream.destroy();
-      await store.close();
+      // Also when the store fails to open: runCli runs in-process too, so no descriptor may leak.
+      await input.close();
     }
-    context.logger.debug("stored", { digest, bytes: progress.bytes, from: input.name });
+    context.logger.debug("stored", { digest, bytes, from: input.name });
     context.stdout.write(`${digest}\n`);
     return 0;
   },
 };
 
-async function* counted(source: AsyncIterable<Uint8Array>, progress: ProgressReporter): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
+/** Writes the input into the store the command line names, with progress on a terminal. */
+async function store(
+  input: Input,
+  line: CommandLine,
+  context: CommandContext,
+): Promise<{ digest: B3Digest; bytes: number }> {
+  const { signal, stderr } = context;
+  const blobs = await openClientStore(line, context);
+  const progress = new ProgressReporter(stderr, {
+    label: "put",
+    total: input.size,
+    enabled: stderr.isTTY === true && !flag(line, "quiet"),
+  });
+  try {
+    const writer = await blobs.openWrite({ signal });
+    try {
+      await writer.write(counted(input, progress, context), { signal });
+      return { digest: await writer.close({ signal }), bytes: progress.bytes };
+    } catch (error) {
+      // Whatever was written so far must not become a blob.
+      await writer.abort(error);
+      throw error;
+    }
+  } finally {
+    progress.finish();
+    await blobs.close();
+  }
+}
+
+async function* counted(input: Input, progress: ProgressReporter, context: CommandContext): AsyncGenerator<Uint8Array> {
+  let started = false;
+  for await (const chunk of input.stream) {
+    if (!started) {
+      // At debug, once: the input is flowing (a put stuck on a silent pipe shows where it waits).
+      context.logger.debug("reading input", { from: input.name });
+      started = true;
+    }
     progress.add(chunk.length);
     yield chunk;
   }
