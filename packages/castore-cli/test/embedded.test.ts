@@ -179,10 +179,9 @@ describe("stdout and signals", () => {
     const stderrSoFar: string[] = [];
     child.stderr?.on("data", (chunk: Buffer) => stderrSoFar.push(chunk.toString()));
     const done = collect(child, "keep-open");
-    // Wait until the store is open, send part of the data, then interrupt while put waits for more.
-    await waitFor(() => stderrSoFar.join("").includes('"store opened"'));
+    // Send part of the data, wait until put is reading it, then interrupt while it waits for more.
     child.stdin?.write(partial);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => stderrSoFar.join("").includes('"reading input"'));
     child.kill("SIGINT");
     const result = await done;
     expect(result.code).toBe(130);

@@ -5,7 +5,9 @@ import {
   type BlobService,
   type BlobWriter,
   type BytesInput,
+  chunksOf,
   isCastoreError,
+  iterateReader,
   type ReadOptions,
   type SeekOrigin,
   type SignalOptions,
@@ -126,21 +128,9 @@ class LoggedReader implements BlobReader {
     await this.close();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    let finished = false;
-    try {
-      for (;;) {
-        const chunk = await this.read();
-        if (chunk === undefined) {
-          finished = true;
-          return;
-        }
-        yield chunk;
-      }
-    } finally {
-      // Same contract as core's readers: leaving the loop early ends the reader.
-      if (!finished) await this.close();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    // Core's iteration over our read(), so failures are logged and an early exit closes the reader.
+    return iterateReader(this);
   }
 }
 
@@ -149,6 +139,7 @@ class LoggedWriter implements BlobWriter {
   readonly #logger: Logger;
   readonly #onFinished: () => void;
   #finished = false;
+  #receiving = false;
 
   constructor(inner: BlobWriter, logger: Logger, onFinished: () => void) {
     this.#inner = inner;
@@ -162,7 +153,7 @@ class LoggedWriter implements BlobWriter {
 
   async write(data: BytesInput, options?: SignalOptions): Promise<void> {
     try {
-      await this.#inner.write(data, options);
+      await this.#inner.write(this.#logger.enabled("debug") ? this.#noticeFirstBytes(data) : data, options);
     } catch (error) {
       this.#endUnstored(error);
       throw error;
@@ -188,6 +179,17 @@ class LoggedWriter implements BlobWriter {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.abort(new AbortedError("writer was disposed without close"));
+  }
+
+  /** `data`, logging (at debug, once per upload) when its first bytes arrive: an upload is flowing. */
+  async *#noticeFirstBytes(data: BytesInput): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunksOf(data)) {
+      if (!this.#receiving && chunk.length > 0) {
+        this.#receiving = true;
+        this.#logger.debug("upload receiving", { bytes: chunk.length });
+      }
+      yield chunk;
+    }
   }
 
   /** The upload ended without a blob: say so once (aborted at info, anything else as a failure). */
