@@ -1,11 +1,14 @@
 // The command line itself, as a user meets it: help, version, and every usage mistake (exit 2)
-// or failure before a store is involved (exit 1), each with one clear line on stderr.
+// or failure before a store is involved (exit 1), each with one clear line on stderr. These run
+// the exported runCli in this process (parsing does not depend on the process); a few runs of the
+// real executable check that exit statuses and streams reach the shell as runCli returns them.
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { DUMMY_DIGEST } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSandbox, type RunResult, runCastore, type Sandbox } from "./helpers/cli.js";
+import { runInProcess } from "./helpers/in-process.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
   .version;
@@ -19,7 +22,7 @@ afterAll(async () => {
   await sandbox.cleanup();
 });
 
-const run = (...args: string[]) => runCastore(args, { env: sandbox.env });
+const run = (...args: string[]) => runInProcess(args, { env: sandbox.env });
 
 /** A usage or early failure: nothing on stdout, exactly one line on stderr, no stack trace. */
 function expectOneLineError(result: RunResult, code: number, message: RegExp): void {
@@ -126,13 +129,13 @@ describe.concurrent("usage errors exit 2 with one line", () => {
       ["cat", HELLO, `--blob-service-addr=${address}`],
       ["put", "-", "--blob-service-addr", address],
     ]) {
-      expectOneLineError(await runCastore(args, { env: sandbox.env, input: "x" }), 2, message);
+      expectOneLineError(await runInProcess(args, { env: sandbox.env, input: "x" }), 2, message);
     }
   });
 
   it("a malformed CASTORE_BLOB_SERVICE_ADDR is reported the same way", async () => {
     const env = { ...sandbox.env, CASTORE_BLOB_SERVICE_ADDR: "frob://" };
-    expectOneLineError(await runCastore(["stat", HELLO], { env }), 2, /^castore stat: unknown store scheme/);
+    expectOneLineError(await runInProcess(["stat", HELLO], { env }), 2, /^castore stat: unknown store scheme/);
   });
 
   it("the daemon refuses to be its own store", async () => {
@@ -167,5 +170,24 @@ describe.concurrent("input failures exit 1 before touching a store", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^castore cat: invalid digest/);
     expect(result.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe.concurrent("the executable passes runCli's result on to the shell", () => {
+  const spawned = (...args: string[]) => runCastore(args, { env: sandbox.env });
+
+  it("--version: exit 0, the version on stdout, nothing on stderr", async () => {
+    const result = await spawned("--version");
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
+    expect(result.stdout.toString()).toBe(`castore ${version}\n`);
+  });
+
+  it("a usage error: exit 2, one line on stderr, nothing on stdout", async () => {
+    expectOneLineError(await spawned("put", "--bogus"), 2, /^castore put: unknown option '--bogus'/);
+  });
+
+  it("a failure: exit 1, one line on stderr, nothing on stdout", async () => {
+    const result = await spawned("put", join(sandbox.dir, "missing.bin"));
+    expectOneLineError(result, 1, /^castore put: cannot read .*missing\.bin: no such file or directory$/);
   });
 });
