@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { type Blake3Implementation, blake3, InvalidArgumentError } from "castore-core";
+import { AbandonedUploads } from "./abandoned-uploads.js";
 import type { ResolvedOptions } from "./options.js";
 import { prepareDatabase } from "./schema.js";
 import { asBackendError, sqliteCall } from "./sqlite-errors.js";
 import { Statements } from "./statements.js";
-import { reclaimDeadUploads } from "./uploads.js";
+import { abandonDeadUploads } from "./uploads.js";
 
 /** An open store file: the connection, its prepared statements and what writers and readers share. */
 export class Store {
@@ -15,6 +16,8 @@ export class Store {
   readonly statements: Statements;
   readonly blake3: Blake3Implementation;
   readonly options: ResolvedOptions;
+  /** Deletes the rows of uploads that will never commit, retrying while SQLite refuses. */
+  readonly abandonedUploads: AbandonedUploads;
   /** Absolute path of the database file. */
   readonly file: string;
   /** The directory to delete on close, for a temporary store. */
@@ -37,6 +40,7 @@ export class Store {
     this.options = options;
     this.file = file;
     this.#temporaryDir = temporaryDir;
+    this.abandonedUploads = new AbandonedUploads(file, this.statements);
     if (options.synchronous === "full" && !options.readonly) {
       this.#syncFull = db.prepare("PRAGMA synchronous = FULL");
       this.#syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
@@ -66,7 +70,10 @@ export class Store {
         return connection;
       });
       const store = new Store(db, implementation, options, file, temporaryDir);
-      if (!options.readonly) await reclaimDeadUploads(store.statements);
+      if (!options.readonly) {
+        const { statements, abandonedUploads } = store;
+        await abandonedUploads.abandon(abandonDeadUploads(statements, abandonedUploads.pending));
+      }
       return store;
     } catch (error) {
       if (db?.open) db.close();
@@ -105,9 +112,13 @@ export class Store {
   close(): void {
     this.#spareChunkBuffer = undefined;
     try {
+      if (this.db.open && !this.options.readonly) this.abandonedUploads.close();
       if (this.db.open) this.db.close();
     } finally {
-      if (this.#temporaryDir) rmSync(this.#temporaryDir, { recursive: true, force: true });
+      if (this.#temporaryDir) {
+        rmSync(this.#temporaryDir, { recursive: true, force: true });
+        this.abandonedUploads.forgetAll();
+      }
     }
   }
 

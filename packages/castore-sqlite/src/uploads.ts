@@ -16,32 +16,34 @@ export const OWNER = {
 
 /**
  * Deletes an upload's chunk rows, one bounded batch per statement so other work interleaves, then
- * the upload itself. The upload must already be marked abandoned, so nothing adds rows meanwhile
- * and a crash half-way leaves it for the next open to finish.
+ * the upload itself. It is marked abandoned first, so nothing adds rows meanwhile and a crash
+ * half-way leaves it for the next open to finish.
  */
 export async function deleteUpload(statements: Statements, upload: number): Promise<void> {
+  statements.abandonUpload(upload);
   while (statements.deleteChunkBatch(upload) > 0) await nextTurn();
   statements.deleteUpload(upload);
 }
 
-/** Marks an upload abandoned (it can no longer gain rows or commit) and deletes it. */
-export async function abandonUpload(statements: Statements, upload: number): Promise<void> {
+/** {@link deleteUpload} without yielding between batches, for a store about to close. */
+export function deleteUploadNow(statements: Statements, upload: number): void {
   statements.abandonUpload(upload);
-  await deleteUpload(statements, upload);
+  while (statements.deleteChunkBatch(upload) > 0);
+  statements.deleteUpload(upload);
 }
 
 /**
- * Removes what crashed writers left behind: uploads owned by a process on this host that no longer
- * runs (or that had our pid before us), and uploads abandoned by a process that died while
- * deleting them. A live writer's upload, in this process or another, is never touched; uploads of
- * other hosts are left alone because we cannot tell whether their owner runs.
+ * Finds what crashed writers left behind: uploads owned by a process on this host that no longer
+ * runs (or that had our pid before us), `givenUp` uploads of this process whose deletion failed
+ * earlier, and uploads abandoned by a process that died while deleting them. Marks them abandoned
+ * and returns them, for deletion. A live writer's upload, in this process or another, is never
+ * touched; uploads of other hosts are left alone because we cannot tell whether their owner runs.
  */
-export async function reclaimDeadUploads(statements: Statements): Promise<number> {
+export function abandonDeadUploads(statements: Statements, givenUp: readonly number[]): number[] {
   const dead = statements.uploadsOf(OWNER.host).filter(([, pid, token]) => !ownerIsAlive(pid, token));
   for (const [id] of dead) statements.abandonUpload(id);
-  const abandoned = statements.abandonedUploads();
-  for (const id of abandoned) await deleteUpload(statements, id);
-  return abandoned.length;
+  for (const id of givenUp) statements.abandonUpload(id);
+  return statements.abandonedUploads();
 }
 
 /** Whether the process that started an upload on this host still runs. */

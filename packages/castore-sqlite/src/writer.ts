@@ -2,7 +2,7 @@ import { type B3Digest, BackendError, BaseBlobWriter, type Blake3Hasher } from "
 import { hashChunk } from "./hashing.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
-import { abandonUpload, deleteUpload, OWNER } from "./uploads.js";
+import { OWNER } from "./uploads.js";
 
 const EMPTY = new Uint8Array(0);
 /** First allocation of the chunk buffer; it doubles up to the chunk size, so small blobs stay small. */
@@ -99,10 +99,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
       ),
     );
     this.#upload = undefined;
-    if (!stored) {
-      // The blob is safely there either way; rows left by a failure here are reclaimed on a later open.
-      await deleteUpload(statements, upload).catch(() => {});
-    }
+    // The blob is safely there either way; the duplicate's rows go now or, if SQLite is busy, later.
+    if (!stored) await this.#store.abandonedUploads.abandon([upload]);
   }
 
   protected async discard(): Promise<void> {
@@ -111,7 +109,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#running = undefined;
     const upload = this.#upload;
     this.#upload = undefined;
-    if (upload !== undefined && this.#store.db.open) await abandonUpload(this.#store.statements, upload);
+    // Never fails: rows SQLite refuses to delete now are deleted later (see AbandonedUploads).
+    if (upload !== undefined) await this.#store.abandonedUploads.abandon([upload]);
   }
 
   /** Stores one chunk row (starting the upload on the first) with the digests reads verify it by. */
