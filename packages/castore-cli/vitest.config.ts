@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    // The end-to-end tests run dist/bin.js as real processes: build it first so they never test stale code.
+    // The end-to-end tests run dist/bin.js as real processes: rebuilt first only if src/ is newer.
     globalSetup: ["test/helpers/build-dist.ts"],
     // The other castore packages are loaded by Node as built, as users get them (Node's own
     // resolution picks castore-core's native BLAKE3 binding by the "node" import condition).
