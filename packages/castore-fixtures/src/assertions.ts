@@ -70,6 +70,62 @@ export async function expectCode(
   );
 }
 
+/**
+ * How long a call that must not hang (an abort, a close) may take before the case fails. Generous,
+ * so a loaded machine does not fail a healthy backend: this catches hangs, it does not measure speed.
+ */
+export const SETTLE_TIMEOUT = 5_000;
+
+/** What a promise settled with. */
+export type Outcome<T> = { readonly value: T } | { readonly error: unknown };
+
+/**
+ * Waits for `promise` and returns what it settled with; fails the case if it has not settled within
+ * `milliseconds`. For calls that must not hang, such as an abort or a close.
+ */
+export async function settled<T>(
+  promise: Promise<T>,
+  what: string,
+  milliseconds = SETTLE_TIMEOUT,
+): Promise<Outcome<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ConformanceFailure(`${what} did not settle within ${milliseconds} ms`)),
+      milliseconds,
+    );
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      hung,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Like {@link settled}, and the promise must have resolved: returns its value. */
+export async function resolves<T>(promise: Promise<T>, what: string): Promise<T> {
+  const outcome = await settled(promise, what);
+  if ("error" in outcome)
+    throw new ConformanceFailure(`${what} failed with ${describe(outcome.error)}`, { cause: outcome.error });
+  return outcome.value;
+}
+
+/** Like {@link settled}, and the promise must have rejected with a castore error carrying one of `codes`. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  codes: ErrorCode | readonly ErrorCode[],
+  what: string,
+): Promise<void> {
+  const outcome = await settled(promise, what);
+  await expectCode(() => ("error" in outcome ? Promise.reject(outcome.error) : outcome.value), codes, what);
+}
+
 function describe(value: unknown): string {
   if (value instanceof Uint8Array) return `${value.length} bytes`;
   if (value instanceof Error) return `${value.name}: ${value.message}`;

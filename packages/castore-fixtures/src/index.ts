@@ -6,6 +6,11 @@ export {
   checkEqual,
   expectCode,
   firstMismatch,
+  type Outcome,
+  rejectsWith,
+  resolves,
+  SETTLE_TIMEOUT,
+  settled,
 } from "./assertions.js";
 export {
   type BlobServiceCapabilities,
@@ -22,6 +27,7 @@ export {
   conformanceCases,
   integrityCases,
   lifecycleCases,
+  raceCases,
   readerCases,
   roundTripCases,
   writerCases,

@@ -1,4 +1,4 @@
-import { ConformanceFailure } from "./assertions.js";
+import { ConformanceFailure, settled } from "./assertions.js";
 import type { BlobServiceCapabilities, BlobServiceFactory, ConformanceCase } from "./capabilities.js";
 import { conformanceCases } from "./cases/index.js";
 
@@ -22,8 +22,9 @@ export async function runCase(
   try {
     await testCase.run({ service, capabilities });
   } catch (error) {
-    // The case's own failure is the more useful report; still release the service.
-    await service.close().catch(() => {});
+    // The case's own failure is the more useful report; still release the service, without
+    // waiting for ever on a service that the failure left hanging.
+    await settled(service.close(), "service.close()").catch(() => {});
     throw error;
   }
   try {

@@ -4,6 +4,7 @@ import { absentCases } from "./absent.js";
 import { concurrencyCases } from "./concurrency.js";
 import { integrityCases } from "./integrity.js";
 import { lifecycleCases } from "./lifecycle.js";
+import { raceCases } from "./races.js";
 import { readerCases } from "./reader.js";
 import { roundTripCases } from "./roundtrip.js";
 import { writerCases } from "./writer.js";
@@ -18,6 +19,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...concurrencyCases,
   ...integrityCases,
   ...lifecycleCases,
+  ...raceCases,
 ];
 
 export {
@@ -26,6 +28,7 @@ export {
   concurrencyCases,
   integrityCases,
   lifecycleCases,
+  raceCases,
   readerCases,
   roundTripCases,
   writerCases,
