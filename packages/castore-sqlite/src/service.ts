@@ -13,6 +13,16 @@ import { sqliteCall } from "./sqlite-errors.js";
 import { Store } from "./store.js";
 import { SqliteBlobWriter } from "./writer.js";
 
+let releasedState: (service: SqliteBlobService) => boolean;
+
+/**
+ * Whether a service is closed with its connection released and, for a temporary store, its files
+ * deleted. For tests only: exported from `castore-sqlite/testing`, not from the package root.
+ */
+export function isReleased(service: SqliteBlobService): boolean {
+  return releasedState(service);
+}
+
 /**
  * A BlobService in one SQLite file (WAL mode, 64 KiB pages). Blobs are written as they stream in,
  * become visible atomically when their writer closes, and are verified as they are read. Several
@@ -20,6 +30,10 @@ import { SqliteBlobWriter } from "./writer.js";
  */
 export class SqliteBlobService extends BaseBlobService {
   readonly #store: Store;
+
+  static {
+    releasedState = (service) => service.closed && service.#store.released;
+  }
 
   private constructor(store: Store) {
     super();
@@ -48,11 +62,6 @@ export class SqliteBlobService extends BaseBlobService {
   async count(): Promise<number> {
     if (this.closed) throw new ClosedError("blob service is closed");
     return sqliteCall("count blobs", () => this.#store.statements.countBlobs());
-  }
-
-  /** True once closed with its connection released and, for a temporary store, its files deleted. */
-  get released(): boolean {
-    return this.closed && this.#store.released;
   }
 
   protected async hasImpl(digest: B3Digest): Promise<boolean> {

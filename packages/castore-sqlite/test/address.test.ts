@@ -5,6 +5,7 @@ import { BlobServiceRegistry, fromAddr, isInvalidAddress, register } from "casto
 import { BLOB_C, HELLOWORLD, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { SqliteBlobService, sqliteBackend } from "../src/index.js";
+import { isReleased } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
 import { tempDir, tempFile } from "./support/temp.js";
 
@@ -34,7 +35,7 @@ describe("sqlite:// addresses", () => {
     expect(await service.has(HELLOWORLD.digest)).toBe(true);
     await service.close();
     expect(existsSync(dirname(service.file))).toBe(false);
-    expect(service.released).toBe(true);
+    expect(isReleased(service)).toBe(true);
   });
 
   it("each temporary store is new and empty", async () => {

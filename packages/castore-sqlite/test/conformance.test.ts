@@ -1,6 +1,7 @@
 import type { BlobService } from "castore-core";
 import { describeBlobService } from "castore-fixtures/vitest";
 import { SqliteBlobService } from "../src/index.js";
+import { isReleased } from "../src/testing.js";
 import { corruptStoredByte } from "./support/corrupt.js";
 
 function capabilities() {
@@ -12,7 +13,7 @@ function capabilities() {
     },
     storedBlobCount: (service: BlobService) => (service as SqliteBlobService).count(),
     checkReleased: async (service: BlobService) => {
-      if (!(service as SqliteBlobService).released)
+      if (!isReleased(service as SqliteBlobService))
         throw new Error("the store's connection or temporary files are still there");
     },
   };
