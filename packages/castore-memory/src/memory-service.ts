@@ -1,7 +1,6 @@
-import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter } from "castore-core";
-import { MemoryBlobReader } from "./memory-reader.js";
+import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter, BytesReader } from "castore-core";
 import { MemoryBlobWriter } from "./memory-writer.js";
-import { type SegmentedBytes, segmentAt } from "./segments.js";
+import { SEGMENT_SIZE, type SegmentedBytes, segmentAt } from "./segments.js";
 
 /**
  * A BlobService that keeps blobs in a Map in this process: for tests, caches and short-lived tools.
@@ -23,7 +22,9 @@ export class MemoryBlobService extends BaseBlobService {
 
   protected async openReadImpl(digest: B3Digest): Promise<BlobReader | undefined> {
     const bytes = this.#blobs.get(digest.toString());
-    return bytes && new MemoryBlobReader(digest, bytes);
+    // Core's reader over the segments: verifies the whole blob before the first byte (and keeps
+    // failing after a mismatch), hands out copies, and never returns more than one segment's worth.
+    return bytes && new BytesReader(digest, bytes.segments, { chunkSize: SEGMENT_SIZE });
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {
