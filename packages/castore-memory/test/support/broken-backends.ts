@@ -1,14 +1,18 @@
 // Deliberately broken BlobServices, made by wrapping a healthy MemoryBlobService, each with one
 // realistic bug. The conformance suite must fail each of them: that is how the suite itself is tested.
 import {
+  abortedError,
   type B3Digest,
   type BlobReader,
   type BlobService,
   type BlobWriter,
   type BytesInput,
+  BytesReader,
+  ClosedError,
   chunksOf,
   isCastoreError,
   type ReadOptions,
+  readAll,
   type SeekOrigin,
   type SignalOptions,
 } from "castore-core";
@@ -76,6 +80,10 @@ interface Bugs {
   writer?: (inner: BlobWriter, service: ForwardingService) => BlobWriter;
   /** Drops the signal from every service call. */
   ignoreSignals?: boolean;
+  /** close() first waits for every write in progress to finish. */
+  closeWaitsForWrites?: boolean;
+  /** Serves blobs it has read before from its own cache, checking only at the call that it is open. */
+  cachesReads?: boolean;
 }
 
 /** A service over a healthy MemoryBlobService with the given bugs. */
@@ -89,19 +97,35 @@ export class ForwardingService implements BlobService {
   #options(options?: SignalOptions): SignalOptions | undefined {
     return this.bugs.ignoreSignals ? undefined : options;
   }
+  readonly #writes = new Set<Promise<unknown>>();
+  readonly #cache = new Map<string, Uint8Array>();
+
   has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
     return this.inner.has(digest, this.#options(options));
   }
   async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
+    if (this.bugs.cachesReads) {
+      if (this.inner.closed) throw new ClosedError("blob service is closed");
+      const cached = this.#cache.get(digest.toString());
+      if (cached) return new BytesReader(digest, cached);
+      const bytes = await this.#fetch(digest);
+      if (bytes) this.#cache.set(digest.toString(), bytes);
+    }
     const reader = await this.inner.openRead(digest, this.#options(options));
     return reader && (this.bugs.reader?.(reader, this) ?? reader);
   }
   async openWrite(options?: SignalOptions): Promise<BlobWriter> {
     const writer = await this.inner.openWrite(this.#options(options));
-    return this.bugs.writer?.(writer, this) ?? writer;
+    const broken = this.bugs.writer?.(writer, this) ?? writer;
+    return this.bugs.closeWaitsForWrites ? new TrackedWrites(broken, this.#writes) : broken;
   }
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.bugs.closeWaitsForWrites) await Promise.allSettled(this.#writes);
     return this.inner.close();
+  }
+  async #fetch(digest: B3Digest): Promise<Uint8Array | undefined> {
+    const reader = await this.inner.openRead(digest);
+    return reader && readAll(reader);
   }
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
@@ -219,8 +243,90 @@ class SwallowsIntegrityErrors extends ForwardingReader {
   }
 }
 
-/** Each broken backend, and the conformance cases (ids) that must catch it. */
-export const brokenBackends: { name: string; create: () => BlobService; mustFail: string[] }[] = [
+/** Records its writes in progress, for a service that waits for them on close. */
+class TrackedWrites extends ForwardingWriter {
+  constructor(
+    inner: BlobWriter,
+    private readonly writes: Set<Promise<unknown>>,
+  ) {
+    super(inner);
+  }
+  override write(data: BytesInput, options?: SignalOptions): Promise<void> {
+    const writing = this.inner.write(data, options);
+    const settled = writing.catch(() => {});
+    this.writes.add(settled);
+    void settled.then(() => this.writes.delete(settled));
+    return writing;
+  }
+}
+
+/** abort() waits for the write in progress to finish first, so a write on a stalled source hangs it. */
+class AbortWaitsForWrite extends ForwardingWriter {
+  #writing: Promise<unknown> = Promise.resolve();
+  override write(data: BytesInput, options?: SignalOptions): Promise<void> {
+    const writing = this.inner.write(data, options);
+    this.#writing = writing.catch(() => {});
+    return writing;
+  }
+  override async abort(reason?: unknown): Promise<void> {
+    await this.#writing;
+    return this.inner.abort(reason);
+  }
+}
+
+/**
+ * Reads at the position it had when called and advances it only after an asynchronous step, so
+ * overlapping reads hand out the same bytes twice.
+ */
+class AdvancesPositionLate extends ForwardingReader {
+  #bytes: Promise<Uint8Array> | undefined;
+  #position = 0;
+  override get position(): number {
+    return this.#position;
+  }
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    this.#bytes ??= readAll(this.inner);
+    const bytes = await this.#bytes;
+    const at = this.#position;
+    const chunk = bytes.slice(at, at + Math.min(options?.maxBytes ?? bytes.length, bytes.length - at));
+    await Promise.resolve(); // say, handing the copy over from a worker
+    this.#position = at + chunk.length;
+    return chunk.length > 0 ? chunk : undefined;
+  }
+  override async seek(offset: number, origin: SeekOrigin = "start"): Promise<number> {
+    const base = origin === "start" ? 0 : origin === "current" ? this.#position : (this.inner.size ?? 0);
+    this.#position = base + offset;
+    return this.#position;
+  }
+}
+
+/**
+ * Like a network reader whose cancelled read leaves its step waiting on a stalled connection, and
+ * whose close() waits for that step.
+ */
+class CloseWaitsForCancelledRead extends ForwardingReader {
+  #leftRunning: Promise<unknown> | undefined;
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const chunk = await this.inner.read({ maxBytes: options?.maxBytes });
+    if (options?.signal?.aborted) {
+      this.#leftRunning = new Promise(() => {});
+      throw abortedError(options.signal);
+    }
+    return chunk;
+  }
+  override async close(): Promise<void> {
+    await this.#leftRunning;
+    return this.inner.close();
+  }
+}
+
+/** Each broken backend, and the conformance cases (ids) that must catch it (and, if given, the only cases run). */
+export const brokenBackends: {
+  name: string;
+  create: () => BlobService;
+  mustFail: string[];
+  only?: boolean;
+}[] = [
   {
     name: "drops the last byte",
     create: () => new ForwardingService({ reader: (r) => new DropsLastByte(r) }),
@@ -266,5 +372,36 @@ export const brokenBackends: { name: string; create: () => BlobService; mustFail
     name: "reports corruption as a clean end",
     create: () => new ForwardingService({ reader: (r) => new SwallowsIntegrityErrors(r) }),
     mustFail: ["integrity/full-read-blob_b", "integrity/full-read-blob_c", "integrity/error-is-sticky"],
+  },
+  // Races: only the cases aimed at them run, since each failure waits out the suite's hang bound.
+  {
+    name: "advances a reader's position only after an asynchronous step",
+    create: () => new ForwardingService({ reader: (r) => new AdvancesPositionLate(r) }),
+    mustFail: ["reader/overlapping-calls"],
+    only: true,
+  },
+  {
+    name: "closes a reader only after its cancelled read's stalled step",
+    create: () => new ForwardingService({ reader: (r) => new CloseWaitsForCancelledRead(r) }),
+    mustFail: ["reader/close-during-read"],
+    only: true,
+  },
+  {
+    name: "aborts a writer only after its write in progress finished",
+    create: () => new ForwardingService({ writer: (w) => new AbortWaitsForWrite(w) }),
+    mustFail: ["abort/abort-stalled-write-without-signal"],
+    only: true,
+  },
+  {
+    name: "closes only after every write in progress finished",
+    create: () => new ForwardingService({ closeWaitsForWrites: true }),
+    mustFail: ["lifecycle/close-during-stalled-write"],
+    only: true,
+  },
+  {
+    name: "serves cached blobs through readers its close does not reach",
+    create: () => new ForwardingService({ cachesReads: true }),
+    mustFail: ["lifecycle/opens-racing-close"],
+    only: true,
   },
 ];
