@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { digestOf } from "castore-core";
 import { BLOB_B, BLOB_C, DUMMY_DIGEST, HELLOWORLD } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collect, makeSandbox, runCastore, type Sandbox, spawnCastore } from "./helpers/cli.js";
+import { collect, makeSandbox, type RunResult, runCastore, type Sandbox, spawnCastore } from "./helpers/cli.js";
 import { type Daemon, startDaemon } from "./helpers/daemon.js";
 import { corruptInFile, FILE_FIXTURES, writeFixtureFiles } from "./helpers/files.js";
 import { healthCheck } from "./helpers/health.js";
@@ -41,28 +41,35 @@ async function storeDir(name: string): Promise<{ dir: string; address: string }>
 
 const run = (args: string[], input?: Uint8Array | string) => runCastore(args, { env: sandbox.env, input });
 
-/** put every fixture through `address`, cat each back, stat present and absent. */
+/**
+ * put every fixture through `address`, cat each back, stat present and absent. The clients of each
+ * step run at the same time, as clients of a daemon do.
+ */
 async function roundTrip(address: string): Promise<void> {
   const via = ["--blob-service-addr", address];
-  for (const fixture of fixtures) {
-    const put = await run(["put", files[fixture.name] as string, ...via]);
+  const puts = await Promise.all(fixtures.map((fixture) => run(["put", files[fixture.name] as string, ...via])));
+  fixtures.forEach((fixture, i) => {
+    const put = puts[i] as RunResult;
     expect(put.stderr).toBe("");
     expect(put.code).toBe(0);
     expect(put.stdout.toString()).toBe(`${fixture.digest}\n`);
-  }
-  for (const fixture of fixtures) {
-    const cat = await run(["cat", fixture.digest.toString(), ...via]);
+  });
+  const cats = await Promise.all(fixtures.map((fixture) => run(["cat", fixture.digest.toString(), ...via])));
+  fixtures.forEach((fixture, i) => {
+    const cat = cats[i] as RunResult;
     expect(cat.stderr).toBe("");
     expect(cat.code).toBe(0);
     expect(Buffer.compare(cat.stdout, fixture.data)).toBe(0);
-  }
-  const present = await run(["stat", BLOB_C.digest.toHex(), ...via]);
+  });
+  const [present, absent, catAbsent] = await Promise.all([
+    run(["stat", BLOB_C.digest.toHex(), ...via]),
+    run(["stat", DUMMY_DIGEST.toString(), ...via]),
+    run(["cat", DUMMY_DIGEST.toString(), ...via]),
+  ]);
   expect(present.code).toBe(0);
   expect(present.stdout.toString()).toBe(`${BLOB_C.digest} present\n`);
-  const absent = await run(["stat", DUMMY_DIGEST.toString(), ...via]);
   expect(absent.code).toBe(1);
   expect(absent.stdout.toString()).toBe(`${DUMMY_DIGEST} absent\n`);
-  const catAbsent = await run(["cat", DUMMY_DIGEST.toString(), ...via]);
   expect(catAbsent.code).toBe(1);
   expect(catAbsent.stdout.length).toBe(0);
   expect(catAbsent.stderr).toMatch(/^castore cat: .*not found/);
