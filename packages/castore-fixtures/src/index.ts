@@ -20,18 +20,7 @@ export {
   refuses,
   requires,
 } from "./capabilities.js";
-export {
-  abortCases,
-  absentCases,
-  concurrencyCases,
-  conformanceCases,
-  integrityCases,
-  lifecycleCases,
-  raceCases,
-  readerCases,
-  roundTripCases,
-  writerCases,
-} from "./cases/index.js";
+export * from "./cases/index.js";
 export {
   BLOB_A,
   BLOB_B,
