@@ -11,6 +11,7 @@ import {
   ClosedError,
   chunksOf,
   isCastoreError,
+  iterateReader,
   type ReadOptions,
   readAll,
   type SeekOrigin,
@@ -43,12 +44,8 @@ export class ForwardingReader implements BlobReader {
   close(): Promise<void> {
     return this.inner.close();
   }
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    for (;;) {
-      const chunk = await this.read();
-      if (chunk === undefined) return;
-      yield chunk;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return iterateReader(this);
   }
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
