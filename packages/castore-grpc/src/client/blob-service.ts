@@ -23,11 +23,12 @@ import {
   methodPath,
   type ProtoPackage,
 } from "../protocol.js";
-import { BlobChunkFrameDecoder, encodeFrame } from "../wire/frames.js";
+import { encodeFrame } from "../wire/frames.js";
 import { fromConnectError } from "../wire/status.js";
 import { type GrpcEndpoint, parseGrpcAddress } from "./address.js";
 import { GrpcBlobWriter } from "./blob-writer.js";
 import { GrpcClientCall } from "./grpc-call.js";
+import { ReadStream } from "./read-stream.js";
 import { WindowedSessionManager } from "./session.js";
 
 export interface GrpcBlobServiceOptions extends FlowControlOptions {
@@ -124,10 +125,10 @@ export class GrpcBlobService extends BaseBlobService {
       const request = toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.unsafeBytes }));
       call.write([encodeFrame(request)]).catch(() => {}); // a failed send shows up as the call's failure
       call.closeRequest();
-      const chunks = blobBytes(call.body(), this.#maxReceiveMessageBytes);
+      const bytes = new ReadStream(call.body(), this.#maxReceiveMessageBytes);
       // Absence is only known once the server answers: wait for the first bytes (or the end).
-      const first = await raceAbort(chunks.next(), signal);
-      return new ForwardSeeker(digest, verifyStream(prepend(first, chunks), digest), { onClose: () => cancel.abort() });
+      await raceAbort(bytes.started(), signal);
+      return new ForwardSeeker(digest, verifyStream(bytes, digest), { onClose: () => cancel.abort() });
     } catch (error) {
       cancel.abort();
       if (signal?.aborted) throw abortedError(signal);
@@ -153,24 +154,4 @@ export class GrpcBlobService extends BaseBlobService {
     this.#downloads.abort();
     this.#uploads.abort();
   }
-}
-
-/** The blob bytes of a Read response, with failures as castore errors. */
-async function* blobBytes(body: AsyncIterable<Uint8Array>, maxMessageBytes: number): AsyncGenerator<Uint8Array> {
-  const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
-  try {
-    for await (const chunk of body) yield* decoder.push(chunk);
-    decoder.end();
-  } catch (error) {
-    throw fromConnectError(error, "Read");
-  }
-}
-
-async function* prepend(
-  first: IteratorResult<Uint8Array>,
-  rest: AsyncGenerator<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
 }

@@ -32,9 +32,10 @@ const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/i;
 
 /**
  * Read and Put over native gRPC (HTTP/2, binary protobuf, no compression): the calls that carry
- * blob bytes, served on node:http2 with hand-made framing so that no blob byte is copied on the
- * way (see wire/frames.ts). Everything else — Stat, health, gRPC-Web, the Connect protocol, JSON,
- * compressed requests — is left to Connect.
+ * blob bytes, served on node:http2 with hand-made framing (see wire/frames.ts) instead of Connect's
+ * copying message path. A Read sends the store's buffers as they are; a Put passes the received
+ * bytes on as views, gathered once into 1 MiB pieces for the store's writer. Everything else —
+ * Stat, health, gRPC-Web, the Connect protocol, JSON, compressed requests — is left to Connect.
  */
 export function createNativeBlobHandler(options: NativeBlobCallsOptions): NativeBlobHandler {
   const routes = new Map<string, BlobServiceMethod>();
