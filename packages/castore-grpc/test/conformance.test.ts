@@ -2,7 +2,6 @@
 // memory store: every case gets its own server (a fresh, empty store).
 import * as net from "node:net";
 import type { BlobService } from "castore-core";
-import { conformanceCases } from "castore-fixtures";
 import { describeBlobService } from "castore-fixtures/vitest";
 import type { MemoryBlobService } from "castore-memory";
 import { parseGrpcAddress } from "../src/client/address.js";
@@ -22,25 +21,16 @@ async function checkServerGone(service: BlobService): Promise<void> {
   });
 }
 
-// This case ends with a backward seek (from just past 5 MiB back to 5 MiB), which a forward-only
-// reader refuses by design (DESIGN.md §3); test/forward-seeks.test.ts covers its forward part.
-const cases = conformanceCases.filter((c) => c.id !== "reader/forward-seeks-across-boundaries");
-
 for (const transport of ["unix", "tcp"] satisfies Transport[]) {
-  describeBlobService(
-    `gRPC over ${transport}`,
-    () => served(transport),
-    {
-      // A gRPC Read is a stream: readers skip forward but cannot seek back or from the end.
-      backwardSeek: false,
-      seekFromEnd: false,
-      corrupt: async (service, digest) => {
-        const backend = (service as ServedClient).backend as MemoryBlobService;
-        if (!backend.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
-      },
-      storedBlobCount: async (service) => ((service as ServedClient).backend as MemoryBlobService).blobCount,
-      checkReleased: checkServerGone,
+  describeBlobService(`gRPC over ${transport}`, () => served(transport), {
+    // A gRPC Read is a stream: readers skip forward but cannot seek back or from the end.
+    backwardSeek: false,
+    seekFromEnd: false,
+    corrupt: async (service, digest) => {
+      const backend = (service as ServedClient).backend as MemoryBlobService;
+      if (!backend.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
     },
-    { cases },
-  );
+    storedBlobCount: async (service) => ((service as ServedClient).backend as MemoryBlobService).blobCount,
+    checkReleased: checkServerGone,
+  });
 }

@@ -2,7 +2,7 @@
 // health and shutdown, each against a real server.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -111,6 +111,14 @@ describe("unix sockets", () => {
     await client.close();
     await server.close();
     expect(existsSync(path)).toBe(false);
+  });
+
+  it("never deletes a file that is not a socket, even though connecting to it is refused too", async () => {
+    const path = join(await tempDir(), "notes.txt");
+    writeFileSync(path, "precious");
+    const error = await serveBlobService(new MemoryBlobService(), { listen: { path } }).catch((e: unknown) => e);
+    expect((error as NodeJS.ErrnoException).code).toBe("EADDRINUSE");
+    expect(readFileSync(path, "utf8")).toBe("precious");
   });
 });
 

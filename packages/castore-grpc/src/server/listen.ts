@@ -1,4 +1,4 @@
-import { unlink } from "node:fs/promises";
+import { lstat, unlink } from "node:fs/promises";
 import * as net from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -68,8 +68,13 @@ function listenOnce(server: net.Server, options: net.ListenOptions): Promise<voi
   });
 }
 
-/** True when `path` is a unix socket nobody listens on (connecting is refused). */
-function isStaleSocket(path: string): Promise<boolean> {
+/**
+ * True when `path` is a unix socket nobody listens on (connecting is refused). Anything that is not
+ * a socket is never stale: connecting to a regular file is refused too, and it must not be deleted.
+ */
+async function isStaleSocket(path: string): Promise<boolean> {
+  const stats = await lstat(path).catch(() => undefined);
+  if (!stats?.isSocket()) return false;
   return new Promise((resolvePromise) => {
     const probe = net.connect(path);
     probe.once("connect", () => {
