@@ -2,8 +2,10 @@ import { InterruptedError } from "./errors.js";
 
 /**
  * Turns the first SIGINT or SIGTERM into an aborted signal, so a running command can stop cleanly
- * (an upload aborts its writer and stores nothing). The handlers remove themselves after the first
- * signal: a second Ctrl-C kills the process the usual way.
+ * (an upload aborts its writer and stores nothing). While it stops, a second Ctrl-C (SIGINT) ends
+ * the process at once, the usual way; further SIGTERMs are ignored, because one stop request often
+ * arrives twice (a job-control `kill %1` signals the whole process group, and a launcher such as
+ * `npm start` passes SIGTERM on as well) and must not cut the graceful shutdown short.
  */
 export function listenForInterrupts(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
@@ -12,8 +14,14 @@ export function listenForInterrupts(): { signal: AbortSignal; dispose: () => voi
     for (const name of signals) process.off(name, onSignal);
   };
   function onSignal(name: NodeJS.Signals) {
-    dispose();
-    controller.abort(new InterruptedError(name));
+    if (!controller.signal.aborted) {
+      controller.abort(new InterruptedError(name));
+      return;
+    }
+    if (name === "SIGINT") {
+      dispose();
+      process.kill(process.pid, "SIGINT");
+    }
   }
   for (const name of signals) process.on(name, onSignal);
   return { signal: controller.signal, dispose };

@@ -35,7 +35,7 @@ Options:
 Output: one startup line on stdout, "castore daemon listening on <client address> (store <url>)";
 logs on stderr as JSON lines ({"time","level","msg",…}).
 On SIGINT/SIGTERM it stops accepting, aborts unfinished uploads (they store nothing), lets running
-reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits 0. A second signal exits at once.
+reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits 0. A second Ctrl-C (SIGINT) exits at once; repeated SIGTERMs are ignored.
 `,
 
   async run(line, context) {
