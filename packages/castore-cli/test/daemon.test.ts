@@ -285,6 +285,7 @@ describe("SIGTERM during an upload", () => {
     // The stop request arrives twice, as it does with `kill %1` on `npm start &` (the process group
     // and the launcher both pass it on): the second must not cut the graceful shutdown short.
     first.process.kill("SIGTERM");
+    await first.waitForLog('"shutting down"');
     expect(await first.stop("SIGTERM")).toEqual({ code: 0, signal: null });
     // Aborting the upload ends it at once: shutdown does not sit out its 5 s grace period on a
     // client that is still connected. (A generous bound, not a timing measurement.)
