@@ -2,10 +2,13 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { concatBytes, digestOf, isAborted, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseGrpcAddress } from "../src/client/address.js";
+import { BlobService } from "../src/gen/tvix/castore/v1/castore_pb.js";
 import { blobChunkFrameHeader } from "../src/wire/frames.js";
 import { grpcJsClient } from "./support/grpc-js.js";
 import { ObservedBlobService } from "./support/observed.js";
@@ -15,7 +18,7 @@ const MiB = 1 << 20;
 const data = pseudoRandomBytes(6 * MiB, 21);
 
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 1500; i++) {
     if (condition()) return;
     await sleep(10);
   }
@@ -106,6 +109,52 @@ describe.each(["unix", "tcp"] as const)("cancelling a Put over %s", (transport) 
     expect(trailers["grpc-status"]).toBe("13"); // INTERNAL: a truncated message is a protocol error
     await expectNothingStored();
     session.close();
+  });
+});
+
+describe("cancelling many Puts at once", () => {
+  it("24 grpc-js Puts on one connection, cancelled together once uploaded, store nothing", async () => {
+    // Node sends at most 10 unanswered PINGs per connection: Puts confirming their end with a PING
+    // each left the rest unconfirmed, and those were stored.
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const client = grpcJsClient(castore.server.address);
+    const calls = Array.from({ length: 24 }, (_, i) => {
+      const call = client.put(() => {});
+      call.write({ data: data.subarray(i, i + MiB + 1000) });
+      return call;
+    });
+    await until(() => castore.backend.bytesTaken >= 24 * MiB, "the server has taken every upload's first MiB");
+    for (const call of calls) call.cancel();
+    await until(() => castore.backend.writersAborted + castore.backend.writersClosed === 24, "every Put ends");
+    expect(castore.backend.writersClosed).toBe(0);
+    expect(castore.backend.blobCount).toBe(0);
+    client.close();
+  });
+});
+
+describe.each([
+  ["Connect", createConnectTransport],
+  ["gRPC-Web", createGrpcWebTransport],
+] as const)("cancelling a %s Put over HTTP/2", (_, createTransport) => {
+  it("stores nothing, whenever the client aborts after sending a message", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const baseUrl = castore.server.address.replace("grpc+", "");
+    const client = createClient(BlobService, createTransport({ baseUrl, httpVersion: "2" }));
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const controller = new AbortController();
+      const taken = castore.backend.bytesTaken;
+      const requests = (async function* () {
+        yield { data: data.subarray(attempt, attempt + 4000) };
+        await until(() => castore.backend.bytesTaken >= taken + 4000, "the server has taken the message");
+        controller.abort();
+        await new Promise(() => {}); // nothing more: the call is cancelled
+      })();
+      const error = await client.put(requests, { signal: controller.signal }).catch((e: unknown) => e);
+      expect(ConnectError.from(error).code).toBe(Code.Canceled);
+      await until(() => castore.backend.writersAborted + castore.backend.writersClosed === attempt, "the Put ends");
+      expect(castore.backend.writersClosed).toBe(0);
+    }
+    expect(castore.backend.blobCount).toBe(0);
   });
 });
 

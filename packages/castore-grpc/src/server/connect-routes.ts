@@ -1,12 +1,25 @@
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import type { BlobService } from "castore-core";
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { type ConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { type BlobService, ClosedError } from "castore-core";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
+import { confirmUploadEnded } from "./upload-end.js";
+
+/** The Node request a Connect call came in on (Put confirms the end of its upload on it). */
+const nodeRequestKey = createContextKey<http.IncomingMessage | http2.Http2ServerRequest | undefined>(undefined);
+
+/** For `connectNodeAdapter({ contextValues })`: hands each call its Node request. */
+export function blobCallContext(request: http.IncomingMessage | http2.Http2ServerRequest) {
+  return createContextValues().set(nodeRequestKey, request);
+}
 
 export interface BlobServiceRoutesOptions {
   service: BlobService;
   readMessageBytes: number;
+  /** Fires when the server stops: calls still running then fail with Closed (UNAVAILABLE). */
+  shutdownSignal: AbortSignal;
   /** Told about failures that are not castore errors (bugs, backend crashes). */
   onInternalError: (error: unknown) => void;
 }
@@ -18,7 +31,7 @@ export interface BlobServiceRoutesOptions {
  */
 export function blobServiceRoutes(
   router: ConnectRouter,
-  { service, readMessageBytes, onInternalError }: BlobServiceRoutesOptions,
+  { service, readMessageBytes, shutdownSignal, onInternalError }: BlobServiceRoutesOptions,
 ): void {
   const statusOnError = async <T>(operation: Promise<T>): Promise<T> => {
     try {
@@ -27,7 +40,9 @@ export function blobServiceRoutes(
       throw statusOf(error);
     }
   };
-  const statusOf = (error: unknown) => statusOfFailure(error, onInternalError);
+  // Connect cancels the calls of a stopping server; a client should retry those elsewhere.
+  const statusOf = (error: unknown) =>
+    statusOfFailure(shutdownSignal.aborted ? new ClosedError("the server is shutting down") : error, onInternalError);
   // Written against the message fields only, so the one implementation fits both packages'
   // generated types (they differ in their type names alone).
   const implementation = {
@@ -44,13 +59,19 @@ export function blobServiceRoutes(
       }
     },
     async put(requests: AsyncIterable<{ data: Uint8Array }>, context: HandlerContext) {
-      const digest = await statusOnError(writeBlob(service, dataOf(requests), context.signal));
+      const request = context.values.get(nodeRequestKey);
+      if (!request) throw statusOf(new Error("Put served without its Node request (see blobCallContext)"));
+      const digest = await statusOnError(writeBlob(service, dataOf(requests, request), context.signal));
       return { digest: digest.bytes };
     },
   };
   for (const protoPackage of PROTO_PACKAGES) router.service(blobServiceDescriptors[protoPackage], implementation);
 }
 
-async function* dataOf(requests: AsyncIterable<{ data: Uint8Array }>): AsyncGenerator<Uint8Array> {
+async function* dataOf(
+  requests: AsyncIterable<{ data: Uint8Array }>,
+  nodeRequest: http.IncomingMessage | http2.Http2ServerRequest,
+): AsyncGenerator<Uint8Array> {
   for await (const request of requests) yield request.data;
+  await confirmUploadEnded(nodeRequest);
 }

@@ -2,13 +2,14 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import { AbortedError, type BlobService } from "castore-core";
+import { AbortedError, type BlobService, ClosedError } from "castore-core";
 import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
 import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
 import { readBlob, writeBlob } from "./blob-calls.js";
 import { coalesce } from "./coalesce.js";
+import { confirmUploadEnded } from "./upload-end.js";
 
 export interface NativeBlobCallsOptions {
   service: BlobService;
@@ -49,7 +50,7 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
     const call = new AbortController();
     const cancel = () => call.abort(new AbortedError("the client cancelled the call or went away"));
     request.stream.once("close", cancel);
-    const shutdown = () => call.abort(new AbortedError("the server is shutting down"));
+    const shutdown = () => call.abort(new ClosedError("the server is shutting down"));
     options.shutdownSignal.addEventListener("abort", shutdown, { once: true });
     if (options.shutdownSignal.aborted) shutdown();
     const serve = method === "Read" ? serveRead : servePut;
@@ -112,23 +113,8 @@ async function* receivedBlobBytes(
 ): AsyncGenerator<Uint8Array> {
   const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
   for await (const chunk of request as AsyncIterable<Uint8Array>) yield* decoder.push(chunk);
-  // Node clients (grpc-js, Connect) cancel a call by ending the stream and resetting it right
-  // after, so an upload cancelled midway looks finished for a moment. A PING answered by the
-  // client comes after any reset it sent before seeing the PING: wait for it, then only a stream
-  // that really ended (and was not reset) completes the blob. Node's compatibility layer also ends
-  // a request cleanly when the stream is reset, hence the explicit check.
-  await pingRoundTrip(request.stream.session);
-  if (request.aborted || request.stream.destroyed || request.stream.closed) {
-    throw new AbortedError("the client cancelled the upload");
-  }
+  await confirmUploadEnded(request);
   decoder.end();
-}
-
-/** Resolves once the peer answered a PING sent now (at once if the session cannot send one). */
-function pingRoundTrip(session: http2.Http2Session | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!session || session.destroyed || !session.ping(() => resolve())) resolve();
-  });
 }
 
 function startResponse(response: http2.Http2ServerResponse): void {

@@ -7,7 +7,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type BlobService, InvalidArgumentError } from "castore-core";
 import { type FlowControlOptions, openConnectionWindow, receiveSettings } from "../flow-control.js";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES, PROTO_PACKAGES } from "../protocol.js";
-import { blobServiceRoutes } from "./connect-routes.js";
+import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { HealthStatus, healthRoutes } from "./health.js";
 import { InFlightCalls } from "./in-flight.js";
@@ -75,11 +75,12 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   });
   const connect = connectNodeAdapter({
     routes(router) {
-      blobServiceRoutes(router, { service, readMessageBytes, onInternalError });
+      blobServiceRoutes(router, { service, readMessageBytes, shutdownSignal: shutdown.signal, onInternalError });
       if (health) healthRoutes(router, health);
     },
     // Blobs are mostly incompressible; gzip would only slow them down (DESIGN.md §6).
     acceptCompression: [],
+    contextValues: blobCallContext,
     readMaxBytes: maxReceiveMessageBytes,
     shutdownSignal: shutdown.signal,
   });
@@ -132,13 +133,16 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     closing ??= (async () => {
       health?.stop();
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
-      for (const session of sessions) session.close(); // GOAWAY: running calls go on, new ones go elsewhere
+      // GOAWAY: running calls go on, new ones go elsewhere. Only the frame for now: a session marked
+      // closed can no longer send PINGs, which Puts need to confirm their end (upload-end.ts).
+      for (const session of sessions) session.goaway(http2.constants.NGHTTP2_NO_ERROR);
       http1?.closeIdleConnections();
       if (!(await calls.settled(closeOptions?.timeoutMs ?? 10_000))) {
         shutdown.abort();
         await calls.settled(1_000); // cancelled calls send their status
       }
       shutdown.abort();
+      for (const session of sessions) session.close();
       // Connections now close by themselves once their last response is written (HTTP/2 after its
       // GOAWAY, HTTP/1.1 once idle); destroying them at once could cut off those last bytes.
       http1?.closeIdleConnections();
