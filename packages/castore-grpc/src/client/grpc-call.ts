@@ -16,6 +16,8 @@ const USER_AGENT = "castore-grpc";
 export class GrpcClientCall {
   readonly #sessions: WindowedSessionManager;
   readonly #stream: http2.ClientHttp2Stream;
+  /** The connection the call runs on (kept: a destroyed stream forgets it). */
+  readonly #session: http2.ClientHttp2Session | undefined;
   /** Resets the stream. */
   readonly #reset: AbortController;
   /** Resolves once the response headers arrived and were valid. */
@@ -30,6 +32,7 @@ export class GrpcClientCall {
   private constructor(sessions: WindowedSessionManager, stream: http2.ClientHttp2Stream, reset: AbortController) {
     this.#sessions = sessions;
     this.#stream = stream;
+    this.#session = stream.session as http2.ClientHttp2Session | undefined;
     this.#reset = reset;
     // Node emits 'error' for resets and socket failures; without a listener it would crash the process.
     stream.on("error", (error) => {
@@ -172,13 +175,17 @@ export class GrpcClientCall {
     if (this.#cancelled) return new ConnectError("the call was cancelled", Code.Canceled);
     const error = cause ?? this.#transportError;
     const rstCode = this.#stream.rstCode;
+    const detail = error instanceof Error ? `: ${error.message}` : rstCode ? ` (HTTP/2 error code ${rstCode})` : "";
+    // Node resets every stream of a connection that goes away with CANCEL, as if the call had been
+    // cancelled; it was not (only ours is, above): the connection was lost, and a retry may succeed.
+    // A server that resets a stream without sending a status has not answered either.
+    const session = this.#session;
+    if (!session || session.destroyed || session.closed) {
+      return new ConnectError(`connection lost${detail}`, Code.Unavailable, undefined, undefined, error);
+    }
     if (rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) {
       return new ConnectError("the server refused the stream", Code.Unavailable, undefined, undefined, error);
     }
-    if (rstCode === http2.constants.NGHTTP2_CANCEL) {
-      return new ConnectError("the server cancelled the call", Code.Canceled, undefined, undefined, error);
-    }
-    const detail = error instanceof Error ? `: ${error.message}` : rstCode ? ` (HTTP/2 error code ${rstCode})` : "";
     return new ConnectError(
       `the stream ended before the server sent a status${detail}`,
       Code.Unavailable,

@@ -1,0 +1,67 @@
+// How castore's client reports what a server (or the way to it) does wrong, against a bare
+// node:http2 server that misbehaves on purpose.
+import * as http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { ErrorCode, isCastoreError, putBlob, readAll } from "castore-core";
+import { HELLOWORLD, pseudoRandomBytes } from "castore-fixtures";
+import { afterEach, describe, expect, it } from "vitest";
+import { GrpcBlobService } from "../src/client/blob-service.js";
+import { blobChunkFrameHeader } from "../src/wire/frames.js";
+
+type Behaviour = (stream: http2.ServerHttp2Stream, method: string) => void;
+
+let server: http2.Http2Server | undefined;
+let client: GrpcBlobService | undefined;
+afterEach(async () => {
+  await client?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  client = undefined;
+  server = undefined;
+});
+
+/** A client of a server that answers every call with `behaviour`. */
+async function clientOf(behaviour: Behaviour): Promise<GrpcBlobService> {
+  server = http2.createServer();
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    behaviour(stream, String(headers[":path"]).split("/").pop() ?? "");
+  });
+  const listening = server;
+  await new Promise<void>((resolve) => listening.listen(0, "127.0.0.1", resolve));
+  client = new GrpcBlobService(`grpc+http://127.0.0.1:${(listening.address() as AddressInfo).port}`);
+  return client;
+}
+
+/** The error `operation` fails with (the test fails if it succeeds). */
+async function failure(operation: Promise<unknown>): Promise<unknown> {
+  return operation.then(
+    (result) => expect.fail(`expected a failure, got ${String(result)}`),
+    (error: unknown) => error,
+  );
+}
+
+function expectCode(error: unknown, code: ErrorCode, message?: RegExp): void {
+  expect(isCastoreError(error, code), String(error)).toBe(true);
+  if (message) expect(String(error)).toMatch(message);
+}
+
+describe("a connection lost mid-call", () => {
+  it("fails a Read with Backend (UNAVAILABLE), not Aborted", async () => {
+    const castore = await clientOf((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" });
+      const data = new Uint8Array(50_000);
+      stream.write(Buffer.concat([blobChunkFrameHeader(data.length), data]), () => stream.session?.destroy());
+    });
+    const reader = await castore.openRead(HELLOWORLD.digest);
+    expect(reader).toBeDefined();
+    expectCode(await failure(readAll(reader as AsyncIterable<Uint8Array>)), ErrorCode.Backend, /connection lost/);
+  });
+
+  it("fails a Put with Backend (UNAVAILABLE), not Aborted", async () => {
+    const castore = await clientOf((stream) => {
+      stream.once("data", () => stream.session?.destroy());
+    });
+    const error = await failure(putBlob(castore, pseudoRandomBytes(3 << 20, 41)));
+    expectCode(error, ErrorCode.Backend, /connection lost/);
+  });
+});
