@@ -1,4 +1,5 @@
 import type * as http2 from "node:http2";
+import { MAX_WINDOW_BYTES, positiveInteger } from "./options.js";
 
 /** HTTP/2 flow-control windows a receiver opens (DESIGN.md §6). */
 export interface FlowControlOptions {
@@ -10,6 +11,12 @@ export interface FlowControlOptions {
 
 export const DEFAULT_STREAM_WINDOW_BYTES = 8 << 20;
 export const DEFAULT_CONNECTION_WINDOW_BYTES = 32 << 20;
+
+/** Checks the windows are integers HTTP/2 can announce (InvalidArgument otherwise). */
+export function checkFlowControlOptions(flow: FlowControlOptions): void {
+  positiveInteger("streamWindowBytes", flow.streamWindowBytes, MAX_WINDOW_BYTES);
+  positiveInteger("connectionWindowBytes", flow.connectionWindowBytes, MAX_WINDOW_BYTES);
+}
 
 /**
  * HTTP/2 settings for a receiver. Node's defaults (64 KiB windows) cap one stream at a fraction of

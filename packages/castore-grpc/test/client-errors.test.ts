@@ -14,7 +14,8 @@ let server: http2.Http2Server | undefined;
 let client: GrpcBlobService | undefined;
 afterEach(async () => {
   await client?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  const running = server;
+  if (running) await new Promise((resolve) => running.close(resolve));
   client = undefined;
   server = undefined;
 });
@@ -44,6 +45,29 @@ function expectCode(error: unknown, code: ErrorCode, message?: RegExp): void {
   expect(isCastoreError(error, code), String(error)).toBe(true);
   if (message) expect(String(error)).toMatch(message);
 }
+
+describe("client options", () => {
+  it("refuses numbers that are not positive integers in range, before connecting", () => {
+    for (const bad of [
+      { messageBytes: 0 },
+      { messagesInFlight: 0 },
+      { maxReceiveMessageBytes: 0 },
+      { messageBytes: 2 ** 32 },
+      { messagesInFlight: 1.5 },
+      { connectTimeoutMs: -1 },
+      { streamWindowBytes: Number.NaN },
+      { connectionWindowBytes: 2 ** 31 },
+    ]) {
+      let error: unknown;
+      try {
+        new GrpcBlobService("grpc+http://127.0.0.1:1", bad);
+      } catch (e) {
+        error = e;
+      }
+      expectCode(error, ErrorCode.InvalidArgument, new RegExp(Object.keys(bad)[0] as string));
+    }
+  });
+});
 
 describe("a connection lost mid-call", () => {
   it("fails a Read with Backend (UNAVAILABLE), not Aborted", async () => {

@@ -55,7 +55,13 @@ describe("limits", () => {
   });
 
   it("refuses limits that are not positive integers", async () => {
-    for (const bad of [{ readChunkBytes: 0 }, { maxReceiveMessageBytes: 1.5 }, { maxConcurrentStreams: -1 }]) {
+    for (const bad of [
+      { readChunkBytes: 0 },
+      { maxReceiveMessageBytes: 1.5 },
+      { maxConcurrentStreams: -1 },
+      { streamWindowBytes: 2 ** 31 },
+      { connectionWindowBytes: 0 },
+    ]) {
       const error = await serveBlobService(new MemoryBlobService(), { listen: { port: 0 }, ...bad }).catch(
         (e: unknown) => e,
       );

@@ -14,8 +14,9 @@ import {
   raceAbort,
   verifyStream,
 } from "castore-core";
-import type { FlowControlOptions } from "../flow-control.js";
+import { checkFlowControlOptions, type FlowControlOptions } from "../flow-control.js";
 import { ReadBlobRequestSchema, type BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
+import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
 import {
   blobServiceDescriptors,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
@@ -73,9 +74,14 @@ export class GrpcBlobService extends BaseBlobService {
     const endpoint = parseGrpcAddress(address);
     this.#endpoint = { ...endpoint, protoPackage: options.protoPackage ?? endpoint.protoPackage };
     this.address = endpoint.address;
-    this.#messageBytes = options.messageBytes ?? DEFAULT_MESSAGE_BYTES;
-    this.#messagesInFlight = options.messagesInFlight ?? 4;
-    this.#maxReceiveMessageBytes = options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+    this.#messageBytes =
+      positiveInteger("messageBytes", options.messageBytes, MAX_MESSAGE_BYTES) ?? DEFAULT_MESSAGE_BYTES;
+    this.#messagesInFlight = positiveInteger("messagesInFlight", options.messagesInFlight) ?? 4;
+    this.#maxReceiveMessageBytes =
+      positiveInteger("maxReceiveMessageBytes", options.maxReceiveMessageBytes, MAX_MESSAGE_BYTES) ??
+      DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+    const connectTimeoutMs = positiveInteger("connectTimeoutMs", options.connectTimeoutMs);
+    checkFlowControlOptions(options);
     const { socketPath } = endpoint;
     const nodeOptions = socketPath ? { createConnection: () => net.connect(socketPath) } : { ...options.tls };
     // Uploads and downloads get a connection each. Node's HTTP/2 stops reading a connection while
@@ -83,8 +89,7 @@ export class GrpcBlobService extends BaseBlobService {
     // and windows larger than the socket buffers, both ends can end up waiting for the other to
     // read (reading a blob while storing another over one connection hung that way). Bulk data
     // flowing one way per connection cannot deadlock. Each connects on first use.
-    const connect = () =>
-      new WindowedSessionManager(endpoint.origin, nodeOptions, options, { connectTimeoutMs: options.connectTimeoutMs });
+    const connect = () => new WindowedSessionManager(endpoint.origin, nodeOptions, options, { connectTimeoutMs });
     this.#downloads = connect();
     this.#uploads = connect();
     const transport = createGrpcTransport({

@@ -4,8 +4,14 @@ import * as net from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type * as tls from "node:tls";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type BlobService, InvalidArgumentError } from "castore-core";
-import { type FlowControlOptions, openConnectionWindow, receiveSettings } from "../flow-control.js";
+import type { BlobService } from "castore-core";
+import {
+  checkFlowControlOptions,
+  type FlowControlOptions,
+  openConnectionWindow,
+  receiveSettings,
+} from "../flow-control.js";
+import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES, PROTO_PACKAGES } from "../protocol.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
@@ -59,9 +65,13 @@ export interface BlobServer extends AsyncDisposable {
  */
 export async function serveBlobService(service: BlobService, options: ServeBlobServiceOptions): Promise<BlobServer> {
   const maxReceiveMessageBytes =
-    positiveInteger("maxReceiveMessageBytes", options.maxReceiveMessageBytes) ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
-  const readMessageBytes = positiveInteger("readChunkBytes", options.readChunkBytes) ?? DEFAULT_MESSAGE_BYTES;
-  const maxConcurrentStreams = positiveInteger("maxConcurrentStreams", options.maxConcurrentStreams) ?? 100;
+    positiveInteger("maxReceiveMessageBytes", options.maxReceiveMessageBytes, MAX_MESSAGE_BYTES) ??
+    DEFAULT_MAX_RECEIVE_MESSAGE_BYTES;
+  const readMessageBytes =
+    positiveInteger("readChunkBytes", options.readChunkBytes, MAX_MESSAGE_BYTES) ?? DEFAULT_MESSAGE_BYTES;
+  const maxConcurrentStreams =
+    positiveInteger("maxConcurrentStreams", options.maxConcurrentStreams, 2 ** 32 - 1) ?? 100;
+  checkFlowControlOptions(options);
   const onInternalError = options.onError ?? ((error: unknown) => console.error("castore-grpc server:", error));
   const shutdown = new AbortController();
   const health = options.health ? new HealthStatus(PROTO_PACKAGES.map((p) => `${p}.BlobService`)) : undefined;
@@ -159,12 +169,4 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     close,
     [Symbol.asyncDispose]: () => close(),
   };
-}
-
-function positiveInteger(name: string, value: number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
-  }
-  return value;
 }
