@@ -7,6 +7,7 @@ import { HELLOWORLD, pseudoRandomBytes } from "castore-fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { GrpcBlobService } from "../src/client/blob-service.js";
 import { blobChunkFrameHeader } from "../src/wire/frames.js";
+import { decodeGrpcMessage, encodeGrpcMessage } from "../src/wire/status.js";
 
 type Behaviour = (stream: http2.ServerHttp2Stream, method: string) => void;
 
@@ -87,5 +88,24 @@ describe("a connection lost mid-call", () => {
     });
     const error = await failure(putBlob(castore, pseudoRandomBytes(3 << 20, 41)));
     expectCode(error, ErrorCode.Backend, /connection lost/);
+  });
+});
+
+describe("grpc-message", () => {
+  it("encodes only bytes outside printable ASCII, and '%'", () => {
+    expect(encodeGrpcMessage("blob b3:AB/+= not found")).toBe("blob b3:AB/+= not found");
+    expect(encodeGrpcMessage("café ✓ 100%\n")).toBe("caf%C3%A9 %E2%9C%93 100%25%0A");
+    expect(decodeGrpcMessage("caf%C3%A9 %E2%9C%93 100%25%0A")).toBe("café ✓ 100%\n");
+  });
+
+  it("decodes what peers send, keeping a stray '%' as sent", async () => {
+    const castore = await clientOf((stream) => {
+      const message = "caf%C3%A9 %E2%9C%93 100% b3%3Ax";
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc", "grpc-status": "14", "grpc-message": message },
+        { endStream: true },
+      );
+    });
+    expectCode(await failure(castore.openRead(HELLOWORLD.digest)), ErrorCode.Backend, /café ✓ 100% b3:x/);
   });
 });

@@ -75,17 +75,39 @@ export function statusOfFailure(error: unknown, onInternalError: (error: unknown
   return toConnectError(error);
 }
 
-/** grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2 spec). */
+/**
+ * grpc-message as the gRPC over HTTP/2 spec encodes it: the message's UTF-8 bytes, with those
+ * outside printable ASCII (0x20-0x7E) and '%' itself percent-encoded. (encodeURIComponent would
+ * also encode ':' or '/', which peers that decode only what the spec asks, grpc-js among them,
+ * then show as sent.)
+ */
 export function encodeGrpcMessage(message: string): string {
-  return encodeURIComponent(message);
+  let encoded = "";
+  for (const byte of new TextEncoder().encode(message)) {
+    encoded +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return encoded;
 }
 
-/** Decodes grpc-message; a peer's malformed encoding is shown as sent rather than failing the call. */
+/**
+ * Decodes grpc-message: every %XX is a byte, and the bytes are UTF-8. A '%' not followed by two hex
+ * digits is kept as sent (the spec asks receivers not to fail on a malformed message).
+ */
 export function decodeGrpcMessage(value: string | undefined): string {
   if (value === undefined) return "";
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
+  const bytes: number[] = [];
+  const encoder = new TextEncoder();
+  for (let i = 0; i < value.length; i++) {
+    const hex = value[i] === "%" ? value.slice(i + 1, i + 3) : "";
+    if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...encoder.encode(value[i]));
+    }
   }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
