@@ -91,6 +91,15 @@ describe("a connection lost mid-call", () => {
   });
 });
 
+describe("statuses", () => {
+  it("a grpc-status the client does not know is UNKNOWN", async () => {
+    const castore = await clientOf((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "99" }, { endStream: true });
+    });
+    expectCode(await failure(castore.openRead(HELLOWORLD.digest)), ErrorCode.Backend, /gRPC status Unknown/);
+  });
+});
+
 describe("grpc-message", () => {
   it("encodes only bytes outside printable ASCII, and '%'", () => {
     expect(encodeGrpcMessage("blob b3:AB/+= not found")).toBe("blob b3:AB/+= not found");

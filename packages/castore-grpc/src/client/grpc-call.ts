@@ -204,7 +204,8 @@ function statusOf(headers: http2.IncomingHttpHeaders): ConnectError | null {
   const code = Number(value);
   if (value === "0") return null; // OK (Connect's Code has no member for it)
   if (!/^\d+$/.test(value) || Code[code] === undefined) {
-    return new ConnectError(`the server sent an invalid grpc-status ${JSON.stringify(value)}`, Code.Internal);
+    // gRPC: a status a client does not know is UNKNOWN.
+    return new ConnectError(`the server sent an unknown grpc-status ${JSON.stringify(value)}`, Code.Unknown);
   }
   const message = headers["grpc-message"];
   return new ConnectError(decodeGrpcMessage(Array.isArray(message) ? message[0] : message), code);

@@ -279,13 +279,11 @@ export async function readSingleFrame(body: AsyncIterable<Uint8Array>, maxMessag
   checkFlags(bytes[0] as number);
   const length = new DataView(bytes.buffer).getUint32(1);
   if (length > maxMessageBytes) throw tooLarge(length, maxMessageBytes);
-  if (total !== ENVELOPE_HEADER_BYTES + length) {
-    throw new ConnectError(
-      total < ENVELOPE_HEADER_BYTES + length
-        ? "protocol error: truncated message"
-        : "protocol error: more than one message where one was expected",
-      Code.Internal,
-    );
+  if (total < ENVELOPE_HEADER_BYTES + length)
+    throw new ConnectError("protocol error: truncated message", Code.Internal);
+  if (total > ENVELOPE_HEADER_BYTES + length) {
+    // A cardinality violation, which gRPC answers with UNIMPLEMENTED (like a missing message).
+    throw new ConnectError("protocol error: more than one message where one was expected", Code.Unimplemented);
   }
   return bytes.subarray(ENVELOPE_HEADER_BYTES);
 }
