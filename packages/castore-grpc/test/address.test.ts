@@ -45,14 +45,12 @@ describe("gRPC addresses", () => {
     expect(parseGrpcAddress("grpc+unix:///run/castore/castore.sock")).toMatchObject({
       origin: "http://localhost",
       socketPath: "/run/castore/castore.sock",
-      tls: false,
       protoPackage: "tvix.castore.v1",
     });
     expect(parseGrpcAddress("grpc+unix:///tmp/a%20b.sock").socketPath).toBe("/tmp/a b.sock");
     expect(parseGrpcAddress("grpc+https://store.example:8443?package=snix.castore.v1")).toMatchObject({
       origin: "https://store.example:8443",
       socketPath: undefined,
-      tls: true,
       protoPackage: "snix.castore.v1",
     });
     expect(parseGrpcAddress("grpc+http://[::1]:12345").origin).toBe("http://[::1]:12345");

@@ -20,7 +20,6 @@ export interface GrpcEndpoint {
   readonly origin: string;
   /** The unix socket path, for grpc+unix. */
   readonly socketPath: string | undefined;
-  readonly tls: boolean;
   /** The proto package the client speaks (option `?package=`). */
   readonly protoPackage: ProtoPackage;
 }
@@ -42,7 +41,7 @@ export function parseGrpcAddress(address: string | URL): GrpcEndpoint {
     case "grpc+unix": {
       requireNoHost(url);
       const socketPath = requirePath(url);
-      return { address: url.href, origin: "http://localhost", socketPath, tls: false, protoPackage };
+      return { address: url.href, origin: "http://localhost", socketPath, protoPackage };
     }
     case "grpc+http":
     case "grpc+https": {
@@ -53,7 +52,6 @@ export function parseGrpcAddress(address: string | URL): GrpcEndpoint {
         address: url.href,
         origin: `${tls ? "https" : "http"}://${host}`,
         socketPath: undefined,
-        tls,
         protoPackage,
       };
     }

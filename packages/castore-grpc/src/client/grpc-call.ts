@@ -1,6 +1,7 @@
 import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { raceAbort } from "castore-core";
+import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { decodeGrpcMessage } from "../wire/status.js";
 import type { WindowedSessionManager } from "./session.js";
 
@@ -152,7 +153,7 @@ export class GrpcClientCall {
     const httpStatus = headers[":status"] ?? 0;
     if (httpStatus !== 200) throw new ConnectError(`HTTP status ${httpStatus}`, codeOfHttpStatus(httpStatus));
     const type = headers["content-type"] ?? "";
-    if (!/^application\/grpc(\+proto)?(;|$)/i.test(type)) {
+    if (!GRPC_PROTO_CONTENT_TYPE.test(type)) {
       throw new ConnectError(`unexpected response content type ${JSON.stringify(type)}`, Code.Unknown);
     }
     const encoding = headers["grpc-encoding"];

@@ -5,6 +5,7 @@ import type { ConnectError } from "@connectrpc/connect";
 import { AbortedError, type BlobService, ClosedError } from "castore-core";
 import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
+import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
 import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
 import { readBlob, writeBlob } from "./blob-calls.js";
@@ -28,8 +29,6 @@ export type NativeBlobHandler = (request: http2.Http2ServerRequest, response: ht
 
 /** Uploads reach the blob writer in pieces of this size (see coalesce.ts). */
 const WRITE_PIECE_BYTES = 1 << 20;
-
-const GRPC_CONTENT_TYPE = /^application\/grpc(\+proto)?(;|$)/i;
 
 /**
  * Read and Put over native gRPC (HTTP/2, binary protobuf, no compression): the calls that carry
@@ -72,7 +71,7 @@ function isPlainGrpc(request: http2.Http2ServerRequest): boolean {
   return (
     request.httpVersionMajor === 2 &&
     request.method === "POST" &&
-    GRPC_CONTENT_TYPE.test(request.headers["content-type"] ?? "") &&
+    GRPC_PROTO_CONTENT_TYPE.test(request.headers["content-type"] ?? "") &&
     (encoding === undefined || encoding === "identity")
   );
 }
