@@ -91,6 +91,22 @@ describe("a connection lost mid-call", () => {
   });
 });
 
+describe("a server that cannot be reached", () => {
+  it("is UNAVAILABLE for every call, a missing unix socket included", async () => {
+    for (const address of ["grpc+unix:///nonexistent/castore.sock", "grpc+http://127.0.0.1:1"]) {
+      const unreachable = new GrpcBlobService(address);
+      for (const call of [
+        () => unreachable.has(HELLOWORLD.digest),
+        () => unreachable.openRead(HELLOWORLD.digest),
+        () => putBlob(unreachable, HELLOWORLD.data),
+      ]) {
+        expectCode(await failure(call()), ErrorCode.Backend, /gRPC status Unavailable/);
+      }
+      await unreachable.close();
+    }
+  });
+});
+
 describe("statuses", () => {
   it("a grpc-status the client does not know is UNKNOWN", async () => {
     const castore = await clientOf((stream) => {

@@ -47,7 +47,8 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
   const connectError = ConnectError.from(error);
   const message = `${call}: ${connectError.rawMessage}`;
   const options = { cause: error };
-  switch (connectError.code) {
+  const code = isConnectFailure(error) ? Code.Unavailable : connectError.code;
+  switch (code) {
     case Code.NotFound:
       return new NotFoundError(message, options);
     case Code.InvalidArgument:
@@ -61,8 +62,33 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
     case Code.Unimplemented:
       return new UnsupportedError(message, options);
     default:
-      return new BackendError(`${message} (gRPC status ${Code[connectError.code]})`, options);
+      return new BackendError(`${message} (gRPC status ${Code[code]})`, options);
   }
+}
+
+/** Errors of connecting (or resolving the host) that mean the server cannot be reached now. */
+const UNREACHABLE = new Set([
+  "ENOENT",
+  "ECONNREFUSED",
+  "EACCES",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * True when `error` (or what caused it) is a failure to connect. Connect passes some on as
+ * UNAVAILABLE but not all (a missing unix socket, ENOENT, came out INTERNAL): all are UNAVAILABLE.
+ */
+function isConnectFailure(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const { code, syscall } = cause as NodeJS.ErrnoException;
+    if ((syscall === "connect" || syscall === "getaddrinfo") && code !== undefined && UNREACHABLE.has(code))
+      return true;
+  }
+  return false;
 }
 
 /**
