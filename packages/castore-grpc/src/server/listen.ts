@@ -9,18 +9,31 @@ export type ListenAddress = { path: string } | { host?: string | undefined; port
 /** The HTTP/2 connection preface starts with "PRI * HTTP/2.0"; no HTTP/1 method starts with "PRI ". */
 const HTTP2_PREFACE_START = "PRI ";
 
+/** How long a new connection may stay silent before it is closed. */
+const FIRST_BYTES_TIMEOUT_MS = 10_000;
+
 /**
  * Hands each accepted cleartext connection to the HTTP/2 server or, if it does not start with the
  * HTTP/2 preface, to the HTTP/1.1 server: gRPC clients speak h2c, browsers (gRPC-Web, Connect)
  * speak HTTP/1.1 to a cleartext port, and both reach the same handlers on one socket.
  */
-export function sniffProtocol(socket: net.Socket, http2Server: net.Server, http1Server: net.Server): void {
+export function sniffProtocol(
+  socket: net.Socket,
+  http2Server: net.Server,
+  http1Server: net.Server,
+  firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS,
+): void {
   let head = Buffer.alloc(0);
   // Until a server owns the socket, a reset must not become an uncaught exception.
   const onEarlyError = (): void => {
     socket.destroy();
   };
   socket.on("error", onEarlyError);
+  // Neither server times a connection out before it owns it: one that never says which protocol
+  // it speaks would hold its descriptor for good.
+  const silent = setTimeout(() => socket.destroy(), firstBytesTimeoutMs);
+  silent.unref();
+  socket.once("close", () => clearTimeout(silent));
   const onReadable = (): void => {
     let chunk: Buffer | null;
     while ((chunk = socket.read() as Buffer | null) !== null) head = Buffer.concat([head, chunk]);
@@ -29,6 +42,7 @@ export function sniffProtocol(socket: net.Socket, http2Server: net.Server, http1
       !HTTP2_PREFACE_START.startsWith(head.toString("latin1")) ||
       socket.readableEnded;
     if (!decided) return;
+    clearTimeout(silent);
     socket.off("readable", onReadable);
     socket.off("error", onEarlyError);
     socket.unshift(head);
