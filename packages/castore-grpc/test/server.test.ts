@@ -294,3 +294,28 @@ describe("graceful shutdown", () => {
     await backend.close();
   });
 });
+
+describe("compression", () => {
+  it("refuses a compressed gRPC request to any method with UNIMPLEMENTED, naming identity as what it accepts", async () => {
+    const castore = await served("tcp");
+    const session = http2.connect(new URL(castore.server.address.replace("grpc+", "")).origin);
+    for (const method of ["Stat", "Read", "Put"]) {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/tvix.castore.v1.BlobService/${method}`,
+        "content-type": "application/grpc",
+        "grpc-encoding": "gzip",
+        te: "trailers",
+      });
+      stream.end(Buffer.from([1, 0, 0, 0, 0]));
+      const [headers] = (await once(stream, "response")) as [http2.IncomingHttpHeaders];
+      stream.resume();
+      const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+      expect(headers["grpc-accept-encoding"], method).toBe("identity");
+      expect(trailers["grpc-status"], method).toBe("12");
+      expect(decodeURIComponent(String(trailers["grpc-message"])), method).toMatch(/supported encodings are identity$/);
+    }
+    session.close();
+    await castore.close();
+  });
+});

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { AbortedError, type BlobService, ClosedError } from "castore-core";
 import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
@@ -35,7 +35,8 @@ const WRITE_PIECE_BYTES = 1 << 20;
  * blob bytes, served on node:http2 with hand-made framing (see wire/frames.ts) instead of Connect's
  * copying message path. A Read sends the store's buffers as they are; a Put passes the received
  * bytes on as views, gathered once into 1 MiB pieces for the store's writer. Everything else —
- * Stat, health, gRPC-Web, the Connect protocol, JSON, compressed requests — is left to Connect.
+ * Stat, health, gRPC-Web, the Connect protocol, JSON — is left to Connect. A compressed gRPC request,
+ * to any method, is refused here: castore offers no compression (blobs rarely compress), and says so.
  */
 export function createNativeBlobHandler(options: NativeBlobCallsOptions): NativeBlobHandler {
   const routes = new Map<string, BlobServiceMethod>();
@@ -44,8 +45,15 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
     routes.set(methodPath(protoPackage, "Put"), "Put");
   }
   return (request, response) => {
+    if (!isGrpc(request)) return false;
+    const encoding = request.headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity") {
+      const message = `grpc-encoding ${JSON.stringify(encoding)} is not supported; supported encodings are identity`;
+      finish(response, new ConnectError(message, Code.Unimplemented));
+      return true;
+    }
     const method = routes.get(request.url.split("?", 1)[0] ?? "");
-    if (!method || !isPlainGrpc(request)) return false;
+    if (!method) return false;
     const call = new AbortController();
     const cancel = () => call.abort(new AbortedError("the client cancelled the call or went away"));
     request.stream.once("close", cancel);
@@ -66,13 +74,12 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
   };
 }
 
-function isPlainGrpc(request: http2.Http2ServerRequest): boolean {
-  const encoding = request.headers["grpc-encoding"];
+/** Native gRPC with binary protobuf over HTTP/2 (not gRPC-Web, not the Connect protocol). */
+function isGrpc(request: http2.Http2ServerRequest): boolean {
   return (
     request.httpVersionMajor === 2 &&
     request.method === "POST" &&
-    GRPC_PROTO_CONTENT_TYPE.test(request.headers["content-type"] ?? "") &&
-    (encoding === undefined || encoding === "identity")
+    GRPC_PROTO_CONTENT_TYPE.test(request.headers["content-type"] ?? "")
   );
 }
 
@@ -117,7 +124,7 @@ async function* receivedBlobBytes(
 }
 
 function startResponse(response: http2.Http2ServerResponse): void {
-  response.writeHead(200, { "content-type": "application/grpc" });
+  response.writeHead(200, { "content-type": "application/grpc", "grpc-accept-encoding": "identity" });
 }
 
 /** Ends the call with its status in the trailers. */
