@@ -70,6 +70,11 @@ export class GrpcClientCall {
     // ending it first. stream.close() would send END_STREAM before the reset, and a server may
     // rightly take a Put whose request ended for a complete upload.
     const reset = new AbortController();
+    // Connect's Http2SessionManager.request types its options without `signal` (Connect cancels
+    // its own calls otherwise), but hands them to node's session.request unchanged, where the
+    // signal destroys the stream with an AbortError: RST_STREAM CANCEL, nothing before it. The
+    // cast relies on that pass-through (connect-node 2.x): without it cancel() would do nothing,
+    // and cancel.test.ts's writer-abort cases fail (the server waits for the rest of the upload).
     const options = { signal: reset.signal } as Omit<http2.ClientSessionRequestOptions, "signal">;
     const requested = sessions.request(
       "POST",
