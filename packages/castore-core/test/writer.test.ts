@@ -165,3 +165,26 @@ describe("BaseBlobWriter", () => {
     expect(writer.committed).toHaveLength(0);
   });
 });
+
+describe("abort() racing a close that is already committing", () => {
+  it("never discards a blob the close committed", async () => {
+    let finishCommit: () => void = () => {};
+    class SlowCommitWriter extends RecordingWriter {
+      protected override async commit(digest: B3Digest, size: number): Promise<void> {
+        await new Promise<void>((resolve) => (finishCommit = resolve));
+        await super.commit(digest, size);
+      }
+    }
+    const writer = new SlowCommitWriter();
+    await writer.write(hello);
+    const closing = writer.close();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const aborting = writer.abort();
+    finishCommit();
+    const digest = await closing;
+    await aborting;
+    expect(digest.equals(await digestOf(hello))).toBe(true);
+    expect(writer.committed).toHaveLength(1);
+    expect(writer.discarded).toBe(0);
+  });
+});

@@ -126,7 +126,8 @@ export abstract class BaseBlobWriter implements BlobWriter {
   }
 
   async #release(): Promise<void> {
-    if (this.#released) return;
+    // A close that was already committing when abort() came in may have won: its blob stays.
+    if (this.#released || this.#state.kind === "closed") return;
     this.#released = true;
     notifyFinished(this);
     this.#hasher?.dispose();
