@@ -39,7 +39,9 @@ describe("in-process runs release their file descriptors", () => {
     expect((await run()).code).toBe(expectedCode);
     const before = openDescriptors();
     for (let i = 0; i < runs; i++) expect((await run()).code).toBe(expectedCode);
-    expect(openDescriptors()).toBe(before);
+    // A leak grows the count by about one per run; a descriptor the runtime itself closes
+    // meanwhile (a worker's pipe, a lazily closed file) may shrink it, which is no leak.
+    expect(openDescriptors()).toBeLessThanOrEqual(before);
   });
 });
 

@@ -221,6 +221,21 @@ describe("health", () => {
 });
 
 describe("graceful shutdown", () => {
+  it("closes while clients are hanging up their connections at the same moment", async () => {
+    // A session the client has just destroyed is still in the server's set until its 'close'
+    // event; sending it a GOAWAY then throws, which used to reject close().
+    for (let round = 0; round < 30; round++) {
+      const server = await serveBlobService(new MemoryBlobService(), { listen: { host: "127.0.0.1", port: 0 } });
+      const origin = server.address.replace("grpc+http", "http");
+      const clients = Array.from({ length: 8 }, () => http2.connect(origin));
+      await Promise.all(clients.map((client) => once(client, "remoteSettings")));
+      // Hang up at slightly different moments relative to close(), to land inside the window.
+      for (const [i, client] of clients.entries()) setTimeout(() => client.destroy(), (round + i) % 4);
+      await new Promise((resolve) => setTimeout(resolve, round % 3));
+      await server.close({ timeoutMs: 1_000 });
+    }
+  });
+
   it.each(["unix", "tcp"] as const)(
     "over %s, lets a running Read finish and accepts nothing new",
     async (transport) => {

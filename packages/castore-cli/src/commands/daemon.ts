@@ -3,7 +3,7 @@ import { expectPositionals, stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { LoggedBlobService } from "../daemon/logged-service.js";
 import { type RunningServer, startServer } from "../daemon/server.js";
-import { type InterruptedError, UsageError } from "../errors.js";
+import { describeError, ExitCode, type InterruptedError, UsageError } from "../errors.js";
 import { DEFAULT_LISTEN_ADDRESS, formatHostPort, type ListenAddress, parseListenAddress } from "../listen-address.js";
 import { chooseStore, openStore } from "../store.js";
 
@@ -59,9 +59,16 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
 
     const interrupt = await abortReason(signal);
     logger.info("shutting down", { signal: interrupt?.signal, uploads: served.unfinishedUploads });
-    await shutDown(server, served, store);
+    try {
+      await shutDown(server, served, store);
+    } catch (error) {
+      // Reported as what it is: the command-level handler would call any error after a signal
+      // just "interrupted".
+      logger.error("shutdown failed", { error: describeError(error) });
+      return ExitCode.Failure;
+    }
     logger.info("stopped");
-    return 0;
+    return ExitCode.Ok;
   },
 };
 

@@ -145,7 +145,9 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       const closed = new Promise<void>((resolve) => front.close(() => resolve()));
       // GOAWAY: running calls go on, new ones go elsewhere. Only the frame for now: a session marked
       // closed can no longer send PINGs, which Puts need to confirm their end (upload-end.ts).
-      for (const session of sessions) session.goaway(http2.constants.NGHTTP2_NO_ERROR);
+      // A session the client has just hung up on stays in the set until its 'close' event, and
+      // goaway() on a destroyed session throws: skip those, they are gone already.
+      for (const session of sessions) if (!session.destroyed) session.goaway(http2.constants.NGHTTP2_NO_ERROR);
       http1?.closeIdleConnections();
       if (!(await calls.settled(closeOptions?.timeoutMs ?? 10_000))) {
         shutdown.abort();
