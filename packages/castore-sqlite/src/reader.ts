@@ -1,5 +1,4 @@
-import { B3Digest, BaseBlobReader, type Blake3Hasher, IntegrityError } from "castore-core";
-import { hashChunk } from "./hashing.js";
+import { B3Digest, BaseBlobReader, type Blake3Hasher, digestWith, IntegrityError } from "castore-core";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { BlobMeta } from "./statements.js";
 import type { Store } from "./store.js";
@@ -73,7 +72,7 @@ export class SqliteBlobReader extends BaseBlobReader {
     const expectedLength = Math.min(chunkSize, size - index * chunkSize);
     if (content === null) {
       const data = sqliteCall("read a blob", () => this.#store.statements.inlineData(this.digest.unsafeBytes));
-      if (!data || data.length !== expectedLength || !this.digest.equals(hashChunk(this.#store.blake3, data))) {
+      if (!data || data.length !== expectedLength || !this.digest.equals(digestWith(this.#store.blake3, data))) {
         throw new IntegrityError(`blob ${this.digest} is corrupt: its stored bytes do not hash to its digest`);
       }
       return { index, bytes: asUint8Array(data) };
@@ -97,7 +96,7 @@ export class SqliteBlobReader extends BaseBlobReader {
           );
         }
       }
-    } else if (!hashChunk(this.#store.blake3, data).equals(hash)) {
+    } else if (!digestWith(this.#store.blake3, data).equals(hash)) {
       throw this.#corrupt(index, "its bytes do not match its hash");
     }
     return { index, bytes: asUint8Array(data) };
@@ -116,7 +115,7 @@ export class SqliteBlobReader extends BaseBlobReader {
   }
 
   #verifyEmpty(): void {
-    if (!this.digest.equals(hashChunk(this.#store.blake3, new Uint8Array(0)))) {
+    if (!this.digest.equals(digestWith(this.#store.blake3, new Uint8Array(0)))) {
       throw new IntegrityError(`blob ${this.digest} is corrupt: it is stored as empty, which is not what it hashes to`);
     }
   }

@@ -1,5 +1,4 @@
-import { type B3Digest, BackendError, BaseBlobWriter, type Blake3Hasher } from "castore-core";
-import { hashChunk } from "./hashing.js";
+import { type B3Digest, BackendError, BaseBlobWriter, type Blake3Hasher, digestWith } from "castore-core";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 import { OWNER } from "./uploads.js";
@@ -116,7 +115,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** Stores one chunk row (starting the upload on the first) with the digests reads verify it by. */
   #storeChunk(bytes: Uint8Array): void {
     const { statements, blake3 } = this.#store;
-    const hash = hashChunk(blake3, bytes);
+    const hash = digestWith(blake3, bytes);
     this.#running ??= blake3.createHasher();
     this.#running.update(bytes);
     const running = this.#running.digestSoFar();

@@ -16,7 +16,12 @@ export async function createBlake3Hasher(): Promise<Blake3Hasher> {
 
 /** The digest of some bytes, held in memory. */
 export async function digestOf(bytes: Uint8Array): Promise<B3Digest> {
-  const hasher = await createBlake3Hasher();
+  return digestWith(await loadBlake3(), bytes);
+}
+
+/** The digest of some bytes with an implementation already loaded (synchronous, for hot paths). */
+export function digestWith(implementation: Blake3Implementation, bytes: Uint8Array): B3Digest {
+  const hasher = implementation.createHasher();
   hasher.update(bytes);
   return B3Digest.fromBytes(hasher.digest());
 }
