@@ -1,27 +1,45 @@
-import { type B3Digest, BaseBlobWriter } from "castore-core";
-import { SegmentBuilder, type SegmentedBytes } from "./segments.js";
+import {
+  type B3Digest,
+  BaseBlobWriter,
+  type Blake3Implementation,
+  ChunkSplitter,
+  type FastCdcOptions,
+  type SplitChunk,
+} from "castore-core";
 
-/** Copies written chunks into segments and, on close, hands the finished blob to `store`. */
+/**
+ * Cuts the written bytes into FastCDC chunks as they arrive (each byte copied once, by the splitter)
+ * and, on close, hands the blob's chunks to `store`. Nothing is visible before close; an aborted
+ * writer just drops its chunks.
+ */
 export class MemoryBlobWriter extends BaseBlobWriter {
-  #builder: SegmentBuilder | undefined = new SegmentBuilder();
-  readonly #store: (digest: B3Digest, bytes: SegmentedBytes) => void;
+  readonly #store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void;
+  readonly #splitter: ChunkSplitter;
+  #chunks: SplitChunk[] = [];
 
-  constructor(store: (digest: B3Digest, bytes: SegmentedBytes) => void) {
+  /** @param blake3 loaded by the service, so that writing stays synchronous */
+  constructor(
+    sizes: FastCdcOptions,
+    blake3: Blake3Implementation,
+    store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void,
+  ) {
     super();
+    this.#splitter = new ChunkSplitter(sizes, blake3);
     this.#store = store;
   }
 
   protected writeChunk(chunk: Uint8Array): void {
-    this.#builder?.append(chunk);
+    for (const finished of this.#splitter.push(chunk)) this.#chunks.push(finished);
   }
 
-  protected commit(digest: B3Digest): void {
-    const bytes = (this.#builder ?? new SegmentBuilder()).finish();
-    this.#builder = undefined;
-    this.#store(digest, bytes);
+  protected commit(digest: B3Digest, size: number): void {
+    const chunks = this.#chunks;
+    chunks.push(...this.#splitter.finish());
+    this.#chunks = [];
+    this.#store(digest, size, chunks);
   }
 
   protected discard(): void {
-    this.#builder = undefined;
+    this.#chunks = [];
   }
 }
