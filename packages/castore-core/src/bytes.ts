@@ -113,6 +113,15 @@ export async function* fromReadableStream(stream: ReadableStream<Uint8Array>): A
   }
 }
 
+/**
+ * A copy of `bytes[start, end)` as a plain Uint8Array. Not `bytes.slice()`: on a Node Buffer (a
+ * Uint8Array subclass callers pass all the time) `slice` returns a view, so a "copy" kept that way
+ * changes when the caller reuses its buffer.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}
+
 /** Splits bytes into pieces of at most `size` bytes, without copying. */
 export function* splitBytes(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   if (!Number.isSafeInteger(size) || size <= 0)

@@ -1,4 +1,5 @@
 import { decodeBase64, encodeBase64 } from "./base64.js";
+import { copyBytes } from "./bytes.js";
 import { InvalidDigestError } from "./errors.js";
 
 const PREFIX = "b3:";
@@ -30,7 +31,7 @@ export class B3Digest {
     if (bytes.length !== B3Digest.LENGTH) {
       throw new InvalidDigestError(`invalid digest length: ${bytes.length} bytes, expected ${B3Digest.LENGTH}`);
     }
-    return new B3Digest(bytes.slice());
+    return new B3Digest(copyBytes(bytes));
   }
 
   /** Parses `b3:<base64>` or 64 hex characters; anything else is an `InvalidDigest` error. */

@@ -26,14 +26,16 @@ describe("ChunkSplitter", () => {
         fc.integer({ min: 0, max: 20_000 }),
         fc.integer({ min: 1, max: 1 << 30 }),
         fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 6 }),
-        async (length, seed, pieceSizes) => {
+        fc.boolean(),
+        async (length, seed, pieceSizes, nodeBuffer) => {
           const data = randomBytes(length, seed);
           const whole = new FastCdcChunker(SIZES);
           const cuts = [...whole.update(data), ...whole.finish()].map((cut) => cut.end);
           const splitter = new ChunkSplitter(SIZES, implementation);
           const chunks: SplitChunk[] = [];
-          // Feed through one reused buffer: the splitter must copy what it keeps.
-          const buffer = new Uint8Array(3000);
+          // Feed through one reused buffer: the splitter must copy what it keeps. A Node Buffer too,
+          // whose slice() is a view, not a copy.
+          const buffer = nodeBuffer ? Buffer.alloc(3000) : new Uint8Array(3000);
           for (let offset = 0, i = 0; offset < data.length; i++) {
             const size = Math.min(pieceSizes[i % pieceSizes.length] as number, data.length - offset);
             buffer.set(data.subarray(offset, offset + size));

@@ -236,6 +236,19 @@ describe("ChunkedReader", () => {
     ).toBe(true);
   });
 
+  it("hands out copies of chunks a store returns as Node Buffers (whose slice is a view)", async () => {
+    const blob = await chunkedBlob(5000);
+    const reader = open(blob, {
+      openChunk: async (chunk) => Buffer.from(blob.store.get(chunk.digest.toHex()) as Uint8Array),
+      window: 1,
+    });
+    const first = (await reader.read()) as Uint8Array;
+    const length = first.length;
+    first.fill(0);
+    await reader.seek(0);
+    expect(same((await reader.read()) as Uint8Array, blob.data.subarray(0, length))).toBe(true);
+  });
+
   it("prefetches ahead while reading in order, within the window, and only what it touches after a seek", async () => {
     const blob = await chunkedBlob(80_000, 13);
     const opened: number[] = [];

@@ -63,6 +63,13 @@ describe("B3Digest", () => {
     expect(digest.bytes[0]).toBe(7);
   });
 
+  it("copies a Node Buffer too (Buffer's slice is a view)", () => {
+    const bytes = Buffer.alloc(32, 7);
+    const digest = B3Digest.fromBytes(bytes);
+    bytes.fill(0);
+    expect(digest.bytes[0]).toBe(7);
+  });
+
   it("compares by bytes and works as a Map key through its string", () => {
     const a = B3Digest.fromBytes(new Uint8Array(32).fill(1));
     const b = B3Digest.fromBytes(new Uint8Array(32).fill(1));

@@ -128,6 +128,14 @@ describe("BytesReader", () => {
     expect(data[1]).toBe(blob(100)[1]);
   });
 
+  it("hands out copies of stored Node Buffers too (Buffer's slice is a view)", async () => {
+    const data = Buffer.from(blob(100));
+    const reader = new BytesReader(await digestOf(data), data);
+    const chunk = (await reader.read())!;
+    chunk.fill(0);
+    expect(data[1]).toBe(blob(100)[1]);
+  });
+
   it("fails reads after close with a Closed error and closes idempotently", async () => {
     const data = blob(10);
     const reader = new BytesReader(await digestOf(data), data);

@@ -1,3 +1,4 @@
+import { copyBytes } from "../bytes.js";
 import { B3Digest } from "../digest.js";
 import type { Blake3Implementation } from "../hashing/blake3.js";
 import { FastCdcChunker, type FastCdcOptions } from "./fastcdc.js";
@@ -47,11 +48,11 @@ export class ChunkSplitter {
       }
       const segments = this.#pending;
       this.#pending = [];
-      if (endInPiece > used) segments.push(bytes.slice(used, endInPiece));
+      if (endInPiece > used) segments.push(copyBytes(bytes, used, endInPiece));
       used = endInPiece;
       finished.push(this.#finishChunk(segments, cut.end));
     }
-    if (used < bytes.length) this.#pending.push(bytes.slice(used));
+    if (used < bytes.length) this.#pending.push(copyBytes(bytes, used));
     this.#fed += bytes.length;
     return finished;
   }
@@ -79,7 +80,7 @@ export class ChunkSplitter {
       } else {
         const split = end - offset;
         taken.push(segment.subarray(0, split));
-        this.#pending.unshift(segment.slice(split)); // a copy: the rest must not pin this chunk's array
+        this.#pending.unshift(copyBytes(segment, split)); // a copy: the rest must not pin this chunk's array
         offset = end;
       }
     }

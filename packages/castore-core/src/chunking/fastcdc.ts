@@ -1,3 +1,4 @@
+import { copyBytes } from "../bytes.js";
 import { ClosedError, InvalidArgumentError } from "../errors.js";
 import { type GearMask, type GearScanner, gearMask } from "./gear-scanner.js";
 import { JsGearScanner } from "./gear-scanner-js.js";
@@ -220,7 +221,7 @@ export class FastCdcChunker {
       this.#offset += stop - index;
       index = stop;
       if (holdLast) {
-        this.#held = bytes.slice(index, index + 1);
+        this.#held = copyBytes(bytes, index, index + 1);
         return;
       }
     }

@@ -1,3 +1,4 @@
+import { copyBytes } from "../bytes.js";
 import type { B3Digest } from "../digest.js";
 import { IntegrityError, InvalidArgumentError } from "../errors.js";
 import { createBlake3Hasher } from "../hashing/hash.js";
@@ -55,7 +56,7 @@ export class BytesReader extends BaseBlobReader {
     const segment = this.#segments[index] as Uint8Array;
     const offset = position - (this.#starts[index] as number);
     const length = Math.min(maxBytes, this.#chunkSize, segment.length - offset);
-    return segment.slice(offset, offset + length);
+    return copyBytes(segment, offset, offset + length);
   }
 
   protected async seekTo(): Promise<void> {}

@@ -1,4 +1,4 @@
-import { concatBytes } from "../bytes.js";
+import { concatBytes, copyBytes } from "../bytes.js";
 import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
 import type { B3Digest } from "../digest.js";
 import { IntegrityError, InvalidArgumentError } from "../errors.js";
@@ -124,7 +124,7 @@ export class ChunkedReader extends BaseBlobReader {
     const bytes = await raceAbort(this.#enterChunk(index), signal);
     const offset = position - (this.#starts[index] as number);
     const length = Math.min(maxBytes, bytes.length - offset);
-    const out = this.#handOutViews ? bytes.subarray(offset, offset + length) : bytes.slice(offset, offset + length);
+    const out = this.#handOutViews ? bytes.subarray(offset, offset + length) : copyBytes(bytes, offset, offset + length);
     this.#hashHandedOut(position, out);
     return out;
   }
