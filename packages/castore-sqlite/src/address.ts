@@ -8,7 +8,14 @@ import {
   requireNoHost,
   schemeOf,
 } from "castore-core";
-import { MAX_BUSY_TIMEOUT, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type SqliteBlobServiceOptions } from "./options.js";
+import {
+  MAX_BUSY_TIMEOUT,
+  MAX_CHUNK_SIZE,
+  MAX_UPLOAD_LEASE,
+  MIN_CHUNK_SIZE,
+  MIN_UPLOAD_LEASE,
+  type SqliteBlobServiceOptions,
+} from "./options.js";
 
 /**
  * Reads `sqlite:///abs/path/blobs.sqlite?option=value` (DESIGN.md §4): no host; an empty path
@@ -37,6 +44,7 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
     readonly: booleanOption,
     chunk_size: integerOption(MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
     busy_timeout: integerOption(0, MAX_BUSY_TIMEOUT),
+    upload_lease: integerOption(MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE),
   });
   return {
     path,
@@ -44,5 +52,6 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
     readonly: options.readonly,
     chunkSize: options.chunk_size,
     busyTimeout: options.busy_timeout,
+    uploadLease: options.upload_lease,
   };
 }

@@ -25,6 +25,14 @@ export interface SqliteBlobServiceOptions {
   chunkSize?: number | undefined;
   /** How long a statement waits for another process's lock before failing, in ms (default 10 000). */
   busyTimeout?: number | undefined;
+  /**
+   * The lease of an unfinished upload, in ms (default 60 000). A writer's process renews the leases
+   * of its uploads every quarter of this while it runs; an upload whose lease lapsed belongs to a
+   * process that died (on this host or any other sharing the file) and any process using the file
+   * deletes its rows. Uploads of a process on this host that no longer runs go at once. Hosts that
+   * share a file must agree on the time to within a fraction of the lease.
+   */
+  uploadLease?: number | undefined;
 }
 
 /** Options with every default applied. */
@@ -34,6 +42,7 @@ export interface ResolvedOptions {
   readonly readonly: boolean;
   readonly chunkSize: number;
   readonly busyTimeout: number;
+  readonly uploadLease: number;
 }
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -42,6 +51,10 @@ export const MIN_CHUNK_SIZE = 1 << 10;
 export const MAX_CHUNK_SIZE = 64 << 20;
 export const MAX_BUSY_TIMEOUT = 600_000;
 const DEFAULT_BUSY_TIMEOUT = 10_000;
+export const DEFAULT_UPLOAD_LEASE = 60_000;
+/** Short leases are for tests; renewals come every quarter of a lease. */
+export const MIN_UPLOAD_LEASE = 20;
+export const MAX_UPLOAD_LEASE = 86_400_000;
 
 /** Applies defaults and checks ranges; bad values are `InvalidArgument` errors. */
 export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptions {
@@ -53,9 +66,11 @@ export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptio
   checkInteger("chunkSize", chunkSize, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
   const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
   checkInteger("busyTimeout", busyTimeout, 0, MAX_BUSY_TIMEOUT);
+  const uploadLease = options.uploadLease ?? DEFAULT_UPLOAD_LEASE;
+  checkInteger("uploadLease", uploadLease, MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE);
   const path = options.path ?? "";
   if (typeof path !== "string") throw new InvalidArgumentError(`path must be a string, got ${typeof path}`);
-  return { path, synchronous, readonly: options.readonly === true, chunkSize, busyTimeout };
+  return { path, synchronous, readonly: options.readonly === true, chunkSize, busyTimeout, uploadLease };
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {

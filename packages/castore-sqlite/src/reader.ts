@@ -15,10 +15,11 @@ interface LoadedChunk {
  * - an inline blob (at most one chunk) is checked against the blob digest itself;
  * - chunks loaded in order from the first feed one running hash of the blob, checked after each
  *   chunk against the chunk's stored running digest and, at the last chunk, against the blob
- *   digest, before any byte of it is handed out: one hashing pass checks every chunk and the
+ *   digest, before any byte of it is handed out: one running hash checks every chunk in its place and the
  *   whole blob, so a full read never ends cleanly on bytes that do not hash to the digest, even
  *   if chunks and their stored digests were all rewritten to match;
- * - a chunk reached by a jump is checked against its own stored hash.
+ * - every chunk is also checked against its own stored hash, the only check of a chunk reached by
+ *   a jump (so a full read also proves the hashes ranged reads rely on).
  */
 export class SqliteBlobReader extends BaseBlobReader {
   readonly size: number;
@@ -82,6 +83,10 @@ export class SqliteBlobReader extends BaseBlobReader {
     const [hash, running, data] = row;
     if (data.length !== expectedLength)
       throw this.#corrupt(index, `it holds ${data.length} bytes, not ${expectedLength}`);
+    // Every read checks the chunk's own hash, a sequential one too: a damaged stored hash would
+    // otherwise go unnoticed until some ranged read failed on good bytes.
+    if (!digestWith(this.#store.blake3, data).equals(hash))
+      throw this.#corrupt(index, "its bytes do not match its hash");
     const hasher = this.#runningHasherAt(index);
     if (hasher) {
       hasher.update(data);
@@ -96,8 +101,6 @@ export class SqliteBlobReader extends BaseBlobReader {
           );
         }
       }
-    } else if (!digestWith(this.#store.blake3, data).equals(hash)) {
-      throw this.#corrupt(index, "its bytes do not match its hash");
     }
     return { index, bytes: asUint8Array(data) };
   }

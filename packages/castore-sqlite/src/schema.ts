@@ -16,7 +16,9 @@ const PAGE_CACHE_KIB = 16 * 1024;
  *   insert); a larger one points at its chunk rows through `content`. `data` comes last so that
  *   reading the other columns never touches its overflow pages.
  * - `uploads`: writers that have stored chunks but not yet committed. `host` and `pid` name the
- *   owning process so that a later open can reclaim the rows of one that died; `abandoned` marks an
+ *   owning process so that a later open can reclaim the rows of one that died; `started_at` is when
+ *   the owner last renewed its lease (ms; set at the start, renewed while the owner runs), so that
+ *   any process on any host reclaims an upload whose lease lapsed; `abandoned` marks an
  *   upload whose chunks are being deleted, after which no chunk can be added to it and it cannot
  *   commit; `process_token` tells this process from an earlier one that had the same pid (as
  *   in a restarted container). AUTOINCREMENT: an id is never reused, so it can serve as the blob's

@@ -10,10 +10,12 @@ import {
 import { resolveOptions, type SqliteBlobServiceOptions } from "./options.js";
 import { SqliteBlobReader } from "./reader.js";
 import { sqliteCall } from "./sqlite-errors.js";
-import { Store } from "./store.js";
+import { Store, type StoreHooks } from "./store.js";
 import { SqliteBlobWriter } from "./writer.js";
 
 let releasedState: (service: SqliteBlobService) => boolean;
+let storeOf: (service: SqliteBlobService) => Store;
+let openWith: (options: SqliteBlobServiceOptions, hooks: StoreHooks) => Promise<SqliteBlobService>;
 
 /**
  * Whether a service is closed with its connection released and, for a temporary store, its files
@@ -21,6 +23,21 @@ let releasedState: (service: SqliteBlobService) => boolean;
  */
 export function isReleased(service: SqliteBlobService): boolean {
   return releasedState(service);
+}
+
+/**
+ * Opens a store with a replaced clock, upload owner, or without the lease timer (to simulate
+ * other processes and hosts, and the passing of time, deterministically). For tests only.
+ */
+export function openWithHooks(options: SqliteBlobServiceOptions, hooks: StoreHooks): Promise<SqliteBlobService> {
+  return openWith(options, hooks);
+}
+
+/** Runs what the lease timer does at each tick: renew this store's leases, reclaim dead uploads. For tests only. */
+export async function leaseTick(service: SqliteBlobService): Promise<void> {
+  const store = storeOf(service);
+  store.renewLeases();
+  await store.reclaimDeadUploads();
 }
 
 /**
@@ -33,6 +50,13 @@ export class SqliteBlobService extends BaseBlobService {
 
   static {
     releasedState = (service) => service.closed && service.#store.released;
+    storeOf = (service) => service.#store;
+    openWith = async (options, hooks) => {
+      if (typeof options !== "object" || options === null) {
+        throw new InvalidArgumentError("expected SqliteBlobService options (an object)");
+      }
+      return new SqliteBlobService(await Store.open(resolveOptions(options), hooks));
+    };
   }
 
   private constructor(store: Store) {
@@ -42,10 +66,7 @@ export class SqliteBlobService extends BaseBlobService {
 
   /** Opens (creating if needed) a store; see {@link SqliteBlobServiceOptions}. */
   static async open(options: SqliteBlobServiceOptions = {}): Promise<SqliteBlobService> {
-    if (typeof options !== "object" || options === null) {
-      throw new InvalidArgumentError("expected SqliteBlobService options (an object)");
-    }
-    return new SqliteBlobService(await Store.open(resolveOptions(options)));
+    return openWith(options, {});
   }
 
   /** Absolute path of the database file (inside a directory deleted on close, for a temporary store). */

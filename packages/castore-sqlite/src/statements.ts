@@ -1,4 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
+import type { UploadOwner } from "./uploads.js";
 
 /** A stored blob's row, without its inline bytes. */
 export interface BlobMeta {
@@ -38,7 +39,9 @@ export class Statements {
   readonly #abandonUpload: Statement<[number]>;
   readonly #deleteUpload: Statement<[number]>;
   readonly #deleteChunks: Statement<[number, number, number]>;
-  readonly #uploadsOf: Statement<[string], [number, number, string]>;
+  readonly #liveUploads: Statement<[], [number, string, number, string, number]>;
+  readonly #abandonLapsed: Statement<[number, number]>;
+  readonly #renewUploads: Statement<[number, string]>;
   readonly #abandonedUploads: Statement<[], number>;
   readonly #countBlobs: Statement<[], number>;
 
@@ -74,9 +77,14 @@ export class Statements {
     this.#deleteChunks = db.prepare(
       `DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE ${CHUNKS_OF} LIMIT ?)`,
     );
-    this.#uploadsOf = db
-      .prepare<[string], [number, number, string]>("SELECT id, pid, process_token FROM uploads WHERE host = ?")
+    this.#liveUploads = db
+      .prepare<[], [number, string, number, string, number]>(
+        "SELECT id, host, pid, process_token, started_at FROM uploads WHERE abandoned = 0",
+      )
       .raw();
+    this.#abandonLapsed = db.prepare("UPDATE uploads SET abandoned = 1 WHERE id = ? AND started_at < ?");
+    // `started_at` holds when the owner last renewed its lease (it starts as the upload's start).
+    this.#renewUploads = db.prepare("UPDATE uploads SET started_at = ? WHERE process_token = ? AND abandoned = 0");
     this.#abandonedUploads = db.prepare<[], number>("SELECT id FROM uploads WHERE abandoned = 1").pluck();
     this.#countBlobs = db.prepare<[], number>("SELECT count(*) FROM blobs").pluck();
   }
@@ -110,9 +118,14 @@ export class Statements {
     return this.#insertChunked.run(digest, size, chunkSize, content).changes === 1;
   }
 
-  /** Registers an upload owned by this process; returns its id. */
-  startUpload(owner: { host: string; pid: number; token: string }): number {
-    return Number(this.#startUpload.run(owner.host, owner.pid, owner.token, Date.now()).lastInsertRowid);
+  /** Registers an upload owned by `owner`, its lease renewed at `now`; returns its id. */
+  startUpload(owner: UploadOwner, now: number): number {
+    return Number(this.#startUpload.run(owner.host, owner.pid, owner.token, now).lastInsertRowid);
+  }
+
+  /** Renews the leases of every live upload of the process with this token. */
+  renewUploads(token: string, now: number): void {
+    this.#renewUploads.run(now, token);
   }
 
   /** Adds a chunk to a live upload; false when the upload was abandoned or reclaimed meanwhile. */
@@ -137,9 +150,14 @@ export class Statements {
     this.#deleteUpload.run(upload);
   }
 
-  /** Uploads registered by processes on `host`, as [id, pid, process token]. */
-  uploadsOf(host: string): [id: number, pid: number, token: string][] {
-    return this.#uploadsOf.all(host);
+  /** Uploads not abandoned, as [id, host, pid, process token, lease renewed at (ms)]. */
+  liveUploads(): [id: number, host: string, pid: number, token: string, renewedAt: number][] {
+    return this.#liveUploads.all();
+  }
+
+  /** Abandons an upload unless its lease was renewed at or after `cutoff` (ms). */
+  abandonUploadRenewedBefore(upload: number, cutoff: number): void {
+    this.#abandonLapsed.run(upload, cutoff);
   }
 
   abandonedUploads(): number[] {

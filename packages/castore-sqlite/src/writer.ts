@@ -1,7 +1,6 @@
 import { type B3Digest, BackendError, BaseBlobWriter, type Blake3Hasher, digestWith } from "castore-core";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
-import { OWNER } from "./uploads.js";
 
 const EMPTY = new Uint8Array(0);
 /** First allocation of the chunk buffer; it doubles up to the chunk size, so small blobs stay small. */
@@ -77,6 +76,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     if (pending.length > 0) this.#storeChunk(pending);
     this.#releaseBuffer();
     const upload = this.#upload;
+    // Committed, a duplicate or reclaimed: from here on the upload is not a live writer's.
+    this.#store.endUpload(upload);
     // The last chunk's running digest is the blob's: a mismatch would be a bug here, never stored.
     const running = this.#running?.digest();
     this.#running = undefined;
@@ -108,6 +109,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#running = undefined;
     const upload = this.#upload;
     this.#upload = undefined;
+    if (upload !== undefined) this.#store.endUpload(upload);
     // Never fails: rows SQLite refuses to delete now are deleted later (see AbandonedUploads).
     if (upload !== undefined) await this.#store.abandonedUploads.abandon([upload]);
   }
@@ -120,7 +122,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#running.update(bytes);
     const running = this.#running.digestSoFar();
     sqliteCall("store a chunk", () => {
-      this.#upload ??= statements.startUpload(OWNER);
+      this.#upload ??= this.#store.startUpload();
       if (!statements.insertChunk(this.#upload, this.#storedChunks, hash.unsafeBytes, running, bytes)) {
         throw reclaimedError(this.#upload);
       }

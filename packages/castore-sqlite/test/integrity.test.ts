@@ -116,6 +116,26 @@ describe("corruption in the file", () => {
     await service.close();
   });
 
+  it.each([
+    ["per-chunk hash", "hash"],
+    ["running digest", "running"],
+  ])("a damaged stored %s (bytes intact) fails a full read with Integrity at that chunk", async (_, column) => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 15);
+    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const digest = await store(service, data);
+    withConnection(file, (db) => db.exec(`UPDATE chunks SET ${column} = zeroblob(32) WHERE (id & 4294967295) = 3`));
+    const reader = await service.openRead(digest);
+    let handedOut = 0;
+    await expect(
+      (async () => {
+        for await (const chunk of reader ?? []) handedOut += chunk.length;
+      })(),
+    ).rejects.toMatchObject({ code: "Integrity", message: expect.stringMatching(/chunk 3 of 7/) });
+    expect(handedOut).toBe(4096 * 3);
+    await service.close();
+  });
+
   it("a missing chunk row, a truncated chunk or a wrong size is an Integrity error", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 4, 12);
