@@ -1,10 +1,13 @@
 import {
-  type B3Digest,
+  B3Digest,
   BaseBlobService,
+  type BlobLister,
   type BlobReader,
   type BlobWriter,
   ClosedError,
   InvalidArgumentError,
+  type SignalOptions,
+  throwIfAborted,
   UnsupportedError,
 } from "castore-core";
 import { resolveOptions, type SqliteBlobServiceOptions } from "./options.js";
@@ -12,6 +15,9 @@ import { SqliteBlobReader } from "./reader.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import { Store, type StoreHooks } from "./store.js";
 import { SqliteBlobWriter } from "./writer.js";
+
+/** Digests read per statement while listing. */
+const LIST_PAGE = 512;
 
 let releasedState: (service: SqliteBlobService) => boolean;
 let storeOf: (service: SqliteBlobService) => Store;
@@ -45,7 +51,7 @@ export async function leaseTick(service: SqliteBlobService): Promise<void> {
  * become visible atomically when their writer closes, and are verified as they are read. Several
  * processes may use the same file at once.
  */
-export class SqliteBlobService extends BaseBlobService {
+export class SqliteBlobService extends BaseBlobService implements BlobLister {
   readonly #store: Store;
 
   static {
@@ -83,6 +89,24 @@ export class SqliteBlobService extends BaseBlobService {
   async count(): Promise<number> {
     if (this.closed) throw new ClosedError("blob service is closed");
     return sqliteCall("count blobs", () => this.#store.statements.countBlobs());
+  }
+
+  /**
+   * Every stored digest, in byte order (castore-core's `BlobLister`). It reads a page of digests at
+   * a time and holds no transaction in between, so it never keeps writers (here or in another
+   * process) waiting, nor the write-ahead log from being folded back into the file. A blob stored
+   * before the walk and still there at its end is yielded once; one stored meanwhile may or may not be.
+   */
+  async *listBlobs(options?: SignalOptions): AsyncGenerator<B3Digest> {
+    let after: Uint8Array = new Uint8Array(0);
+    for (;;) {
+      if (this.closed) throw new ClosedError("blob service is closed");
+      throwIfAborted(options?.signal);
+      const page = sqliteCall("list blobs", () => this.#store.statements.digestsAfter(after, LIST_PAGE));
+      for (const digest of page) yield B3Digest.fromBytes(digest);
+      if (page.length < LIST_PAGE) return;
+      after = page[page.length - 1] as Uint8Array;
+    }
   }
 
   protected async hasImpl(digest: B3Digest): Promise<boolean> {

@@ -44,6 +44,7 @@ export class Statements {
   readonly #renewUploads: Statement<[number, string]>;
   readonly #abandonedUploads: Statement<[], number>;
   readonly #countBlobs: Statement<[], number>;
+  readonly #digestsAfter: Statement<[Uint8Array, number], Buffer>;
 
   constructor(db: Database) {
     this.db = db;
@@ -87,6 +88,9 @@ export class Statements {
     this.#renewUploads = db.prepare("UPDATE uploads SET started_at = ? WHERE process_token = ? AND abandoned = 0");
     this.#abandonedUploads = db.prepare<[], number>("SELECT id FROM uploads WHERE abandoned = 1").pluck();
     this.#countBlobs = db.prepare<[], number>("SELECT count(*) FROM blobs").pluck();
+    this.#digestsAfter = db
+      .prepare<[Uint8Array, number], Buffer>("SELECT digest FROM blobs WHERE digest > ? ORDER BY digest LIMIT ?")
+      .pluck();
   }
 
   has(digest: Uint8Array): boolean {
@@ -162,6 +166,11 @@ export class Statements {
 
   abandonedUploads(): number[] {
     return this.#abandonedUploads.all();
+  }
+
+  /** Up to `limit` stored digests that sort after `after` (an empty array sorts first), in order. */
+  digestsAfter(after: Uint8Array, limit: number): Buffer[] {
+    return this.#digestsAfter.all(after, limit);
   }
 
   countBlobs(): number {
