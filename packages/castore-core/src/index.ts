@@ -9,6 +9,15 @@ export {
   splitBytes,
   toReadableStream,
 } from "./bytes.js";
+export { type ChunkMeta, validateChunkList } from "./chunking/chunk-list.js";
+export {
+  type ChunkCut,
+  chunkSizesFor,
+  DEFAULT_AVG_CHUNK_SIZE,
+  FastCdcChunker,
+  type FastCdcOptions,
+  validateFastCdcOptions,
+} from "./chunking/fastcdc.js";
 export { B3Digest } from "./digest.js";
 export * from "./errors.js";
 export type { Blake3Hasher, Blake3Implementation } from "./hashing/blake3.js";
@@ -16,6 +25,7 @@ export { blake3, createBlake3Hasher, digestOf, digestWith } from "./hashing/hash
 export { type BlobLister, canListBlobs } from "./listing.js";
 export { BaseBlobReader } from "./readers/base-reader.js";
 export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
+export { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions } from "./readers/chunked-reader.js";
 export { ForwardSeeker, type ForwardSeekerOptions } from "./readers/forward-seeker.js";
 export { iterateReader } from "./readers/iterate.js";
 export { verifyStream } from "./readers/verify-stream.js";
