@@ -9,10 +9,10 @@ import {
   schemeOf,
 } from "castore-core";
 import {
+  MAX_AVG_CHUNK_SIZE,
   MAX_BUSY_TIMEOUT,
-  MAX_CHUNK_SIZE,
   MAX_UPLOAD_LEASE,
-  MIN_CHUNK_SIZE,
+  MIN_AVG_CHUNK_SIZE,
   MIN_UPLOAD_LEASE,
   type SqliteBlobServiceOptions,
 } from "./options.js";
@@ -42,7 +42,7 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
   const options = parseOptions(url, {
     synchronous: oneOf("normal", "full"),
     readonly: booleanOption,
-    chunk_size: integerOption(MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
+    avg_chunk_size: integerOption(MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE),
     busy_timeout: integerOption(0, MAX_BUSY_TIMEOUT),
     upload_lease: integerOption(MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE),
   });
@@ -50,7 +50,7 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
     path,
     synchronous: options.synchronous,
     readonly: options.readonly,
-    chunkSize: options.chunk_size,
+    avgChunkSize: options.avg_chunk_size,
     busyTimeout: options.busy_timeout,
     uploadLease: options.upload_lease,
   };

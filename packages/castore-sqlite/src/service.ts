@@ -4,6 +4,7 @@ import {
   type BlobLister,
   type BlobReader,
   type BlobWriter,
+  type ChunkMeta,
   ClosedError,
   InvalidArgumentError,
   type SignalOptions,
@@ -11,7 +12,7 @@ import {
   UnsupportedError,
 } from "castore-core";
 import { resolveOptions, type SqliteBlobServiceOptions } from "./options.js";
-import { SqliteBlobReader } from "./reader.js";
+import { openStoredBlob } from "./reader.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import { Store, type StoreHooks } from "./store.js";
 import { SqliteBlobWriter } from "./writer.js";
@@ -109,13 +110,35 @@ export class SqliteBlobService extends BaseBlobService implements BlobLister {
     }
   }
 
+  /**
+   * Bytes of blob and chunk data stored, each shared chunk counted once (the conformance suite's
+   * `storedBytes` capability): what deduplication saves shows here. SQLite's own overhead (pages,
+   * indexes, free space) is not included.
+   */
+  async storedBytes(): Promise<number> {
+    if (this.closed) throw new ClosedError("blob service is closed");
+    return sqliteCall("measure the store", () => this.#store.statements.storedBytes());
+  }
+
+  /** A blob, or a chunk of one (every chunk is readable as a blob by its digest). */
   protected async hasImpl(digest: B3Digest): Promise<boolean> {
-    return sqliteCall("look a blob up", () => this.#store.statements.has(digest.unsafeBytes));
+    return sqliteCall("look a blob up", () => this.#store.statements.lookup(digest.unsafeBytes) !== undefined);
   }
 
   protected async openReadImpl(digest: B3Digest): Promise<BlobReader | undefined> {
-    const meta = sqliteCall("look a blob up", () => this.#store.statements.meta(digest.unsafeBytes));
-    return meta && new SqliteBlobReader(this.#store, digest, meta);
+    return openStoredBlob(this.#store, digest);
+  }
+
+  /** The chunk list from the table: `[]` for a one-piece blob (or a chunk read as a blob). */
+  protected override async chunksImpl(digest: B3Digest): Promise<ChunkMeta[] | undefined> {
+    return sqliteCall("read a chunk list", () => {
+      const stored = this.#store.statements.lookup(digest.unsafeBytes);
+      if (!stored) return undefined;
+      if (stored.kind !== "chunked") return [];
+      return this.#store.statements
+        .chunkList(digest.unsafeBytes)
+        .map(([chunk, size]) => ({ digest: B3Digest.fromBytes(chunk), size }));
+    });
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {

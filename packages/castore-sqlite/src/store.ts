@@ -32,8 +32,6 @@ export class Store {
   readonly file: string;
   /** The directory to delete on close, for a temporary store. */
   readonly #temporaryDir: string | undefined;
-  /** One chunk buffer kept from a finished writer for the next (fresh memory costs page faults). */
-  #spareChunkBuffer: Uint8Array | undefined;
   readonly #syncFull: Database.Statement | undefined;
   readonly #syncNormal: Database.Statement | undefined;
   /** The owner this store registers uploads to, and the clock their leases run on. */
@@ -159,22 +157,9 @@ export class Store {
     this.#leaseTimer.unref();
   }
 
-  /** A buffer of the chunk size for a writer: the spare one if there is one. */
-  takeChunkBuffer(): Uint8Array {
-    const buffer = this.#spareChunkBuffer ?? Buffer.allocUnsafeSlow(this.options.chunkSize);
-    this.#spareChunkBuffer = undefined;
-    return buffer;
-  }
-
-  /** Takes back a writer's chunk buffer once nothing refers to its bytes any more. */
-  returnChunkBuffer(buffer: Uint8Array): void {
-    if (buffer.length === this.options.chunkSize) this.#spareChunkBuffer = buffer;
-  }
-
   /** Closes the connection; a temporary store's files are deleted. */
   close(): void {
     clearInterval(this.#leaseTimer);
-    this.#spareChunkBuffer = undefined;
     try {
       if (this.db.open && !this.options.readonly) this.abandonedUploads.close();
       if (this.db.open) this.db.close();

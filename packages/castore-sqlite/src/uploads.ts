@@ -15,20 +15,20 @@ export const OWNER: UploadOwner = {
 };
 
 /**
- * Deletes an upload's chunk rows, one bounded batch per statement so other work interleaves, then
- * the upload itself. It is marked abandoned first, so nothing adds rows meanwhile and a crash
+ * Releases an upload's chunks (deleting those no blob and no other upload uses), one bounded batch
+ * per transaction so other work interleaves, then deletes the upload itself. It is marked abandoned first, so nothing adds rows meanwhile and a crash
  * half-way leaves it for the next open to finish.
  */
 export async function deleteUpload(statements: Statements, upload: number): Promise<void> {
   statements.abandonUpload(upload);
-  while (statements.deleteChunkBatch(upload) > 0) await nextTurn();
+  while (statements.releaseChunkBatch(upload) > 0) await nextTurn();
   statements.deleteUpload(upload);
 }
 
 /** {@link deleteUpload} without yielding between batches, for a store about to close. */
 export function deleteUploadNow(statements: Statements, upload: number): void {
   statements.abandonUpload(upload);
-  while (statements.deleteChunkBatch(upload) > 0);
+  while (statements.releaseChunkBatch(upload) > 0);
   statements.deleteUpload(upload);
 }
 

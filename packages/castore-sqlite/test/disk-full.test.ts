@@ -78,7 +78,7 @@ describe("a full disk", () => {
       context.skip();
     }
     const file = onTinyDisk("filled-by-writes");
-    const options = { path: file, chunkSize: 64 << 10 };
+    const options = { path: file, avgChunkSize: 64 << 10 };
     let service = await openSqliteBlobService(options);
     const stored = await storeSome(service);
     let failure: unknown;

@@ -7,7 +7,7 @@ import { tempFile } from "./support/temp.js";
 
 describe("listBlobs", () => {
   it("yields every stored digest once, in byte order, across pages; not an unfinished upload's", async () => {
-    const service = await openSqliteBlobService({ path: tempFile(), chunkSize: 1024 });
+    const service = await openSqliteBlobService({ path: tempFile(), avgChunkSize: 1024 });
     expect(canListBlobs(service)).toBe(true);
     const stored: string[] = [];
     // More than two pages of digests, a few of them chunked blobs.

@@ -5,24 +5,24 @@ import { describe, expect, it, vi } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { leaseTick, openWithHooks } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
-import { CHUNK_ID, countRows, withConnection } from "./support/inspect.js";
+import { countRows, withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const LEASE = 60_000;
 
-/** Leaves an upload with two chunk rows in the file, as a writer that died would; returns its id. */
+/** Leaves an upload holding two chunks in the file, as a writer that died would; returns its id. */
 function leaveUpload(file: string, owner: { host: string; pid: number; token: string }, renewedAt: number): number {
   return withConnection(file, (db) => {
     const id = Number(
       db
-        .prepare("INSERT INTO uploads (host, pid, process_token, started_at) VALUES (?, ?, ?, ?)")
+        .prepare("INSERT INTO uploads (host, pid, process_token, renewed_at) VALUES (?, ?, ?, ?)")
         .run(owner.host, owner.pid, owner.token, renewedAt).lastInsertRowid,
     );
-    const insert = db.prepare(
-      `INSERT INTO chunks (id, hash, running, data) VALUES (${CHUNK_ID}, x'00', x'00', x'0102')`,
-    );
-    insert.run(id, 0);
-    insert.run(id, 1);
+    for (const seq of [0, 1]) {
+      const digest = Buffer.alloc(32, id * 2 + seq);
+      db.prepare("INSERT INTO chunks (digest, data) VALUES (?, x'0102')").run(digest);
+      db.prepare("INSERT INTO upload_chunks (upload, seq, chunk, size) VALUES (?, ?, ?, 2)").run(id, seq, digest);
+    }
     return id;
   });
 }
@@ -81,14 +81,16 @@ describe("reclaiming uploads on open", () => {
 
   it("leaves a live upload of this process alone when another service opens the file", async () => {
     const file = tempFile();
-    const first = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const first = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const data = pseudoRandomBytes(4096 * 5 + 9, 21);
     const writer = await first.openWrite();
     await writer.write(data.subarray(0, 4096 * 3));
-    expect(countRows(file)).toMatchObject({ uploads: 1, chunks: 3 });
+    const held = countRows(file).chunks;
+    expect(held).toBeGreaterThan(0);
+    expect(countRows(file)).toMatchObject({ uploads: 1 });
 
-    const second = await openSqliteBlobService({ path: file, chunkSize: 4096 });
-    expect(countRows(file)).toMatchObject({ uploads: 1, chunks: 3 });
+    const second = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    expect(countRows(file)).toMatchObject({ uploads: 1, chunks: held });
     await writer.write(data.subarray(4096 * 3));
     const digest = await writer.close();
     expectBytes(await readBlob(second, digest), data);
@@ -101,7 +103,7 @@ describe("upload leases", () => {
   it("a writer's lease is renewed while it lives, so a process elsewhere never reclaims it; a lapsed one is", async () => {
     const file = tempFile();
     const clock = manualClock();
-    const options = { path: file, chunkSize: 4096, uploadLease: LEASE };
+    const options = { path: file, avgChunkSize: 1024, uploadLease: LEASE };
     // A writer on another host and a store here, on one clock the test moves; no timers.
     const elsewhere = await openWithHooks(options, { now: clock.now, owner: FOREIGN, leaseTimer: false });
     const here = await openWithHooks(options, { now: clock.now, leaseTimer: false });
@@ -114,10 +116,12 @@ describe("upload leases", () => {
       await leaseTick(elsewhere); // its owner renews...
       await leaseTick(here); // ...so the other's sweeps leave it alone
     }
-    expect(countRows(file)).toMatchObject({ uploads: 1, chunks: 2 });
+    expect(countRows(file)).toMatchObject({ uploads: 1, orphanChunks: 0 });
+    expect(countRows(file).chunks).toBeGreaterThan(0);
     await live.write(data.subarray(4096 * 2));
     const digest = await live.close();
     expectBytes(await readBlob(here, digest), data);
+    const committed = countRows(file).chunks;
 
     // An owner that stops renewing (hung, or its host died) loses the upload once the lease lapses.
     const stalled = await elsewhere.openWrite();
@@ -127,8 +131,8 @@ describe("upload leases", () => {
     expect(countRows(file)).toMatchObject({ uploads: 1 });
     clock.advance(2);
     await leaseTick(here);
-    // Only the committed blob's five chunk rows are left.
-    expect(countRows(file)).toMatchObject({ uploads: 0, chunks: 5, orphanChunks: 0 });
+    // Only the committed blob's chunks are left.
+    expect(countRows(file)).toMatchObject({ uploads: 0, chunks: committed, orphanChunks: 0 });
     // Its writer then fails cleanly and stores nothing.
     await expect(stalled.write(data.subarray(4096 * 2, 4096 * 3))).rejects.toMatchObject({
       code: "Backend",
@@ -142,11 +146,11 @@ describe("upload leases", () => {
 
   it("the lease timer renews a live writer's lease and reclaims lapsed uploads without a reopen", async () => {
     const file = tempFile();
-    const service = await openSqliteBlobService({ path: file, chunkSize: 4096, uploadLease: 40 });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024, uploadLease: 40 });
     const writer = await service.openWrite();
     await writer.write(pseudoRandomBytes(4096 * 2, 3));
     const renewedAt = () =>
-      withConnection(file, (db) => db.prepare<[], number>("SELECT started_at FROM uploads").pluck().all());
+      withConnection(file, (db) => db.prepare<[], number>("SELECT renewed_at FROM uploads").pluck().all());
     const [first] = renewedAt();
     await vi.waitFor(() => expect(renewedAt()[0]).toBeGreaterThan(first as number), { timeout: 30_000 });
 
