@@ -10,12 +10,15 @@ export {
   toReadableStream,
 } from "./bytes.js";
 export { type ChunkMeta, validateChunkList } from "./chunking/chunk-list.js";
+export { ChunkSplitter, type SplitChunk } from "./chunking/chunk-splitter.js";
 export {
   type ChunkCut,
   chunkSizesFor,
   DEFAULT_AVG_CHUNK_SIZE,
   FastCdcChunker,
   type FastCdcOptions,
+  MAX_AVG_CHUNK_SIZE,
+  MIN_AVG_CHUNK_SIZE,
   validateFastCdcOptions,
 } from "./chunking/fastcdc.js";
 export { B3Digest } from "./digest.js";
