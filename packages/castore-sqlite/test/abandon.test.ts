@@ -71,14 +71,14 @@ describe("abandoning uploads while the database is busy", () => {
   it("a live writer's rows survive another service's open while an abandoned one's go", async () => {
     const { file, service, writer } = await writerWithRows();
     const live = await service.openWrite();
-    const data = pseudoRandomBytes(CHUNK * 3 + 5, 8);
-    await live.write(data.subarray(0, CHUNK * 2));
+    const data = pseudoRandomBytes(CHUNK * 12 + 5, 8);
+    await live.write(data.subarray(0, CHUNK * 8));
     const lock = holdWriteLock(file);
     await writer.abort();
     lock.release();
     const second = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK });
     expect(countRows(file)).toMatchObject({ uploads: 1, orphanChunks: 0 });
-    await live.write(data.subarray(CHUNK * 2));
+    await live.write(data.subarray(CHUNK * 8));
     const digest = await live.close();
     expect(await second.has(digest)).toBe(true);
     const chunks = (await second.chunks(digest))?.length;

@@ -8,6 +8,8 @@ function capabilities() {
   return {
     backwardSeek: true,
     seekFromEnd: true,
+    chunks: true,
+    storedBytes: (service: BlobService) => (service as SqliteBlobService).storedBytes(),
     corrupt: async (service: BlobService, digest: Parameters<typeof corruptStoredByte>[1]) => {
       if (!corruptStoredByte((service as SqliteBlobService).file, digest)) throw new Error(`cannot corrupt ${digest}`);
     },

@@ -25,8 +25,8 @@ function chunkAt(db: Database.Database, digest: B3Digest, offset: number): Chunk
 
 /**
  * Flips one bit of the stored byte at `offset` (default: the middle of the blob) of `digest` in the
- * database `file` (in the shared chunk that holds it, for a chunked blob). Returns false when the
- * blob is absent or empty.
+ * database `file` (in the shared chunk that holds it, for a chunked blob; `digest` may also name a
+ * chunk). Returns false when nothing non-empty is stored under `digest`.
  */
 export function corruptStoredByte(file: string, digest: B3Digest, options: { offset?: number } = {}): boolean {
   const db = new Database(file, { timeout: 10_000 });
@@ -34,7 +34,8 @@ export function corruptStoredByte(file: string, digest: B3Digest, options: { off
     const row = db
       .prepare<[Uint8Array], { size: number; data: Buffer | null }>("SELECT size, data FROM blobs WHERE digest = ?")
       .get(digest.unsafeBytes);
-    if (!row || row.size === 0) return false;
+    if (!row) return corruptChunk(db, digest.unsafeBytes, options.offset);
+    if (row.size === 0) return false;
     const offset = options.offset ?? Math.floor(row.size / 2);
     if (row.data !== null) {
       row.data[offset] = (row.data[offset] as number) ^ 0x01;
@@ -42,15 +43,20 @@ export function corruptStoredByte(file: string, digest: B3Digest, options: { off
       return true;
     }
     const located = chunkAt(db, digest, offset);
-    if (!located) return false;
-    const data = db.prepare<[Buffer], Buffer>("SELECT data FROM chunks WHERE digest = ?").pluck().get(located.chunk);
-    if (!data) return false;
-    data[located.at] = (data[located.at] as number) ^ 0x01;
-    db.prepare("UPDATE chunks SET data = ? WHERE digest = ?").run(data, located.chunk);
-    return true;
+    return located !== undefined && corruptChunk(db, located.chunk, located.at);
   } finally {
     db.close();
   }
+}
+
+/** Flips a bit of a stored chunk (in every blob that shares it) at `at`, default its middle. */
+function corruptChunk(db: Database.Database, chunk: Uint8Array, at?: number): boolean {
+  const data = db.prepare<[Uint8Array], Buffer>("SELECT data FROM chunks WHERE digest = ?").pluck().get(chunk);
+  if (!data || data.length === 0) return false;
+  const where = at ?? Math.floor(data.length / 2);
+  data[where] = (data[where] as number) ^ 0x01;
+  db.prepare("UPDATE chunks SET data = ? WHERE digest = ?").run(data, chunk);
+  return true;
 }
 
 /**
