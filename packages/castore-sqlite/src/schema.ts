@@ -26,7 +26,9 @@ const PAGE_CACHE_KIB = 16 * 1024;
  *   are never reused.
  * - `upload_chunks`: the chunks an upload has stored so far, in order. They pin their chunks: a
  *   chunk row is deleted only when no blob lists it and no upload holds it (see statements.ts).
- * The `chunk` indexes answer "does anything still use this chunk?" when an upload goes.
+ * `blob_chunks_by_chunk` answers "does a blob still use this chunk?" when an upload goes; the few
+ * rows of `upload_chunks` (unfinished uploads only) are scanned, as an index on them would cost a
+ * random page write per stored chunk.
  */
 const TABLES = `
   CREATE TABLE blobs (
@@ -61,7 +63,6 @@ const TABLES = `
     size INTEGER NOT NULL,
     PRIMARY KEY (upload, seq)
   ) WITHOUT ROWID;
-  CREATE INDEX upload_chunks_by_chunk ON upload_chunks (chunk);
 `;
 
 /**

@@ -7,6 +7,9 @@ export type Stored =
   | { readonly kind: "chunked"; readonly size: number }
   | { readonly kind: "chunk"; readonly size: number };
 
+/** Thrown inside a transaction to roll it back when the upload is gone. */
+class UploadGone extends Error {}
+
 /** How many upload chunks one deletion step releases, so no transaction holds the write lock for long. */
 const DELETE_BATCH = 16;
 
@@ -140,18 +143,26 @@ export class Statements {
   }
 
   /**
-   * Stores a chunk (once per digest) and pins it to a live upload, in one transaction: a deletion
-   * elsewhere can never take a chunk between its insert and its pin. False (nothing changed) when
-   * the upload was abandoned or reclaimed meanwhile.
+   * Stores chunks (once per digest) and pins them to a live upload as its chunks `firstSeq`…, in
+   * one transaction: a deletion elsewhere can never take a chunk between its insert and its pin,
+   * and a batch costs one commit. False (nothing changed) when the upload was abandoned or
+   * reclaimed meanwhile.
    */
-  storeChunk(upload: number, seq: number, digest: Uint8Array, data: Uint8Array): boolean {
-    return this.db
-      .transaction(() => {
-        if (this.#pinChunk.run(upload, seq, digest, data.length, upload).changes !== 1) return false;
+  storeChunks(upload: number, firstSeq: number, chunks: readonly { digest: Uint8Array; data: Uint8Array }[]): boolean {
+    const store = this.db.transaction(() => {
+      for (const [i, { digest, data }] of chunks.entries()) {
+        // The whole batch is rolled back: nothing is added to a reclaimed upload.
+        if (this.#pinChunk.run(upload, firstSeq + i, digest, data.length, upload).changes !== 1) throw new UploadGone();
         this.#insertChunk.run(digest, data);
-        return true;
-      })
-      .immediate();
+      }
+    });
+    try {
+      store.immediate();
+      return true;
+    } catch (error) {
+      if (error instanceof UploadGone) return false;
+      throw error;
+    }
   }
 
   /** Registers an upload owned by `owner`, its lease renewed at `now`; returns its id. */

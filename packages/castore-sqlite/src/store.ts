@@ -2,7 +2,7 @@ import { closeSync, fchmodSync, mkdtempSync, openSync, rmSync, statSync } from "
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { type Blake3Implementation, blake3, InvalidArgumentError } from "castore-core";
+import { type Blake3Implementation, blake3, type FastCdcOptions, InvalidArgumentError } from "castore-core";
 import { AbandonedUploads } from "./abandoned-uploads.js";
 import type { ResolvedOptions } from "./options.js";
 import { prepareDatabase } from "./schema.js";
@@ -18,6 +18,8 @@ export interface StoreHooks {
   readonly owner?: UploadOwner | undefined;
   /** Whether a timer renews leases and reclaims lapsed uploads (default true). */
   readonly leaseTimer?: boolean | undefined;
+  /** Chunk sizes beyond what `avgChunkSize` can say (fixed-size chunks for a benchmark baseline). */
+  readonly chunking?: FastCdcOptions | undefined;
 }
 
 /** An open store file: the connection, its prepared statements and what writers and readers share. */
@@ -54,7 +56,7 @@ export class Store {
     this.now = hooks.now ?? Date.now;
     this.statements = new Statements(db);
     this.blake3 = blake3;
-    this.options = options;
+    this.options = hooks.chunking ? { ...options, chunking: hooks.chunking } : options;
     this.file = file;
     this.#temporaryDir = temporaryDir;
     this.abandonedUploads = new AbandonedUploads(file, this.statements);

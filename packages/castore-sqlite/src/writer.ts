@@ -3,6 +3,11 @@ import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Chunks are stored in batches of about this many bytes, one transaction each: a commit rewrites
+ * the b-tree pages it touched (64 KiB each), so one per 256 KiB chunk would double what is written.
+ */
+const BATCH_BYTES = 1 << 20;
 
 /**
  * Streams a blob into the store. The bytes are cut by content (core's ChunkSplitter: FastCDC 2020
@@ -24,6 +29,9 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** The first chunk, held until another follows it (else the blob is one piece, stored inline). */
   #first: SplitChunk | undefined;
   #chunksCut = 0;
+  /** Chunks cut but not yet stored: stored together, one commit per batch (see BATCH_BYTES). */
+  #batch: { digest: Uint8Array; data: Uint8Array }[] = [];
+  #batchBytes = 0;
   /** The upload pinning this blob's chunks, once a first chunk is stored. */
   #upload: number | undefined;
   #storedChunks = 0;
@@ -44,6 +52,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
 
   protected async commit(digest: B3Digest, size: number): Promise<void> {
     for (const finished of this.#splitter.finish()) this.#add(finished);
+    this.#flush();
     const { statements } = this.#store;
     const key = digest.unsafeBytes;
     if (this.#upload === undefined) {
@@ -79,6 +88,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
 
   protected async discard(): Promise<void> {
     this.#first = undefined;
+    this.#batch = [];
+    this.#batchBytes = 0;
     const upload = this.#upload;
     this.#upload = undefined;
     if (upload === undefined) return;
@@ -100,17 +111,27 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#storeChunk(chunk);
   }
 
-  /** Stores one chunk (once per digest in the store) and pins it to this writer's upload. */
+  /** Queues one chunk for storing; a full batch is stored at once. */
   #storeChunk(chunk: SplitChunk): void {
     // SQLite takes a value as one array: join the splitter's segments (most chunks are one or two).
-    const bytes = concatBytes(chunk.segments);
-    sqliteCall("store a chunk", () => {
+    this.#batch.push({ digest: chunk.digest.unsafeBytes, data: concatBytes(chunk.segments) });
+    this.#batchBytes += chunk.size;
+    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
+  }
+
+  /** Stores the queued chunks (once per digest in the store), pinned to this writer's upload. */
+  #flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    sqliteCall("store chunks", () => {
       this.#upload ??= this.#store.startUpload();
-      if (!this.#store.statements.storeChunk(this.#upload, this.#storedChunks, chunk.digest.unsafeBytes, bytes)) {
+      if (!this.#store.statements.storeChunks(this.#upload, this.#storedChunks, batch)) {
         throw reclaimedError(this.#upload);
       }
     });
-    this.#storedChunks++;
+    this.#storedChunks += batch.length;
   }
 }
 
