@@ -53,7 +53,7 @@ describe("stat --chunks", () => {
     const result = await inProcess(["stat", "--chunks", BLOB_C.digest.toHex()]);
     expect(result).toMatchObject({ code: 0, stderr: "" });
     expect(result.stdout.toString()).toBe(
-      [`${BLOB_C.digest} present`, ...chunks.map((c) => `${c.digest} ${c.size}`)].join("\n") + "\n",
+      `${[`${BLOB_C.digest} present`, ...chunks.map((c) => `${c.digest} ${c.size}`)].join("\n")}\n`,
     );
     // Each listed chunk is a blob of its own.
     const first = chunks[0] as ChunkMeta;
