@@ -20,7 +20,7 @@ export interface SqliteBlobServiceOptions {
   readonly?: boolean | undefined;
   /**
    * The average chunk size of new blobs, cut by content (FastCDC 2020) into chunks of avg/2 to
-   * 2·avg bytes (default 262144: 131072 / 262144 / 524288, snix's sizes; 1024 to 2097152). A seek
+   * 2·avg bytes (default 262144: 131072 / 262144 / 524288, snix's sizes; 512 to 2097152). A seek
    * or a ranged read loads and verifies one chunk; a writer buffers at most a few. Existing blobs
    * keep their chunks.
    */
@@ -48,8 +48,8 @@ export interface ResolvedOptions {
   readonly uploadLease: number;
 }
 
-/** The smallest average FastCDC allows with max = 2·avg ≥ 1 KiB is 512; castore takes from 1 KiB. */
-export const MIN_AVG_CHUNK_SIZE = 1024;
+/** The smallest average FastCDC allows with max = 2·avg ≥ 1 KiB. */
+export const MIN_AVG_CHUNK_SIZE = 512;
 /** min = avg/2 may be at most 1 MiB in FastCDC. */
 export const MAX_AVG_CHUNK_SIZE = 2 << 20;
 export const MAX_BUSY_TIMEOUT = 600_000;

@@ -4,10 +4,11 @@ import type { Store } from "./store.js";
 
 const EMPTY = new Uint8Array(0);
 /**
- * Chunks are stored in batches of about this many bytes, one transaction each: a commit rewrites
- * the b-tree pages it touched (64 KiB each), so one per 256 KiB chunk would double what is written.
+ * Chunks are stored in batches of about two average chunks (at most this many bytes), one
+ * transaction each: a commit rewrites every b-tree page it touched (64 KiB each), so a commit per
+ * chunk writes far more than the chunks.
  */
-const BATCH_BYTES = 1 << 20;
+const MAX_BATCH_BYTES = 1 << 20;
 
 /**
  * Streams a blob into the store. The bytes are cut by content (core's ChunkSplitter: FastCDC 2020
@@ -26,6 +27,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   readonly #splitter: ChunkSplitter;
   /** Bytes fed to the splitter per step: finished chunks are stored between steps. */
   readonly #step: number;
+  /** Chunks are stored once this many bytes of them are queued. */
+  readonly #batchBytesWanted: number;
   /** The first chunk, held until another follows it (else the blob is one piece, stored inline). */
   #first: SplitChunk | undefined;
   #chunksCut = 0;
@@ -41,6 +44,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#store = store;
     this.#splitter = new ChunkSplitter(store.options.chunking, store.blake3);
     this.#step = store.options.chunking.maxSize;
+    this.#batchBytesWanted = Math.min(MAX_BATCH_BYTES, 2 * store.options.chunking.avgSize);
   }
 
   protected writeChunk(chunk: Uint8Array): void {
@@ -116,7 +120,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     // SQLite takes a value as one array: join the splitter's segments (most chunks are one or two).
     this.#batch.push({ digest: chunk.digest.unsafeBytes, data: concatBytes(chunk.segments) });
     this.#batchBytes += chunk.size;
-    if (this.#batchBytes >= BATCH_BYTES) this.#flush();
+    if (this.#batchBytes >= this.#batchBytesWanted) this.#flush();
   }
 
   /** Stores the queued chunks (once per digest in the store), pinned to this writer's upload. */

@@ -124,7 +124,7 @@ describe("sqlite:// addresses", () => {
     ["?synchronous=off", "a synchronous mode we do not offer"],
     ["?synchronous=normal&synchronous=full", "a repeated option"],
     ["?readonly=maybe", "a readonly value that is not a boolean"],
-    ["?avg_chunk_size=100", "an average chunk size below 1 KiB"],
+    ["?avg_chunk_size=100", "an average chunk size below 512"],
     ["?avg_chunk_size=4194304", "an average chunk size above 2 MiB"],
     ["?avg_chunk_size=1e6", "an average chunk size that is not an integer"],
     ["?chunk_size=4096", "the fixed chunk size of schema version 1, gone"],

@@ -106,7 +106,7 @@ describe("the store file", () => {
     for (const options of [
       { avgChunkSize: 0 },
       { avgChunkSize: 1.5 },
-      { avgChunkSize: 512 },
+      { avgChunkSize: 511 },
       { avgChunkSize: 4 << 20 },
       { busyTimeout: -1 },
       { synchronous: "off" as "full" },
