@@ -48,9 +48,12 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   }
 
   protected writeChunk(chunk: Uint8Array): void {
+    // A plain Uint8Array view of the caller's bytes: on a Node Buffer, `slice` makes a view, not the
+    // copy the splitter takes, and the caller may reuse its buffer once write() resolves.
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A step at a time: however large the caller's piece, the writer holds a few chunks at most.
-    for (let offset = 0; offset < chunk.length; offset += this.#step) {
-      for (const finished of this.#splitter.push(chunk.subarray(offset, offset + this.#step))) this.#add(finished);
+    for (let offset = 0; offset < bytes.length; offset += this.#step) {
+      for (const finished of this.#splitter.push(bytes.subarray(offset, offset + this.#step))) this.#add(finished);
     }
   }
 

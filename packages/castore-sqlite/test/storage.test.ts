@@ -35,6 +35,26 @@ describe("chunked storage", () => {
     await service.close();
   });
 
+  it("a caller may refill its Buffer once write() resolves: what was stored stays intact", async () => {
+    const { service } = await openStore();
+    const data = pseudoRandomBytes(AVG * 40, 11);
+    // One Node Buffer, refilled for every piece (Buffer#slice makes views, not copies).
+    const piece = Buffer.alloc(3000);
+    const writer = await service.openWrite();
+    for (let offset = 0; offset < data.length; offset += piece.length) {
+      const part = data.subarray(offset, offset + piece.length);
+      piece.set(part);
+      await writer.write(piece.subarray(0, part.length));
+      piece.fill(0xee);
+    }
+    const digest = await writer.close();
+    expectBytes(await readBlob(service, digest), data);
+    for (const chunk of (await service.chunks(digest)) ?? []) {
+      await expect(readBlob(service, chunk.digest), String(chunk.digest)).resolves.toBeInstanceOf(Uint8Array);
+    }
+    await service.close();
+  });
+
   it("every chunk is readable as a blob by its digest, and hashes to it", async () => {
     const { service } = await openStore();
     const data = pseudoRandomBytes(AVG * 10, 3);
