@@ -4,6 +4,7 @@ import { catCommand } from "./commands/cat.js";
 import { daemonCommand } from "./commands/daemon.js";
 import { putCommand } from "./commands/put.js";
 import { statCommand } from "./commands/stat.js";
+import { verifyCommand } from "./commands/verify.js";
 import type { CommandContext } from "./context.js";
 import { describeError, ExitCode, exitCodeFor, InterruptedError, UsageError } from "./errors.js";
 import { Logger, parseLogLevel } from "./logger.js";
@@ -11,7 +12,7 @@ import { BrokenPipeError } from "./output.js";
 import { ADDRESS_ENV, describeBackends } from "./store.js";
 import { packageVersion } from "./version.js";
 
-export const commands: readonly Command[] = [daemonCommand, putCommand, catCommand, statCommand];
+export const commands: readonly Command[] = [daemonCommand, putCommand, catCommand, statCommand, verifyCommand];
 
 /** The process-level things a run needs; `bin.ts` passes the real ones. */
 export type CliIo = Omit<CommandContext, "logger">;

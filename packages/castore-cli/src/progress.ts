@@ -78,7 +78,7 @@ export interface ProgressOptions {
 /** Counts bytes and redraws one line in place on a timer; `finish()` erases it. */
 export class ProgressReporter {
   readonly #stream: ProgressStream;
-  readonly #label: string;
+  #label: string;
   readonly #start = performance.now();
   readonly #timer: NodeJS.Timeout | undefined;
   #total: number | undefined;
@@ -114,11 +114,21 @@ export class ProgressReporter {
     this.#total = total;
   }
 
+  /** Changes what the line starts with (e.g. a count of items done), from the next redraw. */
+  setLabel(label: string): void {
+    this.#label = label;
+  }
+
+  /** Erases the line so that other output can go to the terminal; the next tick draws it again. */
+  clear(): void {
+    if (this.#drawn) this.#stream.write("\r\x1b[2K");
+    this.#drawn = false;
+  }
+
   /** Stops drawing and erases the line, leaving the terminal as it was. */
   finish(): void {
     if (this.#timer) clearInterval(this.#timer);
-    if (this.#drawn) this.#stream.write("\r\x1b[2K");
-    this.#drawn = false;
+    this.clear();
   }
 
   #draw(): void {

@@ -79,7 +79,10 @@ export class ClosedError extends CastoreError {
   }
 }
 
-/** A blob or message exceeded a configured limit. */
+/**
+ * A blob or message exceeded a configured limit, or the storage has no room left (a full disk or
+ * quota; the message says which).
+ */
 export class TooLargeError extends CastoreError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCode.TooLarge, message, options);

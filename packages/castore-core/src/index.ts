@@ -25,6 +25,7 @@ export { B3Digest } from "./digest.js";
 export * from "./errors.js";
 export type { Blake3Hasher, Blake3Implementation } from "./hashing/blake3.js";
 export { blake3, createBlake3Hasher, digestOf, digestWith } from "./hashing/hash.js";
+export { type BlobLister, canListBlobs } from "./listing.js";
 export { BaseBlobReader } from "./readers/base-reader.js";
 export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
 export { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions } from "./readers/chunked-reader.js";

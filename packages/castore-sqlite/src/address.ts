@@ -8,7 +8,14 @@ import {
   requireNoHost,
   schemeOf,
 } from "castore-core";
-import { MAX_BUSY_TIMEOUT, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type SqliteBlobServiceOptions } from "./options.js";
+import {
+  MAX_AVG_CHUNK_SIZE,
+  MAX_BUSY_TIMEOUT,
+  MAX_UPLOAD_LEASE,
+  MIN_AVG_CHUNK_SIZE,
+  MIN_UPLOAD_LEASE,
+  type SqliteBlobServiceOptions,
+} from "./options.js";
 
 /**
  * Reads `sqlite:///abs/path/blobs.sqlite?option=value` (DESIGN.md §4): no host; an empty path
@@ -35,14 +42,16 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
   const options = parseOptions(url, {
     synchronous: oneOf("normal", "full"),
     readonly: booleanOption,
-    chunk_size: integerOption(MIN_CHUNK_SIZE, MAX_CHUNK_SIZE),
+    avg_chunk_size: integerOption(MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE),
     busy_timeout: integerOption(0, MAX_BUSY_TIMEOUT),
+    upload_lease: integerOption(MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE),
   });
   return {
     path,
     synchronous: options.synchronous,
     readonly: options.readonly,
-    chunkSize: options.chunk_size,
+    avgChunkSize: options.avg_chunk_size,
     busyTimeout: options.busy_timeout,
+    uploadLease: options.upload_lease,
   };
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "castore-core";
+import { chunkSizesFor, DEFAULT_AVG_CHUNK_SIZE, type FastCdcOptions, InvalidArgumentError } from "castore-core";
 
 /** How hard SQLite works to make a commit survive power loss (WAL mode). */
 export type SynchronousMode = "normal" | "full";
@@ -19,12 +19,22 @@ export interface SqliteBlobServiceOptions {
   /** Open for reading only: writers are refused and the file must already exist (else `InvalidArgument`). */
   readonly?: boolean | undefined;
   /**
-   * Bytes per stored chunk for new blobs (default 1 MiB). A seek or a ranged read loads and
-   * verifies one chunk, and each writer buffers at most one. Existing blobs keep their own size.
+   * The average chunk size of new blobs, cut by content (FastCDC 2020) into chunks of avg/2 to
+   * 2·avg bytes (default 262144: 131072 / 262144 / 524288, snix's sizes; 512 to 2097152). A seek
+   * or a ranged read loads and verifies one chunk; a writer buffers at most a few. Existing blobs
+   * keep their chunks.
    */
-  chunkSize?: number | undefined;
+  avgChunkSize?: number | undefined;
   /** How long a statement waits for another process's lock before failing, in ms (default 10 000). */
   busyTimeout?: number | undefined;
+  /**
+   * The lease of an unfinished upload, in ms (default 60 000). A writer's process renews the leases
+   * of its uploads every quarter of this while it runs; an upload whose lease lapsed belongs to a
+   * process that died (on this host or any other sharing the file) and any process using the file
+   * deletes its rows. Uploads of a process on this host that no longer runs go at once. Hosts that
+   * share a file must agree on the time to within a fraction of the lease.
+   */
+  uploadLease?: number | undefined;
 }
 
 /** Options with every default applied. */
@@ -32,16 +42,22 @@ export interface ResolvedOptions {
   readonly path: string;
   readonly synchronous: SynchronousMode;
   readonly readonly: boolean;
-  readonly chunkSize: number;
+  /** The chunker's sizes for new blobs. */
+  readonly chunking: FastCdcOptions;
   readonly busyTimeout: number;
+  readonly uploadLease: number;
 }
 
-export const DEFAULT_CHUNK_SIZE = 1 << 20;
-export const MIN_CHUNK_SIZE = 1 << 10;
-/** Well below SQLite's 1e9-byte value limit, and a bound on what one statement moves. */
-export const MAX_CHUNK_SIZE = 64 << 20;
+/** The smallest average FastCDC allows with max = 2·avg ≥ 1 KiB. */
+export const MIN_AVG_CHUNK_SIZE = 512;
+/** min = avg/2 may be at most 1 MiB in FastCDC. */
+export const MAX_AVG_CHUNK_SIZE = 2 << 20;
 export const MAX_BUSY_TIMEOUT = 600_000;
 const DEFAULT_BUSY_TIMEOUT = 10_000;
+export const DEFAULT_UPLOAD_LEASE = 60_000;
+/** Short leases are for tests; renewals come every quarter of a lease. */
+export const MIN_UPLOAD_LEASE = 20;
+export const MAX_UPLOAD_LEASE = 86_400_000;
 
 /** Applies defaults and checks ranges; bad values are `InvalidArgument` errors. */
 export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptions {
@@ -49,13 +65,22 @@ export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptio
   if (synchronous !== "normal" && synchronous !== "full") {
     throw new InvalidArgumentError(`synchronous must be "normal" or "full", got ${JSON.stringify(synchronous)}`);
   }
-  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  checkInteger("chunkSize", chunkSize, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
+  const avgChunkSize = options.avgChunkSize ?? DEFAULT_AVG_CHUNK_SIZE;
+  checkInteger("avgChunkSize", avgChunkSize, MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE);
   const busyTimeout = options.busyTimeout ?? DEFAULT_BUSY_TIMEOUT;
   checkInteger("busyTimeout", busyTimeout, 0, MAX_BUSY_TIMEOUT);
+  const uploadLease = options.uploadLease ?? DEFAULT_UPLOAD_LEASE;
+  checkInteger("uploadLease", uploadLease, MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE);
   const path = options.path ?? "";
   if (typeof path !== "string") throw new InvalidArgumentError(`path must be a string, got ${typeof path}`);
-  return { path, synchronous, readonly: options.readonly === true, chunkSize, busyTimeout };
+  return {
+    path,
+    synchronous,
+    readonly: options.readonly === true,
+    chunking: chunkSizesFor(avgChunkSize),
+    busyTimeout,
+    uploadLease,
+  };
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {

@@ -1,138 +1,51 @@
-import { B3Digest, BaseBlobReader, type Blake3Hasher, digestWith, IntegrityError } from "castore-core";
+import { B3Digest, type BlobReader, BytesReader, ChunkedReader, IntegrityError, isCastoreError } from "castore-core";
 import { sqliteCall } from "./sqlite-errors.js";
-import type { BlobMeta } from "./statements.js";
 import type { Store } from "./store.js";
 
-/** A chunk loaded and verified, kept while the reader is inside it. */
-interface LoadedChunk {
-  readonly index: number;
-  readonly bytes: Uint8Array;
-}
+/** How many chunks a reader holds: the one being read and one fetched ahead. */
+const READ_WINDOW = 2;
 
 /**
- * A seekable reader over a stored blob. It loads one chunk row at a time and verifies it before
- * handing out any of its bytes, so a seek anywhere (backwards, from the end) costs one chunk:
- * - an inline blob (at most one chunk) is checked against the blob digest itself;
- * - chunks loaded in order from the first feed one running hash of the blob, checked after each
- *   chunk against the chunk's stored running digest and, at the last chunk, against the blob
- *   digest, before any byte of it is handed out: one hashing pass checks every chunk and the
- *   whole blob, so a full read never ends cleanly on bytes that do not hash to the digest, even
- *   if chunks and their stored digests were all rewritten to match;
- * - a chunk reached by a jump is checked against its own stored hash.
+ * A verifying, seekable reader for what `digest` names, or undefined when the store has neither a
+ * blob nor a chunk by that digest:
+ * - a one-piece blob (inline bytes) or a chunk read as a blob: loaded whole (at most one chunk, or
+ *   one v1 inline blob) and checked against the digest before the first byte is handed out;
+ * - a chunked blob: core's ChunkedReader over the stored chunk list, fetching chunks from the
+ *   `chunks` table: random seek, every chunk checked against its digest before any of its bytes
+ *   goes out, a full read also checked against the blob digest before its clean end.
  */
-export class SqliteBlobReader extends BaseBlobReader {
-  readonly size: number;
-  readonly seekable = true;
-  readonly #store: Store;
-  readonly #meta: BlobMeta;
-  #chunk: LoadedChunk | undefined;
-  /** Hash of chunks 0..#hashedChunks-1 while they are loaded in order from the first; dropped on a jump. */
-  #running: Blake3Hasher | undefined;
-  #hashedChunks = 0;
-
-  constructor(store: Store, digest: B3Digest, meta: BlobMeta) {
-    super(digest);
-    this.#store = store;
-    this.#meta = meta;
-    this.size = meta.size;
-  }
-
-  protected async readChunk(maxBytes: number): Promise<Uint8Array | undefined> {
-    const position = this.position;
-    if (position >= this.size) {
-      // An empty blob has no bytes to check, but its row could still be a damaged one.
-      if (this.size === 0) this.#verifyEmpty();
-      return undefined;
+export function openStoredBlob(store: Store, digest: B3Digest): BlobReader | undefined {
+  const { statements } = store;
+  const key = digest.unsafeBytes;
+  return sqliteCall("open a blob", () => {
+    const stored = statements.lookup(key);
+    if (!stored) return undefined;
+    if (stored.kind !== "chunked") {
+      const data = stored.kind === "inline" ? statements.inlineData(key) : statements.chunkData(key);
+      if (!data) return undefined; // deleted since the lookup
+      return new BytesReader(digest, asUint8Array(data));
     }
-    const { chunkSize } = this.#meta;
-    const index = Math.floor(position / chunkSize);
-    const chunk = this.#chunk?.index === index ? this.#chunk : this.#load(index);
-    const start = position - index * chunkSize;
-    const end = Math.min(chunk.bytes.length, start + maxBytes);
-    if (end < chunk.bytes.length) {
-      // Part of the chunk: hand out a copy, so the caller cannot change what we hand out later.
-      this.#chunk = chunk;
-      return chunk.bytes.slice(start, end);
-    }
-    // The rest of the chunk: hand over our bytes and forget them (a seek back loads them again).
-    this.#chunk = undefined;
-    return chunk.bytes.subarray(start, end);
-  }
-
-  protected async seekTo(): Promise<void> {}
-
-  protected override release(): void {
-    this.#chunk = undefined;
-    this.#dropRunningHasher();
-  }
-
-  /** Loads chunk `index` and verifies it; throws `Integrity` for a missing, short or altered chunk. */
-  #load(index: number): LoadedChunk {
-    const { content, chunkSize, size } = this.#meta;
-    const expectedLength = Math.min(chunkSize, size - index * chunkSize);
-    if (content === null) {
-      const data = sqliteCall("read a blob", () => this.#store.statements.inlineData(this.digest.unsafeBytes));
-      if (!data || data.length !== expectedLength || !this.digest.equals(digestWith(this.#store.blake3, data))) {
-        throw new IntegrityError(`blob ${this.digest} is corrupt: its stored bytes do not hash to its digest`);
+    const chunks = statements.chunkList(key).map(([chunk, size]) => ({ digest: B3Digest.fromBytes(chunk), size }));
+    try {
+      return new ChunkedReader(digest, stored.size, chunks, {
+        window: READ_WINDOW,
+        // Copies: a caller writing into what it got must not change what a seek back reads again.
+        handOutViews: false,
+        openChunk: async (chunk) => {
+          const bytes = sqliteCall("read a chunk", () => statements.chunkData(chunk.digest.unsafeBytes));
+          return bytes && asUint8Array(bytes);
+        },
+      });
+    } catch (error) {
+      // A stored chunk list that does not describe the blob (sizes, digests) is damage, not a bad argument.
+      if (isCastoreError(error, "InvalidArgument") || isCastoreError(error, "InvalidDigest")) {
+        throw new IntegrityError(`blob ${digest} is corrupt: its stored chunk list is invalid: ${error.message}`, {
+          cause: error,
+        });
       }
-      return { index, bytes: asUint8Array(data) };
+      throw error;
     }
-    const row = sqliteCall("read a chunk", () => this.#store.statements.chunk(content, index));
-    if (!row) throw this.#corrupt(index, "its row is missing");
-    const [hash, running, data] = row;
-    if (data.length !== expectedLength)
-      throw this.#corrupt(index, `it holds ${data.length} bytes, not ${expectedLength}`);
-    const hasher = this.#runningHasherAt(index);
-    if (hasher) {
-      hasher.update(data);
-      this.#hashedChunks = index + 1;
-      const soFar = B3Digest.fromBytes(hasher.digestSoFar());
-      if (!soFar.equals(running)) throw this.#corrupt(index, "the blob's bytes up to it do not match their digest");
-      if (this.#hashedChunks === this.#chunkCount()) {
-        this.#dropRunningHasher();
-        if (!this.digest.equals(soFar)) {
-          throw new IntegrityError(
-            `blob ${this.digest} is corrupt: its chunks match their stored digests, but together they do not hash to its digest`,
-          );
-        }
-      }
-    } else if (!digestWith(this.#store.blake3, data).equals(hash)) {
-      throw this.#corrupt(index, "its bytes do not match its hash");
-    }
-    return { index, bytes: asUint8Array(data) };
-  }
-
-  /** The running hash, positioned just before chunk `index`, or undefined when the read jumped. */
-  #runningHasherAt(index: number): Blake3Hasher | undefined {
-    if (index === 0) {
-      this.#dropRunningHasher();
-      this.#running = this.#store.blake3.createHasher();
-      return this.#running;
-    }
-    if (this.#running && index === this.#hashedChunks) return this.#running;
-    this.#dropRunningHasher();
-    return undefined;
-  }
-
-  #verifyEmpty(): void {
-    if (!this.digest.equals(digestWith(this.#store.blake3, new Uint8Array(0)))) {
-      throw new IntegrityError(`blob ${this.digest} is corrupt: it is stored as empty, which is not what it hashes to`);
-    }
-  }
-
-  #dropRunningHasher(): void {
-    this.#running?.dispose();
-    this.#running = undefined;
-    this.#hashedChunks = 0;
-  }
-
-  #corrupt(index: number, why: string): IntegrityError {
-    return new IntegrityError(`blob ${this.digest} is corrupt: chunk ${index} of ${this.#chunkCount()} fails, ${why}`);
-  }
-
-  #chunkCount(): number {
-    return Math.ceil(this.size / this.#meta.chunkSize);
-  }
+  });
 }
 
 /** better-sqlite3 returns Buffers; callers get plain Uint8Array views of the same memory. */

@@ -4,53 +4,91 @@ import { BackendError, UnsupportedError } from "castore-core";
 /** Marks a SQLite file as a castore store (`PRAGMA application_id`, "cAST"), so we never adopt a stranger's database. */
 export const APPLICATION_ID = 0x63415354;
 /** The layout below. Bump it (and refuse older code) whenever the tables change meaning. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** Large pages halve the cost of big values (fewer overflow pages); it must be set before the first table. */
 export const PAGE_SIZE = 65536;
 /** Page cache per connection, in KiB. */
 const PAGE_CACHE_KIB = 16 * 1024;
 
 /**
+ * Version 2: chunks stored once by digest, shared between blobs.
  * - `blobs`: one row per stored blob, written in the same transaction that makes it visible. A blob
- *   of at most one chunk keeps its bytes inline in `data` (one row, one b-tree: as cheap as a plain
- *   insert); a larger one points at its chunk rows through `content`. `data` comes last so that
- *   reading the other columns never touches its overflow pages.
+ *   of fewer than two chunks (one piece) keeps its bytes inline in `data` (one row, one b-tree: as
+ *   cheap as a plain insert); for a chunked blob `data` is NULL and `blob_chunks` lists its chunks.
+ * - `chunks`: the bytes of every chunk of a chunked blob, keyed by their BLAKE3 digest: a chunk that
+ *   several blobs (or uploads) share is stored once. Every chunk is also readable as a blob.
+ * - `blob_chunks`: a chunked blob's ordered chunk list (seq from 0), with each chunk's length.
  * - `uploads`: writers that have stored chunks but not yet committed. `host` and `pid` name the
- *   owning process so that a later open can reclaim the rows of one that died; `abandoned` marks an
- *   upload whose chunks are being deleted, after which no chunk can be added to it and it cannot
- *   commit; `process_token` tells this process from an earlier one that had the same pid (as
- *   in a restarted container). AUTOINCREMENT: an id is never reused, so it can serve as the blob's
- *   `content` id.
- * - `chunks`: the bytes of multi-chunk blobs, with two digests each: `hash`, the BLAKE3 of the
- *   chunk alone, so a ranged read verifies exactly the chunks it touches; and `running`, the BLAKE3
- *   of the blob's bytes from its start through this chunk, so a read from the start checks each
- *   chunk and, at the last one, the whole blob with a single pass of hashing. The row id is
- *   `content << 32 | seq` (see statements.ts): a chunk is found, and an upload's chunks are
- *   deleted as a range, without a second index, so a chunk insert rewrites one b-tree page besides
- *   its bytes.
+ *   owning process (a dead local one is reclaimed at once); `renewed_at` is when the owner last
+ *   renewed its lease (ms), so that any process on any host reclaims an upload whose lease lapsed;
+ *   `abandoned` marks an upload being deleted: it can gain no chunks and cannot commit.
+ *   `process_token` tells this process from an earlier one with the same pid. AUTOINCREMENT: ids
+ *   are never reused.
+ * - `upload_chunks`: the chunks an upload has stored so far, in order. They pin their chunks: a
+ *   chunk row is deleted only when no blob lists it and no upload holds it (see statements.ts).
+ * `blob_chunks_by_chunk` answers "does a blob still use this chunk?" when an upload goes; the few
+ * rows of `upload_chunks` (unfinished uploads only) are scanned, as an index on them would cost a
+ * random page write per stored chunk.
  */
 const TABLES = `
   CREATE TABLE blobs (
     digest BLOB NOT NULL PRIMARY KEY,
     size INTEGER NOT NULL,
-    chunk_size INTEGER NOT NULL,
-    content INTEGER,
     data BLOB
   );
+  CREATE TABLE chunks (
+    digest BLOB NOT NULL PRIMARY KEY,
+    data BLOB NOT NULL
+  );
+  CREATE TABLE blob_chunks (
+    blob BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    chunk BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (blob, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX blob_chunks_by_chunk ON blob_chunks (chunk);
   CREATE TABLE uploads (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
     process_token TEXT NOT NULL,
-    started_at INTEGER NOT NULL,
+    renewed_at INTEGER NOT NULL,
     abandoned INTEGER NOT NULL DEFAULT 0
   );
-  CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL,
-    running BLOB NOT NULL,
-    data BLOB NOT NULL
-  );
+  CREATE TABLE upload_chunks (
+    upload INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    chunk BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (upload, seq)
+  ) WITHOUT ROWID;
+`;
+
+/**
+ * Version 1 → 2, in one transaction (an interrupted upgrade leaves the file at version 1): the v1
+ * chunk rows of stored blobs move to `chunks` under the per-chunk digest v1 stored with each (no
+ * re-hashing; a wrong one fails the reads that touch the chunk, as before), their order and lengths
+ * become `blob_chunks`; inline blobs keep their bytes. v1 upload rows and their chunks (writers that
+ * never committed, dead or of an older castore-sqlite that cannot write to a v2 file) are dropped.
+ */
+const UPGRADE_FROM_V1 = `
+  ALTER TABLE blobs RENAME TO v1_blobs;
+  ALTER TABLE chunks RENAME TO v1_chunks;
+  DROP TABLE uploads;
+  ${TABLES}
+  INSERT INTO blobs (digest, size, data) SELECT digest, size, data FROM v1_blobs;
+  INSERT INTO blob_chunks (blob, seq, chunk, size)
+    SELECT b.digest, c.id & 4294967295, c.hash, length(c.data)
+    FROM v1_blobs b JOIN v1_chunks c ON c.id BETWEEN b.content * 4294967296 AND b.content * 4294967296 + 4294967295
+    WHERE b.content IS NOT NULL;
+  INSERT INTO chunks (digest, data)
+    SELECT c.hash, c.data
+    FROM v1_blobs b JOIN v1_chunks c ON c.id BETWEEN b.content * 4294967296 AND b.content * 4294967296 + 4294967295
+    WHERE b.content IS NOT NULL
+    ON CONFLICT DO NOTHING;
+  DROP TABLE v1_blobs;
+  DROP TABLE v1_chunks;
 `;
 
 /**
@@ -72,14 +110,41 @@ export function prepareDatabase(db: Database, readonly: boolean, file: string): 
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
   }
+  if (!readonly && needsUpgrade(db)) upgrade(db);
   checkVersion(db, file);
   if (!readonly && db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
   // A bound on the page cache in bytes, whatever the page size (chunk bytes mostly pass through it once).
   db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
 }
 
+function needsUpgrade(db: Database): boolean {
+  return (
+    db.pragma("application_id", { simple: true }) === APPLICATION_ID &&
+    db.pragma("user_version", { simple: true }) === 1
+  );
+}
+
+/**
+ * Upgrades a version-1 file in place, atomically: readers of the file see version 1 until the
+ * transaction commits, then version 2. Another process may have upgraded it while we waited for
+ * the lock.
+ */
+function upgrade(db: Database): void {
+  db.transaction(() => {
+    if (!needsUpgrade(db)) return;
+    db.exec(UPGRADE_FROM_V1);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
 function isEmpty(db: Database): boolean {
   return db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() === 0;
+}
+
+function readonlyHint(version: number): string {
+  return version === 1
+    ? "open it writable once to upgrade it in place"
+    : "its layout is older than any this castore-sqlite knows";
 }
 
 function checkVersion(db: Database, file: string): void {
@@ -93,7 +158,7 @@ function checkVersion(db: Database, file: string): void {
     const hint =
       version > SCHEMA_VERSION
         ? "it was written by a newer castore-sqlite; upgrade castore-sqlite to open it"
-        : "its layout is older than any this castore-sqlite knows";
+        : readonlyHint(version);
     throw new UnsupportedError(
       `${file} has castore schema version ${version}, this castore-sqlite supports version ${SCHEMA_VERSION}: ${hint}`,
     );

@@ -1,14 +1,26 @@
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { closeSync, fchmodSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { type Blake3Implementation, blake3, InvalidArgumentError } from "castore-core";
+import { type Blake3Implementation, blake3, type FastCdcOptions, InvalidArgumentError } from "castore-core";
 import { AbandonedUploads } from "./abandoned-uploads.js";
 import type { ResolvedOptions } from "./options.js";
 import { prepareDatabase } from "./schema.js";
-import { asBackendError, sqliteCall } from "./sqlite-errors.js";
+import { asBackendError, isNoRoomForIndex, sqliteCall } from "./sqlite-errors.js";
 import { Statements } from "./statements.js";
-import { abandonDeadUploads } from "./uploads.js";
+import { abandonDeadUploads, OWNER, type UploadOwner } from "./uploads.js";
+
+/** What tests may replace: the clock leases are measured by, the owner uploads are registered to. */
+export interface StoreHooks {
+  /** The time in ms (default Date.now). */
+  readonly now?: (() => number) | undefined;
+  /** Who this store's uploads belong to (default: this process). */
+  readonly owner?: UploadOwner | undefined;
+  /** Whether a timer renews leases and reclaims lapsed uploads (default true). */
+  readonly leaseTimer?: boolean | undefined;
+  /** Chunk sizes beyond what `avgChunkSize` can say (fixed-size chunks for a benchmark baseline). */
+  readonly chunking?: FastCdcOptions | undefined;
+}
 
 /** An open store file: the connection, its prepared statements and what writers and readers share. */
 export class Store {
@@ -22,10 +34,14 @@ export class Store {
   readonly file: string;
   /** The directory to delete on close, for a temporary store. */
   readonly #temporaryDir: string | undefined;
-  /** One chunk buffer kept from a finished writer for the next (fresh memory costs page faults). */
-  #spareChunkBuffer: Uint8Array | undefined;
   readonly #syncFull: Database.Statement | undefined;
   readonly #syncNormal: Database.Statement | undefined;
+  /** The owner this store registers uploads to, and the clock their leases run on. */
+  readonly owner: UploadOwner;
+  readonly now: () => number;
+  /** Uploads of this store's live writers, whose leases the lease timer renews. */
+  readonly #liveUploads = new Set<number>();
+  #leaseTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     db: Database.Database,
@@ -33,11 +49,14 @@ export class Store {
     options: ResolvedOptions,
     file: string,
     temporaryDir: string | undefined,
+    hooks: StoreHooks,
   ) {
     this.db = db;
+    this.owner = hooks.owner ?? OWNER;
+    this.now = hooks.now ?? Date.now;
     this.statements = new Statements(db);
     this.blake3 = blake3;
-    this.options = options;
+    this.options = hooks.chunking ? { ...options, chunking: hooks.chunking } : options;
     this.file = file;
     this.#temporaryDir = temporaryDir;
     this.abandonedUploads = new AbandonedUploads(file, this.statements);
@@ -48,31 +67,27 @@ export class Store {
   }
 
   /** Opens (creating if allowed) the file the options name and reclaims what dead writers left. */
-  static async open(options: ResolvedOptions): Promise<Store> {
+  static async open(options: ResolvedOptions, hooks: StoreHooks = {}): Promise<Store> {
     const implementation = await blake3();
     const { file, temporaryDir } = locate(options);
     let db: Database.Database | undefined;
     try {
+      if (!options.readonly) createPrivately(file);
       db = sqliteCall(`open ${file}`, () => {
-        const connection = new Database(file, {
-          readonly: options.readonly,
-          fileMustExist: options.readonly,
-          timeout: options.busyTimeout,
-        });
         try {
-          prepareDatabase(connection, options.readonly, file);
-          // Chunks are written without waiting for the disk; `durably` syncs once per blob.
-          if (!options.readonly) connection.pragma("synchronous = NORMAL");
+          return connect(file, options, false);
         } catch (error) {
-          connection.close();
-          throw error;
+          // No room for the 32 KiB shared-memory index SQLite keeps beside the file: open it for
+          // this process alone (the index then lives in memory), so that reads still work.
+          if (options.readonly || !isNoRoomForIndex(error)) throw error;
+          return connect(file, options, true);
         }
-        return connection;
       });
-      const store = new Store(db, implementation, options, file, temporaryDir);
+      const store = new Store(db, implementation, options, file, temporaryDir, hooks);
       if (!options.readonly) {
-        const { statements, abandonedUploads } = store;
-        await abandonedUploads.abandon(abandonDeadUploads(statements, abandonedUploads.pending));
+        // Best effort: a store must open (and serve reads) even where it cannot write, on a full disk.
+        await store.reclaimDeadUploads().catch(() => {});
+        if (hooks.leaseTimer !== false) store.#startLeaseTimer();
       }
       return store;
     } catch (error) {
@@ -96,21 +111,57 @@ export class Store {
     }
   }
 
-  /** A buffer of the chunk size for a writer: the spare one if there is one. */
-  takeChunkBuffer(): Uint8Array {
-    const buffer = this.#spareChunkBuffer ?? Buffer.allocUnsafeSlow(this.options.chunkSize);
-    this.#spareChunkBuffer = undefined;
-    return buffer;
+  /** Registers a new upload of a live writer of this store; the lease timer renews it until {@link endUpload}. */
+  startUpload(): number {
+    const upload = this.statements.startUpload(this.owner, this.now());
+    this.#liveUploads.add(upload);
+    return upload;
   }
 
-  /** Takes back a writer's chunk buffer once nothing refers to its bytes any more. */
-  returnChunkBuffer(buffer: Uint8Array): void {
-    if (buffer.length === this.options.chunkSize) this.#spareChunkBuffer = buffer;
+  /** The writer of `upload` committed or gave it up: its lease is no longer renewed. */
+  endUpload(upload: number): void {
+    this.#liveUploads.delete(upload);
+  }
+
+  /** Renews the leases of this store's live uploads (while it has any): they are not crash leftovers. */
+  renewLeases(): void {
+    if (this.#liveUploads.size > 0) this.statements.renewUploads(this.owner.token, this.now());
+  }
+
+  /**
+   * Abandons the uploads of dead writers (lapsed leases, dead local processes) and deletes their
+   * rows (what SQLite refuses now is retried in the background).
+   */
+  async reclaimDeadUploads(): Promise<void> {
+    const { statements, abandonedUploads, options } = this;
+    const dead = sqliteCall("reclaim abandoned uploads", () =>
+      abandonDeadUploads(statements, abandonedUploads.pending, this.owner, this.now(), options.uploadLease),
+    );
+    await abandonedUploads.abandon(dead);
+  }
+
+  /**
+   * Every quarter of a lease: renews this store's leases and reclaims what dead writers left, so a
+   * long-running process cleans up after crashed peers without a restart. Failures (SQLite busy,
+   * disk full) are retried at the next tick; three missed renewals still leave a lease standing.
+   */
+  #startLeaseTimer(): void {
+    const every = Math.max(5, Math.floor(this.options.uploadLease / 4));
+    this.#leaseTimer = setInterval(() => {
+      try {
+        this.renewLeases();
+      } catch {
+        // Retried at the next tick.
+      }
+      this.reclaimDeadUploads().catch(() => {});
+    }, every);
+    // A process may exit with live uploads: their leases lapse and any later user reclaims them.
+    this.#leaseTimer.unref();
   }
 
   /** Closes the connection; a temporary store's files are deleted. */
   close(): void {
-    this.#spareChunkBuffer = undefined;
+    clearInterval(this.#leaseTimer);
     try {
       if (this.db.open && !this.options.readonly) this.abandonedUploads.close();
       if (this.db.open) this.db.close();
@@ -128,10 +179,34 @@ export class Store {
   }
 }
 
+/**
+ * A connection to the store file, set up and checked (see prepareDatabase). `exclusive`: SQLite's
+ * exclusive locking mode, which needs no shared-memory file but keeps every other connection out
+ * until this one closes.
+ */
+function connect(file: string, options: ResolvedOptions, exclusive: boolean): Database.Database {
+  const connection = new Database(file, {
+    readonly: options.readonly,
+    fileMustExist: options.readonly,
+    timeout: options.busyTimeout,
+  });
+  try {
+    if (exclusive) connection.pragma("locking_mode = EXCLUSIVE");
+    prepareDatabase(connection, options.readonly, file);
+    // Chunks are written without waiting for the disk; `durably` syncs once per blob.
+    if (!options.readonly) connection.pragma("synchronous = NORMAL");
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+  return connection;
+}
+
 /** Where the database file goes: the given path (checked) or a fresh temporary directory. */
 function locate(options: ResolvedOptions): { file: string; temporaryDir: string | undefined } {
   if (options.path === "") {
     if (options.readonly) throw new InvalidArgumentError("a temporary store cannot be read-only: it starts empty");
+    // mkdtemp makes the directory 0700, and the file inside is created 0600 like any new store.
     const temporaryDir = mkdtempSync(join(tmpdir(), "castore-sqlite-"));
     return { file: join(temporaryDir, "blobs.sqlite"), temporaryDir };
   }
@@ -149,6 +224,27 @@ function locate(options: ResolvedOptions): { file: string; temporaryDir: string 
     throw new InvalidArgumentError(`cannot open ${file} read-only: the file does not exist`);
   }
   return { file, temporaryDir: undefined };
+}
+
+/**
+ * Creates a missing store file readable and writable by its owner only (0600), whatever the
+ * umask: blobs are private by default. SQLite gives the -wal and -shm files it creates the mode
+ * of the database file. An existing file, and its mode, are left as they are.
+ */
+function createPrivately(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "wx", 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return;
+    throw error;
+  }
+  try {
+    // The umask may have taken bits from 0600 (an owner who could not write to their own store).
+    fchmodSync(fd, 0o600);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function statOrUndefined(path: string): ReturnType<typeof statSync> | undefined {

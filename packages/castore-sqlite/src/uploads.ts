@@ -7,49 +7,74 @@ import type { Statements } from "./statements.js";
  * Who owns the uploads this process starts: the host name, our pid, and a token drawn once per
  * process (shared through a global, so two copies of this package in one process agree).
  */
-export const OWNER = {
+export const OWNER: UploadOwner = {
   host: hostname(),
   pid: process.pid,
   token: ((globalThis as Record<symbol, string>)[Symbol.for("castore-sqlite.processToken")] ??=
     randomBytes(16).toString("hex")),
-} as const;
+};
 
 /**
- * Deletes an upload's chunk rows, one bounded batch per statement so other work interleaves, then
- * the upload itself. It is marked abandoned first, so nothing adds rows meanwhile and a crash
+ * Releases an upload's chunks (deleting those no blob and no other upload uses), one bounded batch
+ * per transaction so other work interleaves, then deletes the upload itself. It is marked abandoned first, so nothing adds rows meanwhile and a crash
  * half-way leaves it for the next open to finish.
  */
 export async function deleteUpload(statements: Statements, upload: number): Promise<void> {
   statements.abandonUpload(upload);
-  while (statements.deleteChunkBatch(upload) > 0) await nextTurn();
+  while (statements.releaseChunkBatch(upload) > 0) await nextTurn();
   statements.deleteUpload(upload);
 }
 
 /** {@link deleteUpload} without yielding between batches, for a store about to close. */
 export function deleteUploadNow(statements: Statements, upload: number): void {
   statements.abandonUpload(upload);
-  while (statements.deleteChunkBatch(upload) > 0);
+  while (statements.releaseChunkBatch(upload) > 0);
   statements.deleteUpload(upload);
 }
 
+/** Who owns an upload: the process's host name, pid, and per-process token. */
+export interface UploadOwner {
+  readonly host: string;
+  readonly pid: number;
+  readonly token: string;
+}
+
 /**
- * Finds what crashed writers left behind: uploads owned by a process on this host that no longer
- * runs (or that had our pid before us), `givenUp` uploads of this process whose deletion failed
- * earlier, and uploads abandoned by a process that died while deleting them. Marks them abandoned
- * and returns them, for deletion. A live writer's upload, in this process or another, is never
- * touched; uploads of other hosts are left alone because we cannot tell whether their owner runs.
+ * Finds what crashed writers left behind and marks it abandoned, for deletion:
+ * - uploads whose lease lapsed: their owner, on any host, has not renewed them for `leaseMs`
+ *   (a live writer's process renews its leases every quarter of that, see Store);
+ * - uploads of a process on this host that no longer runs (or that had our pid before us), at
+ *   once, without waiting for their lease;
+ * - `givenUp` uploads of this process whose deletion failed earlier, and uploads abandoned by a
+ *   process that died while deleting them.
+ * Returns every abandoned upload. Uploads of this process are only ever given up by their writer.
+ * A lapsed lease is re-checked by the same statement that marks the upload, so an owner that
+ * renews at that moment keeps it.
  */
-export function abandonDeadUploads(statements: Statements, givenUp: readonly number[]): number[] {
-  const dead = statements.uploadsOf(OWNER.host).filter(([, pid, token]) => !ownerIsAlive(pid, token));
-  for (const [id] of dead) statements.abandonUpload(id);
+export function abandonDeadUploads(
+  statements: Statements,
+  givenUp: readonly number[],
+  owner: UploadOwner,
+  now: number,
+  leaseMs: number,
+): number[] {
+  const lapsedBefore = now - leaseMs;
+  for (const [id, host, pid, token, renewedAt] of statements.liveUploads()) {
+    if (token === owner.token) continue;
+    if (renewedAt < lapsedBefore) statements.abandonUploadRenewedBefore(id, lapsedBefore);
+    else if (host === owner.host && !localOwnerIsAlive(pid, owner)) statements.abandonUpload(id);
+  }
   for (const id of givenUp) statements.abandonUpload(id);
   return statements.abandonedUploads();
 }
 
-/** Whether the process that started an upload on this host still runs. */
-function ownerIsAlive(pid: number, token: string): boolean {
+/**
+ * Whether the process on this host that started an upload (not ours) may still run. A pid that
+ * runs may be a stranger that reused it: then the lease decides.
+ */
+function localOwnerIsAlive(pid: number, owner: UploadOwner): boolean {
   // Our pid with another token: an earlier process that had our pid, so certainly gone.
-  if (pid === OWNER.pid) return token === OWNER.token;
+  if (pid === owner.pid) return false;
   return processIsAlive(pid);
 }
 

@@ -1,96 +1,87 @@
-import { type B3Digest, BackendError, BaseBlobWriter, type Blake3Hasher, digestWith } from "castore-core";
+import { type B3Digest, BackendError, BaseBlobWriter, ChunkSplitter, concatBytes, type SplitChunk } from "castore-core";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
-import { OWNER } from "./uploads.js";
 
 const EMPTY = new Uint8Array(0);
-/** First allocation of the chunk buffer; it doubles up to the chunk size, so small blobs stay small. */
-const MIN_BUFFER = 64 << 10;
+/**
+ * Chunks are stored in batches of about two average chunks (at most this many bytes), one
+ * transaction each: a commit rewrites every b-tree page it touched (64 KiB each), so a commit per
+ * chunk writes far more than the chunks.
+ */
+const MAX_BATCH_BYTES = 1 << 20;
 
 /**
- * Streams a blob into the store. Bytes are cut into chunks of the store's chunk size; each full
- * chunk is stored as its own row (with its digests) as soon as it is known not to be the blob's
- * only chunk, so memory stays at one chunk whatever the blob's length. A blob that turns out to
- * fit one chunk is stored inline in its `blobs` row at `close`, where its digest is the only check
- * it needs.
+ * Streams a blob into the store. The bytes are cut by content (core's ChunkSplitter: FastCDC 2020
+ * with the store's sizes); each chunk is stored, once per digest in the whole store, as soon as it
+ * is cut and known not to be the blob's only chunk, so memory stays at a few chunks whatever the
+ * blob's length. A blob that
+ * turns out to be one piece is stored inline in its `blobs` row at `close`, where its digest is the
+ * only check it needs.
  *
- * Nothing is visible until `commit` inserts the `blobs` row in one transaction; until then the
- * chunk rows belong to an upload owned by this process, which abort, or an open after a crash,
- * deletes.
+ * Nothing is visible until `commit` inserts the `blobs` row and its chunk list in one transaction;
+ * until then the chunks are pinned by an upload owned by this process, which abort, or any process
+ * once the upload's lease lapsed, releases.
  */
 export class SqliteBlobWriter extends BaseBlobWriter {
   readonly #store: Store;
-  readonly #chunkSize: number;
-  /** Bytes of the chunk being filled (the first `#filled` of them). */
-  #buffer: Uint8Array = EMPTY;
-  #filled = 0;
-  /** The upload holding this blob's chunk rows, once a first chunk is stored. */
+  readonly #splitter: ChunkSplitter;
+  /** Bytes fed to the splitter per step: finished chunks are stored between steps. */
+  readonly #step: number;
+  /** Chunks are stored once this many bytes of them are queued. */
+  readonly #batchBytesWanted: number;
+  /** The first chunk, held until another follows it (else the blob is one piece, stored inline). */
+  #first: SplitChunk | undefined;
+  #chunksCut = 0;
+  /** Chunks cut but not yet stored: stored together, one commit per batch (see BATCH_BYTES). */
+  #batch: { digest: Uint8Array; data: Uint8Array }[] = [];
+  #batchBytes = 0;
+  /** The upload pinning this blob's chunks, once a first chunk is stored. */
   #upload: number | undefined;
   #storedChunks = 0;
-  /** Hash of the chunks stored so far, whose running digest each chunk row records. */
-  #running: Blake3Hasher | undefined;
 
   constructor(store: Store) {
     super();
     this.#store = store;
-    this.#chunkSize = store.options.chunkSize;
+    this.#splitter = new ChunkSplitter(store.options.chunking, store.blake3);
+    this.#step = store.options.chunking.maxSize;
+    this.#batchBytesWanted = Math.min(MAX_BATCH_BYTES, 2 * store.options.chunking.avgSize);
   }
 
   protected writeChunk(chunk: Uint8Array): void {
-    const chunkSize = this.#chunkSize;
-    let offset = 0;
-    while (offset < chunk.length) {
-      // A full buffer followed by more bytes is not the last chunk: store it now.
-      if (this.#filled === chunkSize) {
-        this.#storeChunk(this.#buffer);
-        this.#filled = 0;
-      }
-      const remaining = chunk.length - offset;
-      // A whole chunk in the caller's buffer, stored without a copy when it cannot be the blob's
-      // only chunk: more bytes follow it, or chunks were stored before it.
-      if (this.#filled === 0 && (remaining > chunkSize || (remaining === chunkSize && this.#upload !== undefined))) {
-        this.#storeChunk(chunk.subarray(offset, offset + chunkSize));
-        offset += chunkSize;
-        continue;
-      }
-      const take = Math.min(chunkSize - this.#filled, remaining);
-      this.#reserve(this.#filled + take);
-      // A copy: the caller may reuse its buffer once write() resolves.
-      this.#buffer.set(chunk.subarray(offset, offset + take), this.#filled);
-      this.#filled += take;
-      offset += take;
+    // A plain Uint8Array view of the caller's bytes: on a Node Buffer, `slice` makes a view, not the
+    // copy the splitter takes, and the caller may reuse its buffer once write() resolves.
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // A step at a time: however large the caller's piece, the writer holds a few chunks at most.
+    for (let offset = 0; offset < bytes.length; offset += this.#step) {
+      for (const finished of this.#splitter.push(bytes.subarray(offset, offset + this.#step))) this.#add(finished);
     }
   }
 
   protected async commit(digest: B3Digest, size: number): Promise<void> {
+    for (const finished of this.#splitter.finish()) this.#add(finished);
+    this.#flush();
     const { statements } = this.#store;
-    const pending = this.#buffer.subarray(0, this.#filled);
     const key = digest.unsafeBytes;
     if (this.#upload === undefined) {
-      // The whole blob is one chunk (or empty): one row, one statement, atomic by itself.
-      sqliteCall("store a blob", () =>
-        this.#store.durably(() => statements.insertInline(key, size, this.#chunkSize, pending)),
-      );
-      this.#releaseBuffer();
+      // One piece (or empty): one row, one statement, atomic by itself.
+      const data = this.#first ? concatBytes(this.#first.segments) : EMPTY;
+      this.#first = undefined;
+      sqliteCall("store a blob", () => this.#store.durably(() => statements.insertInline(key, size, data)));
       return;
     }
-    if (pending.length > 0) this.#storeChunk(pending);
-    this.#releaseBuffer();
     const upload = this.#upload;
-    // The last chunk's running digest is the blob's: a mismatch would be a bug here, never stored.
-    const running = this.#running?.digest();
-    this.#running = undefined;
-    if (!running || !digest.equals(running)) throw new BackendError("chunked digest disagrees with the blob digest");
+    // Committed, a duplicate or reclaimed: from here on the upload is not a live writer's.
+    this.#store.endUpload(upload);
     const stored = sqliteCall("store a blob", () =>
       this.#store.durably(() =>
         this.#store.db
           .transaction(() => {
             if (!statements.uploadIsOpen(upload)) throw reclaimedError(upload);
-            if (statements.insertChunked(key, size, this.#chunkSize, upload)) {
-              statements.deleteUpload(upload);
+            if (statements.insertChunked(key, size, upload)) {
+              statements.finishUpload(upload);
               return true;
             }
-            // Already stored: this copy's chunks go, the existing blob stays.
+            // Already stored: this copy's chunks are released (those the stored blob shares stay).
             statements.abandonUpload(upload);
             return false;
           })
@@ -98,49 +89,56 @@ export class SqliteBlobWriter extends BaseBlobWriter {
       ),
     );
     this.#upload = undefined;
-    // The blob is safely there either way; the duplicate's rows go now or, if SQLite is busy, later.
+    // The blob is safely there either way; the duplicate's pins go now or, if SQLite is busy, later.
     if (!stored) await this.#store.abandonedUploads.abandon([upload]);
   }
 
   protected async discard(): Promise<void> {
-    this.#releaseBuffer();
-    this.#running?.dispose();
-    this.#running = undefined;
+    this.#first = undefined;
+    this.#batch = [];
+    this.#batchBytes = 0;
     const upload = this.#upload;
     this.#upload = undefined;
+    if (upload === undefined) return;
+    this.#store.endUpload(upload);
     // Never fails: rows SQLite refuses to delete now are deleted later (see AbandonedUploads).
-    if (upload !== undefined) await this.#store.abandonedUploads.abandon([upload]);
+    await this.#store.abandonedUploads.abandon([upload]);
   }
 
-  /** Stores one chunk row (starting the upload on the first) with the digests reads verify it by. */
-  #storeChunk(bytes: Uint8Array): void {
-    const { statements, blake3 } = this.#store;
-    const hash = digestWith(blake3, bytes);
-    this.#running ??= blake3.createHasher();
-    this.#running.update(bytes);
-    const running = this.#running.digestSoFar();
-    sqliteCall("store a chunk", () => {
-      this.#upload ??= statements.startUpload(OWNER);
-      if (!statements.insertChunk(this.#upload, this.#storedChunks, hash.unsafeBytes, running, bytes)) {
+  /** Takes a finished chunk: the first waits for a second, which makes the blob a chunked one. */
+  #add(chunk: SplitChunk): void {
+    if (this.#chunksCut++ === 0) {
+      this.#first = chunk;
+      return;
+    }
+    if (this.#first) {
+      this.#storeChunk(this.#first);
+      this.#first = undefined;
+    }
+    this.#storeChunk(chunk);
+  }
+
+  /** Queues one chunk for storing; a full batch is stored at once. */
+  #storeChunk(chunk: SplitChunk): void {
+    // SQLite takes a value as one array: join the splitter's segments (most chunks are one or two).
+    this.#batch.push({ digest: chunk.digest.unsafeBytes, data: concatBytes(chunk.segments) });
+    this.#batchBytes += chunk.size;
+    if (this.#batchBytes >= this.#batchBytesWanted) this.#flush();
+  }
+
+  /** Stores the queued chunks (once per digest in the store), pinned to this writer's upload. */
+  #flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    sqliteCall("store chunks", () => {
+      this.#upload ??= this.#store.startUpload();
+      if (!this.#store.statements.storeChunks(this.#upload, this.#storedChunks, batch)) {
         throw reclaimedError(this.#upload);
       }
     });
-    this.#storedChunks++;
-  }
-
-  /** Makes the buffer hold at least `needed` bytes (≤ the chunk size), keeping what it holds. */
-  #reserve(needed: number): void {
-    if (this.#buffer.length >= needed) return;
-    const capacity = Math.min(this.#chunkSize, Math.max(needed, MIN_BUFFER, this.#buffer.length * 2));
-    const grown = capacity === this.#chunkSize ? this.#store.takeChunkBuffer() : Buffer.allocUnsafeSlow(capacity);
-    grown.set(this.#buffer.subarray(0, this.#filled));
-    this.#buffer = grown;
-  }
-
-  #releaseBuffer(): void {
-    if (this.#buffer.length === this.#chunkSize) this.#store.returnChunkBuffer(this.#buffer);
-    this.#buffer = EMPTY;
-    this.#filled = 0;
+    this.#storedChunks += batch.length;
   }
 }
 

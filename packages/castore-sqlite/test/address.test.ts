@@ -124,8 +124,11 @@ describe("sqlite:// addresses", () => {
     ["?synchronous=off", "a synchronous mode we do not offer"],
     ["?synchronous=normal&synchronous=full", "a repeated option"],
     ["?readonly=maybe", "a readonly value that is not a boolean"],
-    ["?chunk_size=100", "a chunk size below 1 KiB"],
-    ["?chunk_size=1e6", "a chunk size that is not an integer"],
+    ["?avg_chunk_size=100", "an average chunk size below 512"],
+    ["?avg_chunk_size=4194304", "an average chunk size above 2 MiB"],
+    ["?avg_chunk_size=1e6", "an average chunk size that is not an integer"],
+    ["?chunk_size=4096", "the fixed chunk size of schema version 1, gone"],
+    ["?upload_lease=5", "an upload lease below 20 ms"],
     ["?busy_timeout=-1", "a negative busy timeout"],
     ["?page_size=4096", "an unknown option"],
     ["?journal_mode=delete", "an unknown option"],
@@ -136,7 +139,7 @@ describe("sqlite:// addresses", () => {
     expect(existsSync(file)).toBe(false);
   });
 
-  it.each(["?synchronous=normal", "?synchronous=full", "?chunk_size=4096&busy_timeout=50"])(
+  it.each(["?synchronous=normal", "?synchronous=full", "?avg_chunk_size=4096&busy_timeout=50&upload_lease=1000"])(
     "%s is accepted",
     async (query) => {
       const file = tempFile();
@@ -147,14 +150,22 @@ describe("sqlite:// addresses", () => {
     },
   );
 
-  it("?chunk_size sets the chunk size of new blobs", async () => {
-    const service = (await registry.open(`sqlite://?chunk_size=${1 << 20}`)) as SqliteBlobService;
-    await put(service, BLOB_C.data);
-    const reader = await service.openRead(BLOB_C.digest);
-    // 5 MiB + 3 bytes in 1 MiB chunks: an unlimited read returns one chunk.
-    expect((await reader?.read())?.length).toBe(1 << 20);
-    await reader?.close();
-    await service.close();
+  it("?avg_chunk_size sets the chunk sizes of new blobs (avg/2 to 2·avg), default snix's 256 KiB", async () => {
+    for (const [query, avg] of [
+      ["", 262_144],
+      [`?avg_chunk_size=${1 << 20}`, 1 << 20],
+    ] as const) {
+      const service = (await registry.open(`sqlite://${query}`)) as SqliteBlobService;
+      await put(service, BLOB_C.data);
+      const chunks = (await service.chunks(BLOB_C.digest)) ?? [];
+      // 5 MiB + 3 bytes: every chunk but the last within the bounds.
+      expect(chunks.length).toBeGreaterThan((5 << 20) / (2 * avg));
+      for (const chunk of chunks.slice(0, -1)) {
+        expect(chunk.size).toBeGreaterThanOrEqual(avg / 2);
+        expect(chunk.size).toBeLessThanOrEqual(avg * 2);
+      }
+      await service.close();
+    }
   });
 
   it("?readonly=1 reads an existing store and refuses writers", async () => {

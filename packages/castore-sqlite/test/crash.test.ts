@@ -42,7 +42,7 @@ describe("crash safety", () => {
     expect(beforeReopen.uploads).toBeGreaterThanOrEqual(1);
     expect(beforeReopen.chunks).toBeGreaterThan(0);
 
-    const service = await openSqliteBlobService({ path: file, chunkSize: CHUNK_SIZE });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK_SIZE });
     // The dead writers' uploads are gone, and with them every chunk no blob owns.
     expect(countRows(file)).toMatchObject({ uploads: 0, orphanChunks: 0 });
 
@@ -86,7 +86,7 @@ describe("crash safety", () => {
     const before = countRows(file);
     expect(before.uploads).toBe(1);
 
-    const service = await openSqliteBlobService({ path: file, chunkSize: CHUNK_SIZE });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK_SIZE });
     expect(countRows(file)).toMatchObject({ uploads: 1, chunks: before.chunks });
 
     child.process.stdin.write("go on\n");

@@ -16,7 +16,7 @@ describe("entry points", () => {
   });
 
   it("castore-sqlite/testing exports the test hooks", async () => {
-    expect(Object.keys(testing)).toEqual(["isReleased"]);
+    expect(Object.keys(testing).sort()).toEqual(["isReleased", "leaseTick", "openWithHooks"]);
     const service = await root.openSqliteBlobService();
     expect(testing.isReleased(service)).toBe(false);
     await service.close();

@@ -6,8 +6,18 @@ import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { expectBytes } from "./support/bytes.js";
 import { corruptStoredByte, forgeChunk } from "./support/corrupt.js";
-import { withConnection } from "./support/inspect.js";
+import { chunkLengths, withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
+
+/** Where the chunk holding byte `offset` starts, as the store (FastCDC, 1 KiB average) cuts `data`. */
+function startOfChunkHolding(data: Uint8Array, offset: number): number {
+  let start = 0;
+  for (const length of chunkLengths(data, 1024)) {
+    if (offset < start + length) return start;
+    start += length;
+  }
+  throw new Error("offset past the end");
+}
 
 async function store(service: BlobService, data: Uint8Array): Promise<B3Digest> {
   const writer = await service.openWrite();
@@ -32,7 +42,12 @@ function flipInFile(file: string, needle: Uint8Array): void {
 
 /** Reads the whole blob, checking every byte handed out; returns how the read ended. */
 async function readChecked(service: BlobService, digest: B3Digest, data: Uint8Array): Promise<string> {
-  const reader = await service.openRead(digest);
+  let reader: Awaited<ReturnType<BlobService["openRead"]>>;
+  try {
+    reader = await service.openRead(digest);
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  }
   if (!reader) throw new Error("blob missing");
   try {
     for (;;) {
@@ -50,13 +65,13 @@ async function readChecked(service: BlobService, digest: B3Digest, data: Uint8Ar
 
 describe("corruption in the file", () => {
   it.each([
-    ["a chunk of a large blob", 1 << 20, 3 * (1 << 20) + 5],
-    ["an inline blob", 1 << 20, 200_000],
-    ["a small-chunk blob", 4096, 100_000],
-  ])("flipping a byte of %s in the file makes reading it fail with Integrity", async (_, chunkSize, size) => {
+    ["a chunk of a large blob", 262_144, 3 * (1 << 20) + 5],
+    ["an inline blob", 262_144, 100_000],
+    ["a small-chunk blob", 1024, 100_000],
+  ])("flipping a byte of %s in the file makes reading it fail with Integrity", async (_, avgChunkSize, size) => {
     const file = tempFile();
     const data = pseudoRandomBytes(size, size);
-    let service = await openSqliteBlobService({ path: file, chunkSize });
+    let service = await openSqliteBlobService({ path: file, avgChunkSize });
     const digest = await store(service, data);
     const other = pseudoRandomBytes(5000, 1);
     const otherDigest = await store(service, other);
@@ -65,7 +80,7 @@ describe("corruption in the file", () => {
     const middle = Math.floor(size / 2);
     flipInFile(file, data.subarray(middle, middle + 16));
 
-    service = await openSqliteBlobService({ path: file, chunkSize });
+    service = await openSqliteBlobService({ path: file, avgChunkSize });
     expect(await service.has(digest)).toBe(true);
     expect(await readChecked(service, digest, data)).toBe("Integrity");
     // A ranged read of the damaged region fails too; the other blob is unharmed.
@@ -80,9 +95,10 @@ describe("corruption in the file", () => {
   it("chunks rewritten together with all their stored digests still fail a full read before its clean end", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 6 + 1, 11);
-    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const digest = await store(service, data);
     forgeChunk(file, digest, 4096 * 2 + 7, await blake3());
+    // Every chunk passes its own check; the blob digest fails the read before its clean end.
     const reader = await service.openRead(digest);
     if (!reader) throw new Error("blob missing");
     let handedOut = 0;
@@ -93,15 +109,14 @@ describe("corruption in the file", () => {
       ending = (error as { code: string }).code;
     }
     expect(ending).toBe("Integrity");
-    // Every chunk passed its own checks, so only the last one, checked against the digest, was held back.
-    expect(handedOut).toBe(4096 * 6);
+    expect(handedOut).toBe(data.length);
     await service.close();
   });
 
-  it("a chunk whose bytes no longer match its running digest fails a read from the start at that chunk", async () => {
+  it("a chunk whose bytes no longer match its digest fails a read from the start at that chunk", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 6 + 1, 14);
-    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const digest = await store(service, data);
     corruptStoredByte(file, digest, { offset: 4096 * 3 + 5 });
     expect(await readChecked(service, digest, data)).toBe("Integrity");
@@ -112,21 +127,42 @@ describe("corruption in the file", () => {
         for await (const chunk of reader ?? []) handedOut += chunk.length;
       })(),
     ).rejects.toMatchObject({ code: "Integrity" });
-    expect(handedOut).toBe(4096 * 3);
+    expect(handedOut).toBe(startOfChunkHolding(data, 4096 * 3 + 5));
+    await service.close();
+  });
+
+  it.each([
+    ["chunk digest", "chunk = zeroblob(32)"],
+    ["chunk length", "size = size + 1"],
+  ])("a damaged %s in the stored chunk list (bytes intact) fails a read with Integrity", async (_, change) => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 15);
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const digest = await store(service, data);
+    withConnection(file, (db) => db.exec(`UPDATE blob_chunks SET ${change} WHERE seq = 3`));
+    expect(await readChecked(service, digest, data)).toBe("Integrity");
     await service.close();
   });
 
   it("a missing chunk row, a truncated chunk or a wrong size is an Integrity error", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 4, 12);
-    const service = await openSqliteBlobService({ path: file, chunkSize: 4096 });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const cases: [string, (digest: B3Digest) => void][] = [
-      ["missing row", () => withConnection(file, (db) => db.exec("DELETE FROM chunks WHERE (id & 4294967295) = 2"))],
+      [
+        "missing chunk",
+        () =>
+          withConnection(file, (db) =>
+            db.exec("DELETE FROM chunks WHERE digest = (SELECT chunk FROM blob_chunks WHERE seq = 2)"),
+          ),
+      ],
       [
         "truncated chunk",
         () =>
           withConnection(file, (db) =>
-            db.exec("UPDATE chunks SET data = substr(data, 1, 100) WHERE (id & 4294967295) = 1"),
+            db.exec(
+              "UPDATE chunks SET data = substr(data, 1, 100) WHERE digest = (SELECT chunk FROM blob_chunks WHERE seq = 1)",
+            ),
           ),
       ],
       [
@@ -141,7 +177,7 @@ describe("corruption in the file", () => {
       const digest = await store(service, data);
       damage(digest);
       expect(await readChecked(service, digest, data), what).toBe("Integrity");
-      withConnection(file, (db) => db.exec("DELETE FROM blobs; DELETE FROM chunks"));
+      withConnection(file, (db) => db.exec("DELETE FROM blobs; DELETE FROM chunks; DELETE FROM blob_chunks"));
     }
     await service.close();
   });

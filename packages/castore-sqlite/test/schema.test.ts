@@ -104,9 +104,10 @@ describe("the store file", () => {
 
   it("bad options are InvalidArgument errors", async () => {
     for (const options of [
-      { chunkSize: 0 },
-      { chunkSize: 1.5 },
-      { chunkSize: 1 << 30 },
+      { avgChunkSize: 0 },
+      { avgChunkSize: 1.5 },
+      { avgChunkSize: 511 },
+      { avgChunkSize: 4 << 20 },
       { busyTimeout: -1 },
       { synchronous: "off" as "full" },
       { path: "/" },

@@ -14,7 +14,7 @@ describe("two processes on one file", () => {
   it("one process writes while this one reads its blobs as they appear, and writes its own", async () => {
     const file = tempFile();
     // Create the file first, so both processes open an existing store.
-    const service = await openSqliteBlobService({ path: file, chunkSize: CHUNK_SIZE });
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK_SIZE });
     const child = startStreamingChild(file, 6, CHILD_BLOBS);
 
     const readBack = new Set<number>();

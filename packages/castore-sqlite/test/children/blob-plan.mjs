@@ -1,6 +1,6 @@
 // The blobs the child processes write, so the test can regenerate them to check what survived.
 
-/** Chunk size of the child's store: small, so most blobs span many chunk rows. */
+/** Average chunk size of the child's store: small, so most blobs span many chunks. */
 export const CHUNK_SIZE = 4096;
 
 /** Length of blob i: every fourth one fits a chunk (stored inline), the others span 2 to 16 chunks. */

@@ -17,7 +17,7 @@ const count = countText === "inf" ? Number.POSITIVE_INFINITY : Number(countText)
 const pauseAt = pauseText === undefined ? -1 : Number(pauseText);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-const service = await openSqliteBlobService({ path: file, chunkSize: CHUNK_SIZE });
+const service = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK_SIZE });
 for (let i = 0; i < count; i++) {
   const data = blobData(seed, i);
   const writer = await service.openWrite();

@@ -2,90 +2,87 @@
 // a separate connection to the file, behind the service's back.
 import Database from "better-sqlite3";
 import type { B3Digest, Blake3Implementation } from "castore-core";
-import { CHUNK_ID } from "./inspect.js";
 
-/** Where a blob's bytes live: inline in its `blobs` row, or in chunk rows. */
-interface Located {
-  size: number;
-  chunkSize: number;
-  content: number | null;
+/** The chunk of a chunked blob that holds byte `offset`, and where in it. */
+interface ChunkAt {
+  chunk: Buffer;
+  at: number;
+}
+
+function chunkAt(db: Database.Database, digest: B3Digest, offset: number): ChunkAt | undefined {
+  const list = db
+    .prepare<[Uint8Array], { chunk: Buffer; size: number }>(
+      "SELECT chunk, size FROM blob_chunks WHERE blob = ? ORDER BY seq",
+    )
+    .all(digest.unsafeBytes);
+  let start = 0;
+  for (const { chunk, size } of list) {
+    if (offset < start + size) return { chunk, at: offset - start };
+    start += size;
+  }
+  return undefined;
 }
 
 /**
  * Flips one bit of the stored byte at `offset` (default: the middle of the blob) of `digest` in the
- * database `file`. Returns false when the blob is absent or empty.
+ * database `file` (in the shared chunk that holds it, for a chunked blob; `digest` may also name a
+ * chunk). Returns false when nothing non-empty is stored under `digest`.
  */
 export function corruptStoredByte(file: string, digest: B3Digest, options: { offset?: number } = {}): boolean {
   const db = new Database(file, { timeout: 10_000 });
   try {
-    const meta = locate(db, digest);
-    if (!meta || meta.size === 0) return false;
-    const offset = options.offset ?? Math.floor(meta.size / 2);
-    if (meta.content === null) {
-      const data = db
-        .prepare<[Uint8Array], Buffer>("SELECT data FROM blobs WHERE digest = ?")
-        .pluck()
-        .get(digest.unsafeBytes);
-      if (!data) return false;
-      data[offset] = (data[offset] as number) ^ 0x01;
-      db.prepare("UPDATE blobs SET data = ? WHERE digest = ?").run(data, digest.unsafeBytes);
+    const row = db
+      .prepare<[Uint8Array], { size: number; data: Buffer | null }>("SELECT size, data FROM blobs WHERE digest = ?")
+      .get(digest.unsafeBytes);
+    if (!row) return corruptChunk(db, digest.unsafeBytes, options.offset);
+    if (row.size === 0) return false;
+    const offset = options.offset ?? Math.floor(row.size / 2);
+    if (row.data !== null) {
+      row.data[offset] = (row.data[offset] as number) ^ 0x01;
+      db.prepare("UPDATE blobs SET data = ? WHERE digest = ?").run(row.data, digest.unsafeBytes);
       return true;
     }
-    const seq = Math.floor(offset / meta.chunkSize);
-    const data = chunkData(db, meta.content, seq);
-    if (!data) return false;
-    const at = offset - seq * meta.chunkSize;
-    data[at] = (data[at] as number) ^ 0x01;
-    db.prepare(`UPDATE chunks SET data = ? WHERE id = ${CHUNK_ID}`).run(data, meta.content, seq);
-    return true;
+    const located = chunkAt(db, digest, offset);
+    return located !== undefined && corruptChunk(db, located.chunk, located.at);
   } finally {
     db.close();
   }
+}
+
+/** Flips a bit of a stored chunk (in every blob that shares it) at `at`, default its middle. */
+function corruptChunk(db: Database.Database, chunk: Uint8Array, at?: number): boolean {
+  const data = db.prepare<[Uint8Array], Buffer>("SELECT data FROM chunks WHERE digest = ?").pluck().get(chunk);
+  if (!data || data.length === 0) return false;
+  const where = at ?? Math.floor(data.length / 2);
+  data[where] = (data[where] as number) ^ 0x01;
+  db.prepare("UPDATE chunks SET data = ? WHERE digest = ?").run(data, chunk);
+  return true;
 }
 
 /**
  * What a deliberate forger with write access to the file would do: changes a byte of a chunked
- * blob and rewrites every stored digest that could reveal it (the chunk's own hash and the running
- * digests of it and all later chunks). Only the blob's digest itself, the key it is read by, still
- * tells.
+ * blob and rewrites every stored digest that could reveal it: the chunk is stored under the digest
+ * of its new bytes and the blob's chunk list names that digest. Only the blob digest itself, which
+ * a full read checks, still tells.
  */
 export function forgeChunk(file: string, digest: B3Digest, offset: number, blake3: Blake3Implementation): void {
   const db = new Database(file, { timeout: 10_000 });
   try {
-    const meta = locate(db, digest);
-    if (!meta || meta.content === null) throw new Error("forgeChunk needs a chunked blob");
-    const content = meta.content;
-    const seq = Math.floor(offset / meta.chunkSize);
-    const running = blake3.createHasher();
-    for (let i = 0; i * meta.chunkSize < meta.size; i++) {
-      const data = chunkData(db, content, i) as Buffer;
-      if (i === seq) data[offset - seq * meta.chunkSize] = (data[offset - seq * meta.chunkSize] as number) ^ 0x01;
-      const own = blake3.createHasher();
-      own.update(data);
-      running.update(data);
-      db.prepare(`UPDATE chunks SET data = ?, hash = ?, running = ? WHERE id = ${CHUNK_ID}`).run(
-        data,
-        own.digest(),
-        running.digestSoFar(),
-        content,
-        i,
-      );
-    }
-    running.dispose();
+    const located = chunkAt(db, digest, offset);
+    if (!located) throw new Error("forgeChunk needs a byte of a chunked blob");
+    const data = db.prepare<[Buffer], Buffer>("SELECT data FROM chunks WHERE digest = ?").pluck().get(located.chunk);
+    if (!data) throw new Error("the chunk is missing");
+    data[located.at] = (data[located.at] as number) ^ 0x01;
+    const hasher = blake3.createHasher();
+    hasher.update(data);
+    const forged = hasher.digest();
+    db.prepare("INSERT INTO chunks (digest, data) VALUES (?, ?)").run(forged, data);
+    db.prepare("UPDATE blob_chunks SET chunk = ? WHERE blob = ? AND chunk = ?").run(
+      forged,
+      digest.unsafeBytes,
+      located.chunk,
+    );
   } finally {
     db.close();
   }
-}
-
-function locate(db: Database.Database, digest: B3Digest): Located | undefined {
-  return db
-    .prepare<[Uint8Array], Located>("SELECT size, chunk_size AS chunkSize, content FROM blobs WHERE digest = ?")
-    .get(digest.unsafeBytes);
-}
-
-function chunkData(db: Database.Database, content: number, seq: number): Buffer | undefined {
-  return db
-    .prepare<[number, number], Buffer>(`SELECT data FROM chunks WHERE id = ${CHUNK_ID}`)
-    .pluck()
-    .get(content, seq);
 }

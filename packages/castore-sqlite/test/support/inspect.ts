@@ -1,15 +1,14 @@
 // Looks at a store's file through a separate connection, the way another process would.
 import Database from "better-sqlite3";
-
-/** SQL for a chunk's row id from two parameters, content id and sequence number (the store's layout). */
-export const CHUNK_ID = "(? * 4294967296 + ?)";
+import { chunkSizesFor, FastCdcChunker } from "castore-core";
 
 export interface FileCounts {
   blobs: number;
   inlineBlobs: number;
+  /** Stored chunks (each digest once). */
   chunks: number;
   uploads: number;
-  /** Chunk rows that belong to no blob and no upload: leaks. */
+  /** Chunks that no blob lists and no upload holds: leaks. */
   orphanChunks: number;
 }
 
@@ -19,12 +18,12 @@ export function countRows(file: string): FileCounts {
     const count = (sql: string) => db.prepare<[], number>(sql).pluck().get() ?? 0;
     return {
       blobs: count("SELECT count(*) FROM blobs"),
-      inlineBlobs: count("SELECT count(*) FROM blobs WHERE content IS NULL"),
+      inlineBlobs: count("SELECT count(*) FROM blobs WHERE data IS NOT NULL"),
       chunks: count("SELECT count(*) FROM chunks"),
       uploads: count("SELECT count(*) FROM uploads"),
       orphanChunks: count(
-        `SELECT count(*) FROM chunks WHERE (id >> 32) NOT IN (SELECT id FROM uploads)
-           AND (id >> 32) NOT IN (SELECT content FROM blobs WHERE content IS NOT NULL)`,
+        `SELECT count(*) FROM chunks WHERE digest NOT IN (SELECT chunk FROM blob_chunks)
+           AND digest NOT IN (SELECT chunk FROM upload_chunks)`,
       ),
     };
   } finally {
@@ -54,4 +53,11 @@ export function withConnection<T>(file: string, use: (db: Database.Database) => 
   } finally {
     db.close();
   }
+}
+
+/** The lengths of the chunks FastCDC cuts `data` into with this average (what a store does). */
+export function chunkLengths(data: Uint8Array, avgChunkSize: number): number[] {
+  const chunker = new FastCdcChunker(chunkSizesFor(avgChunkSize));
+  const ends = [...chunker.update(data), ...chunker.finish()].map((cut) => cut.end);
+  return ends.map((end, i) => end - (i === 0 ? 0 : (ends[i - 1] as number)));
 }
