@@ -5,6 +5,7 @@ import type { ByteBudget } from "./byte-budget.js";
 import { StallWatch } from "./request-watch.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 /** The limits one call runs under, set up by the server for every request it accepts. */
 export interface CallLimits {
@@ -19,14 +20,30 @@ export interface CallLimits {
 
 const limitsOf = new WeakMap<Request, CallLimits>();
 
-export function watchCall(request: Request, stalledBodyTimeoutMs: number, budget: ByteBudget): CallLimits {
+export function watchCall(
+  request: Request,
+  response: Response,
+  stalledBodyTimeoutMs: number,
+  budget: ByteBudget,
+): CallLimits {
   const controller = new AbortController();
   let claimed = false;
   const stall = new StallWatch(request, stalledBodyTimeoutMs, () => {
     controller.abort(
       new ConnectError(`no bytes of the request arrived for ${stalledBodyTimeoutMs} ms`, Code.DeadlineExceeded),
     );
-    if (!claimed) cutOff(request);
+    // A call that ends itself answers first (a second at most); the rest of its body is then not
+    // waited for either. (Connect over HTTP/1.1 holds its answer until the body ends: cut off.)
+    if (!claimed || response.writableFinished) {
+      cutOff(request);
+      return;
+    }
+    const grace = setTimeout(() => cutOff(request), 1_000);
+    grace.unref();
+    response.once("finish", () => {
+      clearTimeout(grace);
+      cutOff(request);
+    });
   });
   const limits: CallLimits = { signal: controller.signal, stall, budget, claim: () => (claimed = true) };
   limitsOf.set(request, limits);
@@ -40,6 +57,7 @@ export function callLimits(request: Request): CallLimits | undefined {
 
 /** Ends a request whose handler cannot be told to stop: resets its stream, or closes its connection. */
 function cutOff(request: Request): void {
+  if (request.complete) return;
   if (request instanceof http2.Http2ServerRequest) {
     if (!request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_CANCEL);
   } else {

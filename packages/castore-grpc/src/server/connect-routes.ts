@@ -7,7 +7,7 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import { type BlobService, ClosedError } from "castore-core";
+import { type BlobService, ClosedError, raceAbort } from "castore-core";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
@@ -118,7 +118,13 @@ async function* dataOf(
   charge: CallCharge | undefined,
   stall: StallWatch | undefined,
 ): AsyncGenerator<Uint8Array> {
-  for await (const request of requests) {
+  // Each message is raced against the signal: a stalled body or a deadline must end the call even
+  // while Connect's parser waits for bytes that never come.
+  const iterator = requests[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await raceAbort(iterator.next(), signal);
+    if (next.done) break;
+    const request = next.value;
     stall?.pause();
     try {
       await charge?.charge(request.data.length, signal);

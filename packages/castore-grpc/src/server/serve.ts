@@ -184,7 +184,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401);
         return;
       }
-      const limits = watchCall(request, stalledBodyTimeoutMs, dataBudget);
+      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget);
       response.once("close", () => limits.stall.stop());
       if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
       connect(request, response);
@@ -225,6 +225,9 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   } else {
     http2Server = http2.createServer(http2Options, handle);
     http1 = http.createServer(http1Timeouts, handle);
+    // Node checks headersTimeout from a timer it starts on 'listening'; this server never listens
+    // itself (connections come from the sniffer), so start it here (close() stops it).
+    http1.emit("listening");
     const [h2, h1] = [http2Server, http1];
     front = net.createServer((socket) => sniffProtocol(socket, h2, h1, headersTimeoutMs));
   }
@@ -277,6 +280,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       // GOAWAY, HTTP/1.1 once idle); destroying them at once could cut off those last bytes.
       http1?.closeIdleConnections();
       await Promise.race([closed, delay(1_000, undefined, { ref: false })]);
+      http1?.close(() => {});
       for (const socket of sockets) socket.destroy();
       await closed;
     })();
