@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { raceAbort } from "castore-core";
 
 /**
@@ -73,10 +74,14 @@ export class CallCharge {
   #seen = 0;
   #held = 0;
 
-  constructor(budget: ByteBudget, freeBytes: number, capBytes: number) {
+  readonly #maxWaitMs: number;
+
+  /** `maxWaitMs`: how long the call may wait for the budget before it fails with RESOURCE_EXHAUSTED. */
+  constructor(budget: ByteBudget, freeBytes: number, capBytes: number, maxWaitMs: number) {
     this.#budget = budget;
     this.#freeBytes = freeBytes;
     this.#capBytes = capBytes;
+    this.#maxWaitMs = maxWaitMs;
   }
 
   /** Charges the next `bytes` the call buffers, waiting for them if the budget is spent. */
@@ -84,7 +89,18 @@ export class CallCharge {
     this.#seen += bytes;
     const due = Math.min(this.#seen, this.#capBytes) - this.#freeBytes - this.#held;
     if (due <= 0) return;
-    await this.#budget.take(due, signal);
+    const waited = AbortSignal.timeout(this.#maxWaitMs);
+    try {
+      await this.#budget.take(due, AbortSignal.any([signal, waited]));
+    } catch (error) {
+      if (waited.aborted && !signal.aborted) {
+        throw new ConnectError(
+          `the server is busy: no memory for this call's data within ${this.#maxWaitMs} ms`,
+          Code.ResourceExhausted,
+        );
+      }
+      throw error;
+    }
     this.#held += due;
   }
 

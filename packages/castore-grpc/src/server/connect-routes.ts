@@ -33,6 +33,8 @@ export interface BlobServiceRoutesOptions {
   maxReceiveMessageBytes: number;
   /** The first bytes of a call that do not count against the byte budget. */
   freeBytesPerCall: number;
+  /** How long a call may wait for the byte budget before it fails with RESOURCE_EXHAUSTED. */
+  budgetWaitMs: number;
   /** Fires when the server stops: calls still running then fail with Closed (UNAVAILABLE). */
   shutdownSignal: AbortSignal;
   /** Told about failures that are not castore errors (bugs, backend crashes). */
@@ -51,6 +53,7 @@ export function blobServiceRoutes(
     readMessageBytes,
     maxReceiveMessageBytes,
     freeBytesPerCall,
+    budgetWaitMs,
     shutdownSignal,
     onInternalError,
   }: BlobServiceRoutesOptions,
@@ -97,7 +100,8 @@ export function blobServiceRoutes(
       const request = context.values.get(nodeRequestKey);
       if (!request) throw statusOf(new Error("Put served without its Node request (see blobCallContext)"));
       const { limits, signal } = callSignal(context);
-      const charge = limits && new CallCharge(limits.budget, freeBytesPerCall, maxReceiveMessageBytes + (1 << 20));
+      const charge =
+        limits && new CallCharge(limits.budget, freeBytesPerCall, maxReceiveMessageBytes + (1 << 20), budgetWaitMs);
       try {
         const digest = await writeBlob(service, dataOf(requests, request, signal, charge, limits?.stall), signal);
         return { digest: digest.bytes };

@@ -147,7 +147,7 @@ async function serveRead(
     const held = Math.max(0, data.length - options.freeBytesPerCall);
     stall.pause();
     try {
-      await budget.take(held, signal);
+      await budget.take(held, AbortSignal.any([signal, AbortSignal.timeout(options.stalledSendTimeoutMs)]));
     } finally {
       stall.resume();
     }
@@ -181,7 +181,7 @@ async function servePut(
   signal: AbortSignal,
   { budget, stall }: CallLimits,
 ): Promise<void> {
-  const charge = new CallCharge(budget, options.freeBytesPerCall, PUT_HELD_BYTES);
+  const charge = new CallCharge(budget, options.freeBytesPerCall, PUT_HELD_BYTES, options.stalledSendTimeoutMs);
   const received = receivedBlobBytes(request, options.maxReceiveMessageBytes, signal, charge, stall);
   let digest: B3Digest;
   try {

@@ -27,6 +27,7 @@ import { addressOf, type ListenAddress, listen, sniffProtocol } from "./listen.j
 import { createNativeBlobHandler } from "./native-grpc.js";
 import { refuse } from "./refuse.js";
 import { enforceSessionTimeouts } from "./session-timeouts.js";
+import { INITIAL_STREAM_WINDOW_BYTES, shareStreamWindows } from "./stream-windows.js";
 
 export interface ServeBlobServiceOptions extends FlowControlOptions {
   /** A unix socket `{ path }`, or TCP `{ host, port }` (host defaults to 127.0.0.1; port 0 picks a free port). */
@@ -124,8 +125,10 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     positiveInteger("stalledBodyTimeoutMs", options.stalledBodyTimeoutMs, 2 ** 31 - 1) ?? 30_000;
   const maxConnections = positiveInteger("maxConnections", options.maxConnections) ?? 1024;
   const maxBufferedBytes = positiveInteger("maxBufferedBytes", options.maxBufferedBytes) ?? 256 << 20;
+  // Half for the data calls hold; a quarter for receive windows, whose bytes Node keeps in slices of
+  // larger read buffers (a 16 KiB frame can hold a 64 KiB buffer alive): the rest is that headroom.
   const dataBudget = new ByteBudget(Math.ceil(maxBufferedBytes / 2));
-  const windowBudget = new ByteBudget(Math.floor(maxBufferedBytes / 2));
+  const windowBudget = new ByteBudget(Math.floor(maxBufferedBytes / 4));
   const token = options.authToken === undefined ? undefined : new BearerToken(options.authToken);
   if (options.authToken === "") throw new InvalidArgumentError("authToken must not be empty");
   const tcp = !("path" in options.listen);
@@ -152,6 +155,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         readMessageBytes,
         maxReceiveMessageBytes,
         freeBytesPerCall: FREE_BYTES_PER_CALL,
+        budgetWaitMs: stalledBodyTimeoutMs,
         shutdownSignal: shutdown.signal,
         onInternalError,
       });
@@ -199,7 +203,8 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   };
 
   const http2Options: http2.ServerOptions = {
-    settings: { ...receiveSettings(options), maxConcurrentStreams },
+    // Streams start small and grow as the session's allowance permits (stream-windows.ts).
+    settings: { initialWindowSize: INITIAL_STREAM_WINDOW_BYTES, maxConcurrentStreams },
     // Timeouts are ours (session-timeouts.ts, call-limits.ts); Node's would count PINGs as use.
     // Node refuses new streams once a session buffers more than this; the windows we open need room.
     maxSessionMemory: 64 + Math.ceil((2 * (options.connectionWindowBytes ?? 32 << 20)) / (1 << 20)),
@@ -245,10 +250,13 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     // A larger window lets a client send that much more before the server reads it: only while
     // the budget lasts. Connections beyond it keep the protocol's 64 KiB (slower, never unbounded).
     const extra = (options.connectionWindowBytes ?? DEFAULT_CONNECTION_WINDOW_BYTES) - PROTOCOL_WINDOW_BYTES;
-    if (extra > 0 && windowBudget.tryTake(extra)) {
+    const granted = extra > 0 && windowBudget.tryTake(extra);
+    if (granted) {
       session.once("close", () => windowBudget.give(extra));
       openConnectionWindow(session, options);
     }
+    const streamWindow = receiveSettings(options).initialWindowSize ?? INITIAL_STREAM_WINDOW_BYTES;
+    shareStreamWindows(session, granted ? extra : 1 << 20, streamWindow);
   });
 
   await listen(front, options.listen);
