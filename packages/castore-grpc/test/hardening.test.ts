@@ -7,7 +7,7 @@ import * as http2 from "node:http2";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { concatBytes, defaultRegistry, fromAddr, putBlob, register } from "castore-core";
+import { concatBytes, defaultRegistry, fromAddr, isTooLarge, putBlob, register, TooLargeError } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { grpcBackends } from "../src/client/backends.js";
@@ -259,6 +259,36 @@ describe("statuses", () => {
     expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
     session.close();
     expect(castore.backend.writersClosed).toBe(0);
+  });
+
+  it("honours grpc-timeout on Read (a request that never ends)", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Read",
+      "content-type": "application/grpc",
+      "grpc-timeout": "200m",
+      te: "trailers",
+    });
+    stream.write(Buffer.from([0, 0, 0, 0, 34]));
+    stream.resume();
+    const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+    session.close();
+  });
+
+  it("a store that is out of room (TooLarge) makes a Put RESOURCE_EXHAUSTED, not INTERNAL", async () => {
+    const internal: unknown[] = [];
+    const full = new ObservedBlobService();
+    full.openWrite = async () => {
+      throw new TooLargeError("no space left on the device");
+    };
+    castore = await served("tcp", { backend: full, server: { onError: (e) => internal.push(e) } });
+    const error = await putBlob(castore, pseudoRandomBytes(1000, 9)).catch((e: unknown) => e);
+    expect(isTooLarge(error), String(error)).toBe(true);
+    expect(String(error)).toMatch(/no space left/);
+    expect(internal).toEqual([]);
   });
 
   it("a malformed Read request is INVALID_ARGUMENT, not an internal error", async () => {

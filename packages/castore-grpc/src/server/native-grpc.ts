@@ -2,7 +2,7 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AbortedError, type B3Digest, type BlobService, ClosedError, isCastoreError } from "castore-core";
+import { AbortedError, type B3Digest, type BlobService, ClosedError, isCastoreError, raceAbort } from "castore-core";
 import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
@@ -133,7 +133,8 @@ async function serveRead(
   signal: AbortSignal,
   { budget, stall }: CallLimits,
 ): Promise<void> {
-  const message = await readSingleFrame(request, options.maxReceiveMessageBytes);
+  // Raced: a request that never ends must not outlive its deadline.
+  const message = await raceAbort(readSingleFrame(request, options.maxReceiveMessageBytes), signal);
   let digest: Uint8Array;
   try {
     digest = fromBinary(ReadBlobRequestSchema, message).digest;
