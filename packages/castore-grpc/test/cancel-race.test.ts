@@ -13,7 +13,7 @@ const DELAYS_MS = [0, 1, 5, 20, 50];
 const CANCELS = 1_000;
 const CONNECTIONS = 10;
 const message = (seed: number) => {
-  const data = pseudoRandomBytes(4 << 10, seed);
+  const data = pseudoRandomBytes(16 << 10, seed);
   return concatBytes([blobChunkFrameHeader(data.length), data]);
 };
 
