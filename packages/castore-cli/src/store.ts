@@ -33,7 +33,8 @@ export function chooseStore(flagValue: string | undefined, env: NodeJS.ProcessEn
 /** Opens the chosen store, creating the default store's directory if that is the one chosen. */
 export async function openStore(choice: StoreChoice, logger: Logger, signal?: AbortSignal): Promise<BlobService> {
   await registerBackendFor(choice.address);
-  if (choice.defaultPath !== undefined) await mkdir(dirname(choice.defaultPath), { recursive: true });
+  // Private whatever the umask: other local users must not read the store's blobs.
+  if (choice.defaultPath !== undefined) await mkdir(dirname(choice.defaultPath), { recursive: true, mode: 0o700 });
   const store = await fromAddr(choice.address, { signal });
   logger.debug("store opened", { store: choice.address });
   return store;

@@ -1,5 +1,5 @@
 export { type GrpcEndpoint, parseGrpcAddress } from "./client/address.js";
-export { grpcBackends, grpcHttpBackend, grpcHttpsBackend, grpcUnixBackend } from "./client/backends.js";
+export { AUTH_TOKEN_ENV, grpcBackends, grpcHttpBackend, grpcHttpsBackend, grpcUnixBackend } from "./client/backends.js";
 export { GrpcBlobService, type GrpcBlobServiceOptions } from "./client/blob-service.js";
 export type { FlowControlOptions } from "./flow-control.js";
 /** The generated protobuf-es code: descriptors for Connect clients (`createClient(tvixCastoreV1.BlobService, …)`). */
@@ -15,6 +15,7 @@ export {
   PROTO_PACKAGES,
   type ProtoPackage,
 } from "./protocol.js";
+export type { AllowedHosts } from "./server/allowed-hosts.js";
 export type { CorsOptions } from "./server/cors.js";
 export { HealthStatus, ServingStatus } from "./server/health.js";
 export type { ListenAddress } from "./server/listen.js";

@@ -106,7 +106,7 @@ describe.each(["unix", "tcp"] as const)("cancelling a Put over %s", (transport) 
     stream.end(concatBytes([blobChunkFrameHeader(piece.length), piece.subarray(0, 1000)]));
     const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once("trailers", resolve));
     stream.resume();
-    expect(trailers["grpc-status"]).toBe("13"); // INTERNAL: a truncated message is a protocol error
+    expect(trailers["grpc-status"]).toBe("3"); // INVALID_ARGUMENT: the client sent a truncated message
     await expectNothingStored();
     session.close();
   });

@@ -32,12 +32,19 @@ import { listenOn, served, tempDir, testCertificate } from "./support/served.js"
 const MiB = 1 << 20;
 
 describe("limits", () => {
-  it("advertises its stream limit and receive window in the HTTP/2 settings", async () => {
+  it("advertises its stream limit, and its receive window once a stream is open", async () => {
     const castore = await served("tcp", { server: { maxConcurrentStreams: 7, streamWindowBytes: 2 * MiB } });
     const session = http2.connect(new URL(castore.server.address.replace("grpc+", "")).origin);
     const [settings] = (await once(session, "remoteSettings")) as [http2.Settings];
     expect(settings.maxConcurrentStreams).toBe(7);
-    expect(settings.initialWindowSize).toBe(2 * MiB);
+    // Streams start small, so that many streams opened at once cannot make the server hold much...
+    expect(settings.initialWindowSize).toBe(16 * 1024);
+    const stream = session.request({ ":method": "POST", ":path": "/tvix.castore.v1.BlobService/Put" });
+    stream.on("error", () => {});
+    // ...and a stream alone on its connection gets the whole window.
+    const [grown] = (await once(session, "remoteSettings")) as [http2.Settings];
+    expect(grown.initialWindowSize).toBe(2 * MiB);
+    stream.close();
     session.close();
     await castore.close();
   });

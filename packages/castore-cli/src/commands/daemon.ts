@@ -2,6 +2,7 @@ import type { BlobService } from "castore-core";
 import { expectPositionals, stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { LoggedBlobService } from "../daemon/logged-service.js";
+import { securityOptionSpecs, serverSettings } from "../daemon/security-options.js";
 import { type RunningServer, startServer } from "../daemon/server.js";
 import { describeError, ExitCode, type InterruptedError, UsageError } from "../errors.js";
 import { DEFAULT_LISTEN_ADDRESS, formatHostPort, type ListenAddress, parseListenAddress } from "../listen-address.js";
@@ -16,6 +17,7 @@ export const daemonCommand: Command = {
   options: {
     "listen-address": { type: "string" },
     "blob-service-addr": { type: "string" },
+    ...securityOptionSpecs,
   },
   help: () => `Usage: castore daemon [options]
 
@@ -32,6 +34,24 @@ Options:
       --log-level LEVEL        error, warn, info (default) or debug (one line per request)
   -h, --help                   show this help
 
+Security (see the README's "Security" section):
+      --allowed-host NAME      also serve requests whose Host is NAME (or NAME:PORT); repeatable.
+                               By default only the listen address, localhost, 127.0.0.1 and [::1]
+                               with the port are served (others get 421). '*' turns the check off.
+      --cors-allow-origin ORIGIN  let browser pages from ORIGIN call the daemon; repeatable
+      --tls-cert FILE --tls-key FILE  serve TLS (gRPC over h2, gRPC-Web/Connect over HTTP/1.1)
+      --auth-token-file FILE   require "authorization: Bearer <token in FILE>" on every call
+                               but health; clients take it from CASTORE_AUTH_TOKEN or
+                               ?auth-token-file=FILE on their grpc+ address
+      --socket-mode MODE       permissions of a unix socket (default 0600: only its owner)
+
+Limits (defaults in brackets):
+      --headers-timeout S      a connection's time to send its request headers [30]
+      --idle-timeout S         how long a connection may stay open without a call [60]
+      --stalled-body-timeout S a request body that sends nothing this long fails [30]
+      --max-connections N      connections open at once [1024]
+      --max-buffered-mib N     memory for buffered blob data and HTTP/2 windows [256]
+
 Output: one startup line on stdout, "castore daemon listening on <client address> (store <url>)";
 logs on stderr as JSON lines ({"time","level","msg",…}).
 On SIGINT/SIGTERM it stops accepting, aborts unfinished uploads (they store nothing), lets running
@@ -44,12 +64,13 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     const listen = parseListenAddress(stringOption(line, "listen-address") ?? DEFAULT_LISTEN_ADDRESS);
     const choice = chooseStore(stringOption(line, "blob-service-addr"), context.env, false);
     refuseToServeItself(choice.address, listen);
+    const settings = await serverSettings(line);
 
     const store = await openStore(choice, logger, signal);
     const served = new LoggedBlobService(store, logger);
     let server: RunningServer;
     try {
-      server = await startServer(served, listen, logger);
+      server = await startServer(served, listen, logger, settings);
     } catch (error) {
       await store.close();
       throw error;

@@ -1,6 +1,8 @@
 import type { BlobService } from "castore-core";
 import { formatHostPort, type ListenAddress } from "../listen-address.js";
 import type { Logger } from "../logger.js";
+import { rateLimited } from "./rate-limited.js";
+import type { ServerSettings } from "./security-options.js";
 import { describeListenFailure, prepareSocketPath } from "./socket-path.js";
 
 /** The daemon's gRPC server, as the daemon command uses it. */
@@ -18,17 +20,39 @@ export interface RunningServer {
  * Serves `service` over gRPC, gRPC-Web and Connect, plus the standard health service, on `listen`.
  * Failing to listen is one clear error naming the address.
  */
-export async function startServer(service: BlobService, listen: ListenAddress, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  service: BlobService,
+  listen: ListenAddress,
+  logger: Logger,
+  settings: ServerSettings,
+): Promise<RunningServer> {
   const display = listen.kind === "unix" ? `unix:${listen.path}` : formatHostPort(listen.host, listen.port);
   try {
     if (listen.kind === "unix") await prepareSocketPath(listen.path);
     // Imported here: the gRPC stack is slow to load, and only the daemon needs its server.
     const { serveBlobService } = await import("castore-grpc");
+    // Client mistakes are the client's: a warning without a stack, ten a minute at most.
+    const onClientError = rateLimited<unknown>(10, 60_000, (error, dropped) =>
+      logger.warn("bad request", { error, ...(dropped > 0 ? { suppressed: dropped } : {}) }),
+    );
     const server = await serveBlobService(service, {
-      listen: listen.kind === "unix" ? { path: listen.path } : { host: listen.host, port: listen.port },
+      listen:
+        listen.kind === "unix"
+          ? { path: listen.path, mode: settings.socketMode }
+          : { host: listen.host, port: listen.port },
       health: true,
+      tls: settings.tls,
+      allowedHosts: settings.allowedHosts,
+      cors: settings.corsOrigins ? { allowedOrigins: settings.corsOrigins } : undefined,
+      authToken: settings.authToken,
+      headersTimeoutMs: settings.headersTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      stalledBodyTimeoutMs: settings.stalledBodyTimeoutMs,
+      maxConnections: settings.maxConnections,
+      maxBufferedBytes: settings.maxBufferedBytes,
       onError: (error) =>
         logger.error("internal error", { error, stack: error instanceof Error ? error.stack : undefined }),
+      onClientError: (error) => (logger.enabled("warn") ? onClientError(error) : undefined),
     });
     return { address: connectable(server.address), close: (graceMs) => server.close({ timeoutMs: graceMs }) };
   } catch (error) {

@@ -10,6 +10,7 @@ import {
   type BlobReader,
   type BlobWriter,
   ForwardSeeker,
+  InvalidArgumentError,
   isNotFound,
   raceAbort,
   verifyStream,
@@ -45,6 +46,8 @@ export interface GrpcBlobServiceOptions extends FlowControlOptions {
   maxReceiveMessageBytes?: number | undefined;
   /** How long connecting may take before calls fail. Default 20 s. */
   connectTimeoutMs?: number | undefined;
+  /** Sent as `authorization: Bearer <token>` on every call (a server started with a token requires it). */
+  authToken?: string | undefined;
 }
 
 /**
@@ -68,6 +71,8 @@ export class GrpcBlobService extends BaseBlobService {
   readonly #messageBytes: number;
   readonly #messagesInFlight: number;
   readonly #maxReceiveMessageBytes: number;
+  /** Headers every call sends (the bearer token). */
+  readonly #headers: Record<string, string>;
 
   constructor(address: string | URL, options: GrpcBlobServiceOptions = {}) {
     super();
@@ -92,9 +97,20 @@ export class GrpcBlobService extends BaseBlobService {
     const connect = () => new WindowedSessionManager(endpoint.origin, nodeOptions, options, { connectTimeoutMs });
     this.#downloads = connect();
     this.#uploads = connect();
+    const authorization = options.authToken === undefined ? undefined : `Bearer ${options.authToken}`;
+    if (authorization !== undefined && !/^Bearer [\x21-\x7e]+$/.test(authorization)) {
+      throw new InvalidArgumentError("authToken must be printable ASCII without spaces");
+    }
+    this.#headers = authorization === undefined ? {} : { authorization };
     const transport = createGrpcTransport({
       baseUrl: endpoint.origin,
       sessionManager: this.#downloads,
+      interceptors: [
+        (next) => (request) => {
+          if (authorization !== undefined) request.header.set("authorization", authorization);
+          return next(request);
+        },
+      ],
       acceptCompression: [],
       readMaxBytes: this.#maxReceiveMessageBytes,
     });
@@ -126,7 +142,12 @@ export class GrpcBlobService extends BaseBlobService {
     const cancelOpen = () => cancel.abort();
     signal?.addEventListener("abort", cancelOpen, { once: true });
     try {
-      const call = await GrpcClientCall.open(this.#downloads, methodPath(this.protoPackage, "Read"), cancel.signal);
+      const call = await GrpcClientCall.open(
+        this.#downloads,
+        methodPath(this.protoPackage, "Read"),
+        cancel.signal,
+        this.#headers,
+      );
       const request = toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.unsafeBytes }));
       call.write([encodeFrame(request)]).catch(() => {}); // a failed send shows up as the call's failure
       call.closeRequest();
@@ -148,7 +169,7 @@ export class GrpcBlobService extends BaseBlobService {
   protected async openWriteImpl(): Promise<BlobWriter> {
     const path = methodPath(this.protoPackage, "Put");
     return new GrpcBlobWriter({
-      openCall: (signal) => GrpcClientCall.open(this.#uploads, path, signal),
+      openCall: (signal) => GrpcClientCall.open(this.#uploads, path, signal, this.#headers),
       messageBytes: this.#messageBytes,
       messagesInFlight: this.#messagesInFlight,
       maxReceiveMessageBytes: this.#maxReceiveMessageBytes,

@@ -65,6 +65,7 @@ export class GrpcClientCall {
     sessions: WindowedSessionManager,
     path: string,
     signal: AbortSignal | undefined,
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<GrpcClientCall> {
     // Cancelling through the request's own signal resets the stream (RST_STREAM CANCEL) without
     // ending it first. stream.close() would send END_STREAM before the reset, and a server may
@@ -84,6 +85,7 @@ export class GrpcClientCall {
         te: "trailers",
         "grpc-accept-encoding": "identity",
         "user-agent": USER_AGENT,
+        ...extraHeaders,
       },
       options,
     );

@@ -1,14 +1,25 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { type ConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
-import { type BlobService, ClosedError } from "castore-core";
+import {
+  ConnectError,
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
+import { type BlobService, ClosedError, raceAbort } from "castore-core";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
+import { CallCharge } from "./byte-budget.js";
+import { callLimits } from "./call-limits.js";
+import type { StallWatch } from "./request-watch.js";
 import { confirmUploadEnded } from "./upload-end.js";
 
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+
 /** The Node request a Connect call came in on (Put confirms the end of its upload on it). */
-const nodeRequestKey = createContextKey<http.IncomingMessage | http2.Http2ServerRequest | undefined>(undefined);
+const nodeRequestKey = createContextKey<Request | undefined>(undefined);
 
 /** For `connectNodeAdapter({ contextValues })`: hands each call its Node request. */
 export function blobCallContext(request: http.IncomingMessage | http2.Http2ServerRequest) {
@@ -18,6 +29,12 @@ export function blobCallContext(request: http.IncomingMessage | http2.Http2Serve
 export interface BlobServiceRoutesOptions {
   service: BlobService;
   readMessageBytes: number;
+  /** Largest message a client may send (a Put holds one while it passes it on). */
+  maxReceiveMessageBytes: number;
+  /** The first bytes of a call that do not count against the byte budget. */
+  freeBytesPerCall: number;
+  /** How long a call may wait for the byte budget before it fails with RESOURCE_EXHAUSTED. */
+  budgetWaitMs: number;
   /** Fires when the server stops: calls still running then fail with Closed (UNAVAILABLE). */
   shutdownSignal: AbortSignal;
   /** Told about failures that are not castore errors (bugs, backend crashes). */
@@ -31,38 +48,68 @@ export interface BlobServiceRoutesOptions {
  */
 export function blobServiceRoutes(
   router: ConnectRouter,
-  { service, readMessageBytes, shutdownSignal, onInternalError }: BlobServiceRoutesOptions,
+  {
+    service,
+    readMessageBytes,
+    maxReceiveMessageBytes,
+    freeBytesPerCall,
+    budgetWaitMs,
+    shutdownSignal,
+    onInternalError,
+  }: BlobServiceRoutesOptions,
 ): void {
-  const statusOnError = async <T>(operation: Promise<T>): Promise<T> => {
-    try {
-      return await operation;
-    } catch (error) {
-      throw statusOf(error);
-    }
+  // Connect cancels the calls of a stopping server; a client should retry those elsewhere. A call
+  // cancelled for another reason (its deadline, a stalled body) fails for that reason.
+  const statusOf = (error: unknown, signal?: AbortSignal) =>
+    statusOfFailure(
+      shutdownSignal.aborted
+        ? new ClosedError("the server is shutting down")
+        : signal?.aborted && signal.reason instanceof ConnectError
+          ? signal.reason
+          : error,
+      onInternalError,
+    );
+  /** The call's signal: Connect's (client cancel, deadline, shutdown) and the server's limits (a stalled body). */
+  const callSignal = (context: HandlerContext) => {
+    const limits = callLimits(context.values.get(nodeRequestKey) as Request);
+    limits?.claim();
+    return { limits, signal: limits ? AbortSignal.any([context.signal, limits.signal]) : context.signal };
   };
-  // Connect cancels the calls of a stopping server; a client should retry those elsewhere.
-  const statusOf = (error: unknown) =>
-    statusOfFailure(shutdownSignal.aborted ? new ClosedError("the server is shutting down") : error, onInternalError);
   // Written against the message fields only, so the one implementation fits both packages'
   // generated types (they differ in their type names alone).
   const implementation = {
     async stat(request: { digest: Uint8Array }, context: HandlerContext) {
-      await statusOnError(statBlob(service, request.digest, context.signal));
+      try {
+        await statBlob(service, request.digest, context.signal);
+      } catch (error) {
+        throw statusOf(error, context.signal);
+      }
       return {};
     },
     async *read(request: { digest: Uint8Array }, context: HandlerContext) {
-      const chunks = await statusOnError(readBlob(service, request.digest, readMessageBytes, context.signal));
+      const { signal } = callSignal(context);
       try {
+        const chunks = await readBlob(service, request.digest, readMessageBytes, signal);
+        // Connect writes each message before asking for the next: one message is buffered at a time.
         for await (const data of chunks) yield { data };
       } catch (error) {
-        throw statusOf(error);
+        throw statusOf(error, signal);
       }
     },
     async put(requests: AsyncIterable<{ data: Uint8Array }>, context: HandlerContext) {
       const request = context.values.get(nodeRequestKey);
       if (!request) throw statusOf(new Error("Put served without its Node request (see blobCallContext)"));
-      const digest = await statusOnError(writeBlob(service, dataOf(requests, request), context.signal));
-      return { digest: digest.bytes };
+      const { limits, signal } = callSignal(context);
+      const charge =
+        limits && new CallCharge(limits.budget, freeBytesPerCall, maxReceiveMessageBytes + (1 << 20), budgetWaitMs);
+      try {
+        const digest = await writeBlob(service, dataOf(requests, request, signal, charge, limits?.stall), signal);
+        return { digest: digest.bytes };
+      } catch (error) {
+        throw statusOf(error, signal);
+      } finally {
+        charge?.release();
+      }
     },
   };
   for (const protoPackage of PROTO_PACKAGES) router.service(blobServiceDescriptors[protoPackage], implementation);
@@ -70,8 +117,25 @@ export function blobServiceRoutes(
 
 async function* dataOf(
   requests: AsyncIterable<{ data: Uint8Array }>,
-  nodeRequest: http.IncomingMessage | http2.Http2ServerRequest,
+  nodeRequest: Request,
+  signal: AbortSignal,
+  charge: CallCharge | undefined,
+  stall: StallWatch | undefined,
 ): AsyncGenerator<Uint8Array> {
-  for await (const request of requests) yield request.data;
+  // Each message is raced against the signal: a stalled body or a deadline must end the call even
+  // while Connect's parser waits for bytes that never come.
+  const iterator = requests[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await raceAbort(iterator.next(), signal);
+    if (next.done) break;
+    const request = next.value;
+    stall?.pause();
+    try {
+      await charge?.charge(request.data.length, signal);
+    } finally {
+      stall?.resume();
+    }
+    yield request.data;
+  }
   await confirmUploadEnded(nodeRequest);
 }

@@ -1,10 +1,17 @@
-import { lstat, unlink } from "node:fs/promises";
+import { chmod, lstat, unlink } from "node:fs/promises";
 import * as net from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { InvalidArgumentError } from "castore-core";
 
-/** Where a server listens: a unix socket path, or a TCP host and port (port 0 picks a free one). */
-export type ListenAddress = { path: string } | { host?: string | undefined; port: number };
+/**
+ * Where a server listens: a unix socket path (`mode`: its permissions, default 0o600, owner only,
+ * whatever the umask), or a TCP host and port (port 0 picks a free one).
+ */
+export type ListenAddress = { path: string; mode?: number | undefined } | { host?: string | undefined; port: number };
+
+/** Only the owner may connect to a new unix socket unless asked otherwise. */
+const DEFAULT_SOCKET_MODE = 0o600;
 
 /** The HTTP/2 connection preface starts with "PRI * HTTP/2.0"; no HTTP/1 method starts with "PRI ". */
 const HTTP2_PREFACE_START = "PRI ";
@@ -59,27 +66,49 @@ export function sniffProtocol(
 export async function listen(server: net.Server, address: ListenAddress): Promise<void> {
   if ("path" in address) {
     const path = resolve(address.path);
+    const mode = address.mode ?? DEFAULT_SOCKET_MODE;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+      throw new InvalidArgumentError(`socket mode must be from 0 to 0o777, got ${mode}`);
+    }
     try {
-      await listenOnce(server, { path });
+      await listenOnce(server, { path }, mode);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !(await isStaleSocket(path))) throw error;
       await unlink(path);
-      await listenOnce(server, { path });
+      await listenOnce(server, { path }, mode);
     }
+    // The umask only narrows what bind() creates; this sets exactly the mode asked for.
+    await chmod(path, mode);
     return;
   }
   await listenOnce(server, { host: address.host ?? "127.0.0.1", port: address.port });
 }
 
-function listenOnce(server: net.Server, options: net.ListenOptions): Promise<void> {
+function listenOnce(server: net.Server, options: net.ListenOptions, socketMode?: number): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const onError = (error: Error) => reject(error);
     server.once("error", onError);
-    server.listen(options, () => {
-      server.off("error", onError);
-      resolvePromise();
-    });
+    // A unix socket is bound synchronously inside listen(): under a umask that removes every bit
+    // the mode does not grant, it never exists with wider permissions, not even for a moment.
+    // (Worker threads cannot change the umask; there the chmod afterwards is all there is.)
+    const restore = socketMode === undefined ? undefined : setUmask(0o777 & ~socketMode);
+    try {
+      server.listen(options, () => {
+        server.off("error", onError);
+        resolvePromise();
+      });
+    } finally {
+      if (restore !== undefined) setUmask(restore);
+    }
   });
+}
+
+function setUmask(mask: number): number | undefined {
+  try {
+    return process.umask(mask);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -2,14 +2,17 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { AbortedError, type BlobService, ClosedError } from "castore-core";
+import { AbortedError, type B3Digest, type BlobService, ClosedError, isCastoreError, raceAbort } from "castore-core";
 import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
 import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
 import { readBlob, writeBlob } from "./blob-calls.js";
+import { CallCharge } from "./byte-budget.js";
+import { type CallLimits, callLimits, grpcTimeoutSignal } from "./call-limits.js";
 import { coalesce } from "./coalesce.js";
+import type { StallWatch } from "./request-watch.js";
 import { confirmUploadEnded } from "./upload-end.js";
 
 export interface NativeBlobCallsOptions {
@@ -22,6 +25,12 @@ export interface NativeBlobCallsOptions {
   shutdownSignal: AbortSignal;
   /** Told about failures that are not castore errors (bugs, backend crashes). */
   onInternalError: (error: unknown) => void;
+  /** Told about calls that failed because of what the client sent. */
+  onClientError: (error: unknown) => void;
+  /** The first bytes of a call that do not count against the byte budget. */
+  freeBytesPerCall: number;
+  /** A Read whose client takes none of the response for this long fails (DEADLINE_EXCEEDED). */
+  stalledSendTimeoutMs: number;
 }
 
 /** Handles a request and returns true, or returns false when it is not one of its calls. */
@@ -29,6 +38,12 @@ export type NativeBlobHandler = (request: http2.Http2ServerRequest, response: ht
 
 /** Uploads reach the blob writer in pieces of this size (see coalesce.ts). */
 const WRITE_PIECE_BYTES = 1 << 20;
+/**
+ * The most a Put holds at once: the piece being gathered, and what a store's writer keeps until
+ * its next chunk boundary (castore's chunker cuts at 512 KiB at most). Uploads are charged to the
+ * byte budget up to this much; what lies beyond has gone to the store.
+ */
+const PUT_HELD_BYTES = 2 * WRITE_PIECE_BYTES;
 
 /**
  * Read and Put over native gRPC (HTTP/2, binary protobuf, no compression): the calls that carry
@@ -54,24 +69,52 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
     }
     const method = routes.get(request.url.split("?", 1)[0] ?? "");
     if (!method) return false;
+    const limits = callLimits(request);
+    if (!limits) return false;
+    limits.claim();
     const call = new AbortController();
     const cancel = () => call.abort(new AbortedError("the client cancelled the call or went away"));
     request.stream.once("close", cancel);
     const shutdown = () => call.abort(new ClosedError("the server is shutting down"));
     options.shutdownSignal.addEventListener("abort", shutdown, { once: true });
     if (options.shutdownSignal.aborted) shutdown();
+    let deadline: ReturnType<typeof grpcTimeoutSignal>;
+    try {
+      deadline = grpcTimeoutSignal(request.headers["grpc-timeout"]);
+    } catch (error) {
+      options.onClientError(error);
+      finish(response, error as ConnectError);
+      return true;
+    }
+    const limited = AbortSignal.any([call.signal, limits.signal, ...(deadline ? [deadline.signal] : [])]);
     const serve = method === "Read" ? serveRead : servePut;
-    serve(options, request, response, call.signal)
+    serve(options, request, response, limited, limits)
       .then(
         () => finish(response, null),
         (error: unknown) => {
-          // Once cancelled, whatever broke is a consequence of the cancellation.
-          finish(response, statusOfFailure(call.signal.aborted ? call.signal.reason : error, options.onInternalError));
+          // Once cancelled (by the client, a deadline, a stall or shutdown), whatever broke is a consequence.
+          const failure = limited.aborted ? limited.reason : clientFault(error);
+          if (failure instanceof ConnectError || isCastoreError(failure, "Aborted")) options.onClientError(failure);
+          finish(response, statusOfFailure(failure, options.onInternalError));
         },
       )
-      .finally(() => options.shutdownSignal.removeEventListener("abort", shutdown));
+      .finally(() => {
+        deadline?.clear();
+        options.shutdownSignal.removeEventListener("abort", shutdown);
+      });
     return true;
   };
+}
+
+/**
+ * Errors of decoding what the client sent are the client's: INVALID_ARGUMENT. (The decoders say
+ * INTERNAL, which is right where they read a server's answer.)
+ */
+function clientFault(error: unknown): unknown {
+  if (error instanceof ConnectError && error.code === Code.Internal) {
+    return new ConnectError(error.rawMessage, Code.InvalidArgument);
+  }
+  return error;
 }
 
 /** Native gRPC with binary protobuf over HTTP/2 (not gRPC-Web, not the Connect protocol). */
@@ -88,15 +131,47 @@ async function serveRead(
   request: http2.Http2ServerRequest,
   response: http2.Http2ServerResponse,
   signal: AbortSignal,
+  { budget, stall }: CallLimits,
 ): Promise<void> {
-  const message = await readSingleFrame(request, options.maxReceiveMessageBytes);
-  const { digest } = fromBinary(ReadBlobRequestSchema, message);
+  // Raced: a request that never ends must not outlive its deadline.
+  const message = await raceAbort(readSingleFrame(request, options.maxReceiveMessageBytes), signal);
+  let digest: Uint8Array;
+  try {
+    digest = fromBinary(ReadBlobRequestSchema, message).digest;
+  } catch (error) {
+    throw new ConnectError(`malformed ReadBlobRequest: ${(error as Error).message}`, Code.InvalidArgument);
+  }
   const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal);
   startResponse(response);
   for await (const data of chunks) {
-    response.write(blobChunkFrameHeader(data.length));
-    // The reader handed these bytes over, so they go out as they are; wait only for flow control.
-    if (!response.write(data)) await once(response, "drain", { signal });
+    // What waits in the response's buffer counts against the budget until the client takes it.
+    const held = Math.max(0, data.length - options.freeBytesPerCall);
+    stall.pause();
+    try {
+      await budget.take(held, AbortSignal.any([signal, AbortSignal.timeout(options.stalledSendTimeoutMs)]));
+    } finally {
+      stall.resume();
+    }
+    try {
+      response.write(blobChunkFrameHeader(data.length));
+      // The reader handed these bytes over, so they go out as they are; wait only for flow control.
+      if (!response.write(data)) await drained(response, signal, options.stalledSendTimeoutMs);
+    } finally {
+      budget.give(held);
+    }
+  }
+}
+
+/** Waits for 'drain'; a client that takes nothing for `timeoutMs` fails the call (DEADLINE_EXCEEDED). */
+async function drained(response: http2.Http2ServerResponse, signal: AbortSignal, timeoutMs: number): Promise<void> {
+  const stalled = AbortSignal.timeout(timeoutMs);
+  try {
+    await once(response, "drain", { signal: AbortSignal.any([signal, stalled]) });
+  } catch (error) {
+    if (stalled.aborted && !signal.aborted) {
+      throw new ConnectError(`the client took none of the response for ${timeoutMs} ms`, Code.DeadlineExceeded);
+    }
+    throw error;
   }
 }
 
@@ -105,20 +180,38 @@ async function servePut(
   request: http2.Http2ServerRequest,
   response: http2.Http2ServerResponse,
   signal: AbortSignal,
+  { budget, stall }: CallLimits,
 ): Promise<void> {
-  const data = coalesce(receivedBlobBytes(request, options.maxReceiveMessageBytes), WRITE_PIECE_BYTES);
-  const digest = await writeBlob(options.service, data, signal);
+  const charge = new CallCharge(budget, options.freeBytesPerCall, PUT_HELD_BYTES, options.stalledSendTimeoutMs);
+  const received = receivedBlobBytes(request, options.maxReceiveMessageBytes, signal, charge, stall);
+  let digest: B3Digest;
+  try {
+    digest = await writeBlob(options.service, coalesce(received, WRITE_PIECE_BYTES), signal);
+  } finally {
+    charge.release();
+  }
   startResponse(response);
   response.write(encodeFrame(toBinary(PutBlobResponseSchema, create(PutBlobResponseSchema, { digest: digest.bytes }))));
 }
 
-/** The blob bytes of a Put request as they arrive (views into the received buffers). */
+/** The blob bytes of a Put request as they arrive (views into the received buffers), charged to the budget. */
 async function* receivedBlobBytes(
   request: http2.Http2ServerRequest,
   maxMessageBytes: number,
+  signal: AbortSignal,
+  charge: CallCharge,
+  stall: StallWatch,
 ): AsyncGenerator<Uint8Array> {
   const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
-  for await (const chunk of request as AsyncIterable<Uint8Array>) yield* decoder.push(chunk);
+  for await (const chunk of request as AsyncIterable<Uint8Array>) {
+    stall.pause();
+    try {
+      await charge.charge(chunk.length, signal);
+    } finally {
+      stall.resume();
+    }
+    yield* decoder.push(chunk);
+  }
   await confirmUploadEnded(request);
   decoder.end();
 }

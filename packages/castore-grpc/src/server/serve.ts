@@ -3,22 +3,31 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type * as tls from "node:tls";
+import { Code } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { BlobService } from "castore-core";
+import { type BlobService, InvalidArgumentError } from "castore-core";
 import {
   checkFlowControlOptions,
+  DEFAULT_CONNECTION_WINDOW_BYTES,
   type FlowControlOptions,
   openConnectionWindow,
   receiveSettings,
 } from "../flow-control.js";
 import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES, PROTO_PACKAGES } from "../protocol.js";
+import { type AllowedHosts, HostCheck } from "./allowed-hosts.js";
+import { BearerToken } from "./auth-token.js";
+import { ByteBudget } from "./byte-budget.js";
+import { watchCall } from "./call-limits.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { HealthStatus, healthRoutes } from "./health.js";
 import { InFlightCalls } from "./in-flight.js";
 import { addressOf, type ListenAddress, listen, sniffProtocol } from "./listen.js";
 import { createNativeBlobHandler } from "./native-grpc.js";
+import { refuse } from "./refuse.js";
+import { enforceSessionTimeouts } from "./session-timeouts.js";
+import { INITIAL_STREAM_WINDOW_BYTES, shareStreamWindows } from "./stream-windows.js";
 
 export interface ServeBlobServiceOptions extends FlowControlOptions {
   /** A unix socket `{ path }`, or TCP `{ host, port }` (host defaults to 127.0.0.1; port 0 picks a free port). */
@@ -35,9 +44,47 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
   health?: boolean | undefined;
   /** Let browsers on these origins call the server (gRPC-Web, Connect). Default: no CORS headers. */
   cors?: CorsOptions | undefined;
+  /**
+   * TCP only: the `Host` / `:authority` values served; others get HTTP 421 (gRPC: PERMISSION_DENIED)
+   * and reach nothing. The listen address, `localhost`, `127.0.0.1` and `[::1]` with the port are
+   * always allowed; entries add `name` (any port) or `name:port`. `"*"` turns the check off (behind
+   * a reverse proxy that checks it). This stops web pages that resolve their own name to this
+   * machine (DNS rebinding) from calling the server.
+   */
+  allowedHosts?: AllowedHosts | undefined;
+  /**
+   * Require `authorization: Bearer <token>` on every call except the health service's; a missing or
+   * wrong token is UNAUTHENTICATED (HTTP 401 for the Connect protocol) and touches nothing.
+   */
+  authToken?: string | undefined;
+  /** How long a connection has to send its first request's headers (HTTP/2: preface and first HEADERS). Default 30 s. */
+  headersTimeoutMs?: number | undefined;
+  /** How long a connection may stay open without a call on it. Default 60 s. */
+  idleTimeoutMs?: number | undefined;
+  /** A call whose request body receives nothing for this long fails with DEADLINE_EXCEEDED (a Put stores nothing). Default 30 s. */
+  stalledBodyTimeoutMs?: number | undefined;
+  /** Most connections open at once; more are closed as they come. Default 1024. */
+  maxConnections?: number | undefined;
+  /**
+   * The bytes all calls together may buffer (uploads on their way to the store, downloads on their
+   * way out) and the HTTP/2 receive windows opened beyond the protocol's 64 KiB, half each. When it
+   * is spent, calls wait for it and their clients' senders stop (flow control). Default 256 MiB.
+   */
+  maxBufferedBytes?: number | undefined;
   /** Told about failures that are not castore errors (bugs, backend crashes). Default: console.error. */
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * Told about requests refused or failed because of what the client sent (malformed requests, a
+   * wrong host or token, stalled bodies). Meant for rate-limited logs at debug or warn. Default: ignored.
+   */
+  onClientError?: ((error: unknown) => void) | undefined;
 }
+
+/** The first bytes of a call never wait for the byte budget, so that small calls pass big ones. */
+const FREE_BYTES_PER_CALL = 64 << 10;
+/** HTTP/2's initial connection window, which every connection has without asking. */
+const PROTOCOL_WINDOW_BYTES = 65_535;
+const HEALTH_PATH = "/grpc.health.v1.Health/";
 
 export interface CloseOptions {
   /** How long in-flight calls may run on before they are cancelled. Default 10 s. */
@@ -72,6 +119,21 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   const maxConcurrentStreams =
     positiveInteger("maxConcurrentStreams", options.maxConcurrentStreams, 2 ** 32 - 1) ?? 100;
   checkFlowControlOptions(options);
+  const headersTimeoutMs = positiveInteger("headersTimeoutMs", options.headersTimeoutMs, 2 ** 31 - 1) ?? 30_000;
+  const idleTimeoutMs = positiveInteger("idleTimeoutMs", options.idleTimeoutMs, 2 ** 31 - 1) ?? 60_000;
+  const stalledBodyTimeoutMs =
+    positiveInteger("stalledBodyTimeoutMs", options.stalledBodyTimeoutMs, 2 ** 31 - 1) ?? 30_000;
+  const maxConnections = positiveInteger("maxConnections", options.maxConnections) ?? 1024;
+  const maxBufferedBytes = positiveInteger("maxBufferedBytes", options.maxBufferedBytes) ?? 256 << 20;
+  // Half for the data calls hold; a quarter for receive windows, whose bytes Node keeps in slices of
+  // larger read buffers (a 16 KiB frame can hold a 64 KiB buffer alive): the rest is that headroom.
+  const dataBudget = new ByteBudget(Math.ceil(maxBufferedBytes / 2));
+  const windowBudget = new ByteBudget(Math.floor(maxBufferedBytes / 4));
+  const token = options.authToken === undefined ? undefined : new BearerToken(options.authToken);
+  if (options.authToken === "") throw new InvalidArgumentError("authToken must not be empty");
+  const tcp = !("path" in options.listen);
+  const hostNames = tcp && options.allowedHosts !== "*" ? new HostCheck(options.allowedHosts ?? []) : undefined;
+  const onClientError = options.onClientError ?? (() => {});
   const onInternalError = options.onError ?? ((error: unknown) => console.error("castore-grpc server:", error));
   const shutdown = new AbortController();
   const health = options.health ? new HealthStatus(PROTO_PACKAGES.map((p) => `${p}.BlobService`)) : undefined;
@@ -82,10 +144,21 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     maxReceiveMessageBytes,
     shutdownSignal: shutdown.signal,
     onInternalError,
+    onClientError,
+    freeBytesPerCall: FREE_BYTES_PER_CALL,
+    stalledSendTimeoutMs: stalledBodyTimeoutMs,
   });
   const connect = connectNodeAdapter({
     routes(router) {
-      blobServiceRoutes(router, { service, readMessageBytes, shutdownSignal: shutdown.signal, onInternalError });
+      blobServiceRoutes(router, {
+        service,
+        readMessageBytes,
+        maxReceiveMessageBytes,
+        freeBytesPerCall: FREE_BYTES_PER_CALL,
+        budgetWaitMs: stalledBodyTimeoutMs,
+        shutdownSignal: shutdown.signal,
+        onInternalError,
+      });
       if (health) healthRoutes(router, health);
     },
     // Blobs are mostly incompressible; gzip would only slow them down (DESIGN.md §6).
@@ -95,34 +168,75 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     shutdownSignal: shutdown.signal,
   });
   const calls = new InFlightCalls();
+  let hostCheck: HostCheck | undefined;
+  // Every request passes here, whatever it carries: nothing a client sends may end the process,
+  // so whatever throws is that request's failure (answered, reported once) and no one else's.
   const handle = (
     request: http.IncomingMessage | http2.Http2ServerRequest,
     response: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
-    calls.track(response);
-    if (options.cors && applyCors(request, response, options.cors)) return;
-    if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
-    connect(request, response);
+    try {
+      calls.track(response);
+      if (hostCheck && !hostCheck.allows(authorityOf(request))) {
+        onClientError(new Error(`refused a request for host ${JSON.stringify(authorityOf(request) ?? "")}`));
+        refuse(request, response, Code.PermissionDenied, "this server does not serve that host name", 421);
+        return;
+      }
+      if (options.cors && applyCors(request, response, options.cors)) return;
+      if (token && !request.url?.startsWith(HEALTH_PATH) && !token.matches(request.headers.authorization)) {
+        onClientError(new Error("refused a request without the right bearer token"));
+        refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401);
+        return;
+      }
+      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget);
+      response.once("close", () => limits.stall.stop());
+      if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
+      connect(request, response);
+    } catch (error) {
+      onClientError(error);
+      try {
+        refuse(request, response, Code.InvalidArgument, "malformed request", 400);
+      } catch {
+        response.destroy();
+      }
+    }
   };
 
   const http2Options: http2.ServerOptions = {
-    settings: { ...receiveSettings(options), maxConcurrentStreams },
+    // Streams start small and grow as the session's allowance permits (stream-windows.ts).
+    settings: { initialWindowSize: INITIAL_STREAM_WINDOW_BYTES, maxConcurrentStreams },
+    // Timeouts are ours (session-timeouts.ts, call-limits.ts); Node's would count PINGs as use.
     // Node refuses new streams once a session buffers more than this; the windows we open need room.
     maxSessionMemory: 64 + Math.ceil((2 * (options.connectionWindowBytes ?? 32 << 20)) / (1 << 20)),
   };
   let front: net.Server;
   let http1: http.Server | undefined;
   let http2Server: http2.Http2Server | http2.Http2SecureServer;
+  // HTTP/1.1: headers must be complete within headersTimeoutMs (checked every second or so); a
+  // long upload must not hit Node's 5-minute request timeout (stalled bodies are ours to catch).
+  const http1Timeouts = {
+    requestTimeout: 0,
+    headersTimeout: headersTimeoutMs,
+    keepAliveTimeout: Math.min(5_000, idleTimeoutMs),
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+  };
   if (options.tls) {
-    http2Server = http2.createSecureServer({ ...options.tls, ...http2Options, allowHTTP1: true }, handle);
+    http2Server = http2.createSecureServer(
+      { ...options.tls, ...http2Options, ...http1Timeouts, allowHTTP1: true, handshakeTimeout: headersTimeoutMs },
+      handle,
+    );
+    Object.assign(http2Server, http1Timeouts);
     front = http2Server;
   } else {
     http2Server = http2.createServer(http2Options, handle);
-    // Long uploads from browsers must not hit Node's default 5-minute request timeout.
-    http1 = http.createServer({ requestTimeout: 0 }, handle);
+    http1 = http.createServer(http1Timeouts, handle);
+    // Node checks headersTimeout from a timer it starts on 'listening'; this server never listens
+    // itself (connections come from the sniffer), so start it here (close() stops it).
+    http1.emit("listening");
     const [h2, h1] = [http2Server, http1];
-    front = net.createServer((socket) => sniffProtocol(socket, h2, h1));
+    front = net.createServer((socket) => sniffProtocol(socket, h2, h1, headersTimeoutMs));
   }
+  front.maxConnections = maxConnections;
   const sockets = new Set<net.Socket>();
   front.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
@@ -132,11 +246,26 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   http2Server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
-    openConnectionWindow(session, options);
+    enforceSessionTimeouts(session, { headersTimeoutMs, idleTimeoutMs });
+    // A larger window lets a client send that much more before the server reads it: only while
+    // the budget lasts. Connections beyond it keep the protocol's 64 KiB (slower, never unbounded).
+    const extra = (options.connectionWindowBytes ?? DEFAULT_CONNECTION_WINDOW_BYTES) - PROTOCOL_WINDOW_BYTES;
+    const granted = extra > 0 && windowBudget.tryTake(extra);
+    if (granted) {
+      session.once("close", () => windowBudget.give(extra));
+      openConnectionWindow(session, options);
+    }
+    const streamWindow = receiveSettings(options).initialWindowSize ?? INITIAL_STREAM_WINDOW_BYTES;
+    shareStreamWindows(session, granted ? extra : 1 << 20, streamWindow);
   });
 
   await listen(front, options.listen);
   const address = addressOf(front, options.tls !== undefined);
+  if (hostNames) {
+    const bound = front.address() as net.AddressInfo;
+    const listenHost = "host" in options.listen ? (options.listen.host ?? "127.0.0.1") : "127.0.0.1";
+    hostCheck = hostNames.bind([listenHost, bound.address], bound.port);
+  }
 
   let closing: Promise<void> | undefined;
   const close = (closeOptions?: CloseOptions): Promise<void> => {
@@ -159,6 +288,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       // GOAWAY, HTTP/1.1 once idle); destroying them at once could cut off those last bytes.
       http1?.closeIdleConnections();
       await Promise.race([closed, delay(1_000, undefined, { ref: false })]);
+      http1?.close(() => {});
       for (const socket of sockets) socket.destroy();
       await closed;
     })();
@@ -171,4 +301,10 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     close,
     [Symbol.asyncDispose]: () => close(),
   };
+}
+
+/** The host a request names: `:authority` over HTTP/2, `Host` otherwise (undefined when it names none). */
+function authorityOf(request: http.IncomingMessage | http2.Http2ServerRequest): string | undefined {
+  const authority = request.headers[":authority"] ?? request.headers.host;
+  return typeof authority === "string" && authority !== "" ? authority : undefined;
 }

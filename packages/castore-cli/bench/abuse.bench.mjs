@@ -1,0 +1,144 @@
+// The daemon under abuse: 1,000 stalled uploads (each sent 1.5 MiB of a Put, then nothing) and
+// 1,000 half-open connections ('PRI ', a bare HTTP/2 preface, HTTP/1.1 headers never finished)
+// held against it, while a normal client keeps putting, statting and reading small blobs. Reports
+// whether every call of the normal client succeeded and the daemon's peak RSS (VmHWM), which must
+// stay under 512 MiB. Everything is on loopback, bounded in count (BENCH_STALLED, BENCH_HALF_OPEN)
+// and time (BENCH_SECONDS). The daemon runs with its default limits, in its own process.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getBlob, putBlob } from "castore-core";
+import { pseudoRandomBytes } from "castore-fixtures";
+import { GrpcBlobService } from "castore-grpc";
+
+const STALLED = Number(process.env.BENCH_STALLED ?? 1000);
+const HALF_OPEN = Number(process.env.BENCH_HALF_OPEN ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const STALLED_BYTES = 1.5 * 2 ** 20;
+const RSS_LIMIT_MIB = 512;
+
+const bin = join(import.meta.dirname, "..", "dist", "bin.js");
+const dir = mkdtempSync(join(tmpdir(), "castore-abuse-"));
+// Each held connection is a descriptor on both ends: raise the soft limit for the daemon (and this
+// process was started by the package script with a raised one).
+const daemon = spawn(
+  "sh",
+  [
+    "-c",
+    'ulimit -n 8192 2>/dev/null; exec "$0" "$@"',
+    process.execPath,
+    bin,
+    "daemon",
+    "--listen-address",
+    "127.0.0.1:0",
+    "--blob-service-addr",
+    `sqlite://${dir}/blobs.sqlite`,
+    "--log-level",
+    "error",
+    ...(process.env.BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean),
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
+const [startup] = await once(daemon.stdout, "data");
+const address = /listening on (\S+)/.exec(String(startup))?.[1];
+if (!address) throw new Error(`unexpected startup line: ${startup}`);
+const origin = address.replace("grpc+", "");
+const { hostname, port } = new URL(origin);
+const rssMiB = (field) => {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) / 1024;
+};
+const baseline = rssMiB("VmRSS");
+
+// 1,000 stalled uploads, 100 per connection (the daemon's streams per connection).
+const payload = Buffer.from(pseudoRandomBytes(STALLED_BYTES, 1));
+const header = Buffer.from([0, ...new Uint8Array(new Uint32Array([0]).buffer)]); // replaced below
+header.writeUInt32BE(STALLED_BYTES + 4, 1);
+const field = Buffer.from([0x0a, 0x80, 0x80, 0x60]); // tag, varint 1.5 MiB
+const sessions = [];
+for (let i = 0; i < Math.ceil(STALLED / 100); i++) {
+  const session = http2.connect(origin);
+  session.on("error", () => {});
+  sessions.push(session);
+  for (let s = 0; s < Math.min(100, STALLED - i * 100); s++) {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Put",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    stream.write(header);
+    stream.write(field);
+    stream.write(payload); // and never the rest of the message, nor END_STREAM
+  }
+}
+
+// 1,000 half-open connections.
+const shapes = ["PRI ", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nX-Slow: `];
+const halfOpen = [];
+for (let i = 0; i < HALF_OPEN; i++) {
+  const socket = net.connect(Number(port), hostname);
+  socket.on("error", () => {});
+  socket.write(shapes[i % shapes.length]);
+  halfOpen.push(socket);
+}
+
+// The normal client: put, stat, read back, for BENCH_SECONDS.
+const client = new GrpcBlobService(address);
+let calls = 0;
+let failures = 0;
+let peakSampled = baseline;
+const sampler = setInterval(() => {
+  peakSampled = Math.max(peakSampled, rssMiB("VmRSS"));
+}, 100);
+const until = Date.now() + SECONDS * 1000;
+for (let n = 0; Date.now() < until; n++) {
+  const data = pseudoRandomBytes(32 * 1024, 1000 + n);
+  try {
+    const digest = await putBlob(client, data);
+    const present = await client.has(digest);
+    const back = await getBlob(client, digest);
+    if (!present || !back || Buffer.compare(Buffer.from(back), Buffer.from(data)) !== 0) failures++;
+  } catch (error) {
+    failures++;
+    if (failures <= 3) console.error("normal client call failed:", error.message);
+  }
+  calls += 3;
+}
+clearInterval(sampler);
+const openHalf = halfOpen.filter((socket) => !socket.destroyed).length;
+const openSessions = sessions.filter((session) => !session.destroyed).length;
+const peak = Math.max(peakSampled, rssMiB("VmHWM"));
+
+await client.close();
+for (const socket of halfOpen) socket.destroy();
+for (const session of sessions) session.destroy();
+daemon.kill("SIGTERM");
+await once(daemon, "exit");
+rmSync(dir, { recursive: true, force: true });
+
+const ok = failures === 0 && peak < RSS_LIMIT_MIB;
+console.log(
+  JSON.stringify({
+    bench: "daemon-abuse",
+    stalledUploads: STALLED,
+    stalledBytesEach: STALLED_BYTES,
+    halfOpenConnections: HALF_OPEN,
+    stillOpenAtEnd: { halfOpen: openHalf, uploadConnections: openSessions },
+    seconds: SECONDS,
+    normalClientCalls: calls,
+    normalClientFailures: failures,
+    daemonRssMiB: { baseline: Math.round(baseline), peak: Math.round(peak), limit: RSS_LIMIT_MIB },
+    ok,
+  }),
+);
+console.log(
+  `daemon under abuse: ${calls} normal calls, ${failures} failed; daemon RSS ${Math.round(baseline)} MiB at start, ` +
+    `peak ${Math.round(peak)} MiB (limit ${RSS_LIMIT_MIB}) — ${ok ? "OK" : "FAILED"} (shared, busy machine: figures are noisy)`,
+);
+if (!ok) process.exitCode = 1;

@@ -1,0 +1,47 @@
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { Code } from "@connectrpc/connect";
+import { encodeGrpcMessage } from "../wire/status.js";
+
+type Request = http.IncomingMessage | http2.Http2ServerRequest;
+type Response = http.ServerResponse | http2.Http2ServerResponse;
+
+/** Connect's names of the codes a refusal uses (the Connect protocol's error JSON). */
+const connectCodeName: Partial<Record<Code, string>> = {
+  [Code.InvalidArgument]: "invalid_argument",
+  [Code.PermissionDenied]: "permission_denied",
+  [Code.Unauthenticated]: "unauthenticated",
+  [Code.ResourceExhausted]: "resource_exhausted",
+  [Code.DeadlineExceeded]: "deadline_exceeded",
+  [Code.Internal]: "internal",
+};
+
+/**
+ * Answers a request the server will not serve, before any handler has seen it, in the protocol the
+ * request speaks: gRPC and gRPC-Web get a trailers-only response carrying `code`; anything else
+ * (the Connect protocol, plain HTTP) gets `httpStatus` with a Connect error body. The request body
+ * is not read: the connection (HTTP/1.1) or stream (HTTP/2) is closed once the answer is out.
+ */
+export function refuse(request: Request, response: Response, code: Code, message: string, httpStatus: number): void {
+  if (response.headersSent || response.writableEnded) {
+    response.destroy();
+    return;
+  }
+  const contentType = String(request.headers["content-type"] ?? "");
+  const http1 = request.httpVersionMajor < 2;
+  // An HTTP/1.1 client may still be sending a body nobody will read: end the connection after the answer.
+  if (http1) response.setHeader("connection", "close");
+  if (/^application\/grpc/i.test(contentType)) {
+    response.statusCode = 200;
+    response.setHeader("content-type", contentType.split(";", 1)[0] ?? "application/grpc");
+    response.setHeader("grpc-status", String(code));
+    response.setHeader("grpc-message", encodeGrpcMessage(message));
+    response.end();
+    return;
+  }
+  const body = JSON.stringify({ code: connectCodeName[code] ?? "unknown", message });
+  response.statusCode = httpStatus;
+  response.setHeader("content-type", "application/json");
+  response.setHeader("content-length", Buffer.byteLength(body));
+  response.end(body);
+}

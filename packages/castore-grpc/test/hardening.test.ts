@@ -1,0 +1,311 @@
+// What hostile or broken clients send must never take the server down, reach the store when it
+// should not, or hold resources for ever. Timeouts here are tiny options; tests wait for the event.
+
+import { once } from "node:events";
+import { writeFile } from "node:fs/promises";
+import * as http2 from "node:http2";
+import { join } from "node:path";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { concatBytes, defaultRegistry, fromAddr, isTooLarge, putBlob, register, TooLargeError } from "castore-core";
+import { pseudoRandomBytes } from "castore-fixtures";
+import { afterEach, describe, expect, it } from "vitest";
+import { grpcBackends } from "../src/client/backends.js";
+import { GrpcBlobService } from "../src/client/blob-service.js";
+import { BlobService } from "../src/gen/tvix/castore/v1/castore_pb.js";
+import { blobChunkFrameHeader } from "../src/wire/frames.js";
+import { ObservedBlobService } from "./support/observed.js";
+import { closedByServer, connectRaw, exchange } from "./support/raw.js";
+import { type ServedClient, served, tempDir } from "./support/served.js";
+
+const statJson = (host: string | undefined, httpVersion = "1.1", method = "POST") =>
+  [
+    `${method} /tvix.castore.v1.BlobService/Stat HTTP/${httpVersion}`,
+    ...(host === undefined ? [] : [`Host: ${host}`]),
+    "Content-Type: application/json",
+    "Content-Length: 2",
+    "Connection: close",
+    "",
+    "{}",
+  ].join("\r\n");
+
+let castore: ServedClient & { backend: ObservedBlobService };
+afterEach(async () => {
+  await castore?.close();
+});
+
+function hostPort(address: string): string {
+  return new URL(address.replace("grpc+", "")).host;
+}
+
+describe("a request without a Host (curl -0 -H 'Host:')", () => {
+  it.each(["Stat", "Put", "Read"])("to %s, with every method, is answered and the server lives on", async (call) => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { allowedHosts: "*", health: true } });
+    for (const method of ["GET", "POST", "OPTIONS"]) {
+      for (const path of [`/tvix.castore.v1.BlobService/${call}`, "/grpc.health.v1.Health/Check"]) {
+        const request = `${method} ${path} HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`;
+        const answer = await exchange(castore.server.address, request);
+        expect(answer, `${method} ${path}`).toMatch(/^HTTP\/1\.[01] [45]\d\d/);
+      }
+    }
+    expect(await castore.has(new Uint8Array(32).fill(1) as never).catch(() => "failed")).toBe(false);
+  });
+
+  it("is refused with 421 when the Host check is on (the default)", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    expect(await exchange(castore.server.address, statJson(undefined, "1.0"))).toMatch(/^HTTP\/1\.[01] 421/);
+  });
+});
+
+describe("the Host check (DNS rebinding)", () => {
+  const putJson = (host: string) =>
+    [
+      "POST /tvix.castore.v1.BlobService/Put HTTP/1.1",
+      `Host: ${host}`,
+      "Content-Type: application/connect+json",
+      "Content-Length: 20",
+      "Connection: close",
+      "",
+      '\u0000\u0000\u0000\u0000\u000f{"data":"aGk="}',
+    ].join("\r\n");
+
+  it("refuses a Connect Put naming another host with 421 and stores nothing", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const port = new URL(castore.server.address.replace("grpc+", "")).port;
+    const answer = await exchange(castore.server.address, putJson(`evil.example:${port}`));
+    expect(answer).toMatch(/^HTTP\/1\.1 421/);
+    expect(answer).toContain("permission_denied");
+    expect(castore.backend.writersClosed + castore.backend.writersAborted).toBe(0);
+    expect(castore.backend.blobCount).toBe(0);
+    // The same request with an allowed name is served.
+    expect(await exchange(castore.server.address, putJson(`localhost:${port}`))).toMatch(/^HTTP\/1\.1 200/);
+    expect(castore.backend.blobCount).toBe(1);
+  });
+
+  it("refuses gRPC with another :authority as PERMISSION_DENIED", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Put",
+      ":authority": "evil.example",
+      "content-type": "application/grpc",
+    });
+    const [headers] = (await once(stream, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers["grpc-status"]).toBe(String(Code.PermissionDenied));
+    stream.resume();
+    session.close();
+    expect(castore.backend.writersClosed + castore.backend.writersAborted).toBe(0);
+  });
+
+  it("serves names added with allowedHosts, and any name with '*'", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { allowedHosts: ["proxy.example"] } });
+    expect(await exchange(castore.server.address, statJson("proxy.example"))).toMatch(/^HTTP\/1\.1 400/);
+    expect(await exchange(castore.server.address, statJson("other.example"))).toMatch(/^HTTP\/1\.1 421/);
+    await castore.close();
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { allowedHosts: "*" } });
+    expect(await exchange(castore.server.address, statJson("other.example"))).toMatch(/^HTTP\/1\.1 400/);
+  });
+
+  it("answers on loopback names with the port: localhost, 127.0.0.1, [::1]", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const port = new URL(castore.server.address.replace("grpc+", "")).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      expect(await exchange(castore.server.address, statJson(host)), host).not.toMatch(/^HTTP\/1\.1 421/);
+    }
+    expect(await exchange(castore.server.address, statJson("localhost:1"))).toMatch(/^HTTP\/1\.1 421/);
+  });
+});
+
+describe("the bearer token", () => {
+  const token = "s3cret-token";
+
+  it("is required on every call but health; a wrong or missing one touches nothing", async () => {
+    castore = await served("tcp", {
+      backend: new ObservedBlobService(),
+      server: { authToken: token, health: true },
+      client: { authToken: token },
+    });
+    const digest = await putBlob(castore, pseudoRandomBytes(100_000, 1));
+    expect(await castore.has(digest)).toBe(true);
+    for (const authToken of [undefined, "wrong"]) {
+      const stranger = new GrpcBlobService(castore.server.address, { authToken });
+      await expect(stranger.has(digest)).rejects.toThrow(/bearer token/);
+      await expect(stranger.openRead(digest)).rejects.toThrow(/bearer token/);
+      await expect(putBlob(stranger, pseudoRandomBytes(1000, 2))).rejects.toThrow(/bearer token/);
+      await stranger.close();
+    }
+    expect(castore.backend.writersClosed).toBe(1);
+    expect(castore.backend.writersAborted).toBe(0);
+    const baseUrl = castore.server.address.replace("grpc+", "");
+    const connect = createClient(BlobService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+    const error = await connect.stat({ digest: digest.bytes }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(error?.code).toBe(Code.Unauthenticated);
+    const health = await fetch(`${baseUrl}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(await health.json()).toEqual({ status: "SERVING" });
+  });
+
+  it("reaches the server from ?auth-token-file= or CASTORE_AUTH_TOKEN", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { authToken: token } });
+    if (!defaultRegistry.get("grpc+http")) register(...grpcBackends);
+    const file = join(await tempDir(), "token");
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+    const byFile = await fromAddr(`${castore.server.address}?auth-token-file=${encodeURIComponent(file)}`);
+    await putBlob(byFile, pseudoRandomBytes(1000, 3));
+    await byFile.close();
+    process.env.CASTORE_AUTH_TOKEN = token;
+    try {
+      const byEnv = await fromAddr(castore.server.address);
+      await putBlob(byEnv, pseudoRandomBytes(1000, 4));
+      await byEnv.close();
+    } finally {
+      delete process.env.CASTORE_AUTH_TOKEN;
+    }
+    expect(castore.backend.blobCount).toBe(2);
+  });
+});
+
+describe("connections that hold on without finishing a request", () => {
+  const limits = { headersTimeoutMs: 300, idleTimeoutMs: 300 };
+  const shapes: Array<[string, string | Buffer]> = [
+    ["'PRI ' and nothing more", "PRI "],
+    ["the HTTP/2 preface and nothing more", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"],
+    ["HTTP/1.1 headers never finished", "POST /tvix.castore.v1.BlobService/Stat HTTP/1.1\r\nHost: x"],
+    ["nothing at all", ""],
+  ];
+
+  it.each(shapes)("are closed by the server: %s", async (_, bytes) => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: limits });
+    const socket = await connectRaw(castore.server.address);
+    socket.write(bytes);
+    await closedByServer(socket);
+  });
+
+  it("an HTTP/2 connection with no open stream is closed once idle", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: limits });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    session.on("error", () => {});
+    const closed = once(session, "close");
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+    });
+    stream.end(Buffer.alloc(5));
+    stream.resume();
+    await once(stream, "close");
+    await closed;
+  });
+
+  it("a stalled Put body fails with DEADLINE_EXCEEDED and stores nothing", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { stalledBodyTimeoutMs: 300 } });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Put",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    const data = pseudoRandomBytes(200_000, 5);
+    stream.write(concatBytes([blobChunkFrameHeader(data.length), data]));
+    stream.resume();
+    const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+    session.close();
+    expect(castore.backend.writersClosed).toBe(0);
+    expect(castore.backend.blobCount).toBe(0);
+  });
+
+  it("a stalled Connect Put (HTTP/1.1) ends the same way", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { stalledBodyTimeoutMs: 300 } });
+    const socket = await connectRaw(castore.server.address);
+    socket.write(
+      `POST /tvix.castore.v1.BlobService/Put HTTP/1.1\r\nHost: ${hostPort(castore.server.address)}\r\n` +
+        "Content-Type: application/connect+json\r\nContent-Length: 1000\r\n\r\n\u0000\u0000\u0000",
+    );
+    await closedByServer(socket);
+    expect(castore.backend.writersClosed).toBe(0);
+  });
+
+  it("connections beyond maxConnections are closed as they come", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { maxConnections: 2 } });
+    const held = [await connectRaw(castore.server.address), await connectRaw(castore.server.address)];
+    await closedByServer(await connectRaw(castore.server.address));
+    for (const socket of held) socket.destroy();
+  });
+});
+
+describe("statuses", () => {
+  it("honours grpc-timeout on Put", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Put",
+      "content-type": "application/grpc",
+      "grpc-timeout": "200m",
+      te: "trailers",
+    });
+    stream.write(blobChunkFrameHeader(10));
+    stream.resume();
+    const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+    session.close();
+    expect(castore.backend.writersClosed).toBe(0);
+  });
+
+  it("honours grpc-timeout on Read (a request that never ends)", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService() });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Read",
+      "content-type": "application/grpc",
+      "grpc-timeout": "200m",
+      te: "trailers",
+    });
+    stream.write(Buffer.from([0, 0, 0, 0, 34]));
+    stream.resume();
+    const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+    session.close();
+  });
+
+  it("a store that is out of room (TooLarge) makes a Put RESOURCE_EXHAUSTED, not INTERNAL", async () => {
+    const internal: unknown[] = [];
+    const full = new ObservedBlobService();
+    full.openWrite = async () => {
+      throw new TooLargeError("no space left on the device");
+    };
+    castore = await served("tcp", { backend: full, server: { onError: (e) => internal.push(e) } });
+    const error = await putBlob(castore, pseudoRandomBytes(1000, 9)).catch((e: unknown) => e);
+    expect(isTooLarge(error), String(error)).toBe(true);
+    expect(String(error)).toMatch(/no space left/);
+    expect(internal).toEqual([]);
+  });
+
+  it("a malformed Read request is INVALID_ARGUMENT, not an internal error", async () => {
+    const internal: unknown[] = [];
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { onError: (e) => internal.push(e) } });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Read",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.end(Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x7f, 0x00])); // field 1 claims 127 bytes, has 1
+    stream.resume();
+    const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe(String(Code.InvalidArgument));
+    expect(internal).toEqual([]);
+    session.close();
+  });
+});
