@@ -19,6 +19,7 @@ import { HealthStatus, healthRoutes } from "./health.js";
 import { InFlightCalls } from "./in-flight.js";
 import { addressOf, type ListenAddress, listen, sniffProtocol } from "./listen.js";
 import { createNativeBlobHandler } from "./native-grpc.js";
+import { uploadServiceRoutes } from "./upload-routes.js";
 
 export interface ServeBlobServiceOptions extends FlowControlOptions {
   /** A unix socket `{ path }`, or TCP `{ host, port }` (host defaults to 127.0.0.1; port 0 picks a free port). */
@@ -86,6 +87,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   const connect = connectNodeAdapter({
     routes(router) {
       blobServiceRoutes(router, { service, readMessageBytes, shutdownSignal: shutdown.signal, onInternalError });
+      uploadServiceRoutes(router, { service, shutdownSignal: shutdown.signal, onInternalError });
       if (health) healthRoutes(router, health);
     },
     // Blobs are mostly incompressible; gzip would only slow them down (DESIGN.md §6).
