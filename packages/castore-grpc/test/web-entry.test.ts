@@ -21,12 +21,15 @@ async function bundle(specifier: string) {
 }
 
 describe("the browser entry", () => {
-  it.each(["castore-grpc/web", "castore-grpc"])("%s bundles for browsers without a Node built-in", async (specifier) => {
-    const inputs = await bundle(specifier);
-    expect(inputs.filter((input) => input.startsWith("node:") || /connect-node|node:/.test(input))).toEqual([]);
-    expect(inputs).toContain("dist/web/index.js");
-    expect(inputs).not.toContain("dist/server/serve.js");
-  });
+  it.each(["castore-grpc/web", "castore-grpc"])(
+    "%s bundles for browsers without a Node built-in",
+    async (specifier) => {
+      const inputs = await bundle(specifier);
+      expect(inputs.filter((input) => input.startsWith("node:") || /connect-node|node:/.test(input))).toEqual([]);
+      expect(inputs).toContain("dist/web/index.js");
+      expect(inputs).not.toContain("dist/server/serve.js");
+    },
+  );
 
   it("is refused by esbuild when the Node entry is bundled for browsers (the check above can fail)", async () => {
     await expect(bundle("./dist/index.js")).rejects.toThrow(/node:/);
