@@ -124,8 +124,12 @@ export const integrityCases: ConformanceCase[] = [
         });
         if (windowed === undefined) continue;
         try {
-          await windowed.seek(start);
-          await readChecked(windowed, BLOB_C, 100_000);
+          // A forward-only reader skips by reading, so its seek may meet the damage first.
+          const sought = await windowed.seek(start).catch((error: unknown) => {
+            if (isCastoreError(error, "Integrity")) return undefined;
+            throw error;
+          });
+          if (sought !== undefined) await readChecked(windowed, BLOB_C, 100_000);
         } finally {
           await windowed.close();
         }

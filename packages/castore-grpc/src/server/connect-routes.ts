@@ -1,7 +1,7 @@
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { type ConnectRouter, createContextKey, createContextValues, type HandlerContext } from "@connectrpc/connect";
-import { type BlobService, ClosedError } from "castore-core";
+import { AbortedError, type BlobService, ClosedError } from "castore-core";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
@@ -46,16 +46,19 @@ export function blobServiceRoutes(
   // Written against the message fields only, so the one implementation fits both packages'
   // generated types (they differ in their type names alone).
   const implementation = {
-    async stat(request: { digest: Uint8Array }, context: HandlerContext) {
-      await statusOnError(statBlob(service, request.digest, context.signal));
-      return {};
+    async stat(request: { digest: Uint8Array; sendChunks: boolean }, context: HandlerContext) {
+      // send_bao is accepted and answered with an empty bao: reserved upstream, never specified.
+      const chunks = await statusOnError(statBlob(service, request.digest, request.sendChunks, context.signal));
+      return { chunks: chunks.map((chunk) => ({ digest: chunk.digest.bytes, size: BigInt(chunk.size) })) };
     },
     async *read(request: { digest: Uint8Array }, context: HandlerContext) {
       const chunks = await statusOnError(readBlob(service, request.digest, readMessageBytes, context.signal));
       try {
         for await (const data of chunks) yield { data };
       } catch (error) {
-        throw statusOf(error);
+        // A browser that stops reading (a chunked reader dropping a prefetched chunk) closes its
+        // request; the failed write that follows is the client's doing, not an internal error.
+        throw statusOf(context.signal.aborted ? new AbortedError("the client cancelled the Read") : error);
       }
     },
     async put(requests: AsyncIterable<{ data: Uint8Array }>, context: HandlerContext) {

@@ -5,18 +5,23 @@ import {
   BaseBlobService,
   type BlobReader,
   type BlobWriter,
+  type ChunkMeta,
+  chunkSizesFor,
+  FastCdcChunker,
   ForwardSeeker,
   InvalidAddressError,
+  isIntegrity,
   isNotFound,
   raceAbort,
   verifyStream,
 } from "castore-core";
 import { type GrpcEndpoint, parseGrpcAddress } from "../client/address.js";
+import { chunkListFromWire, failing, openRemoteBlob } from "../client/remote-read.js";
 import { BlobUploadService } from "../gen/castore/v1/upload_pb.js";
 import type { BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
 import { positiveInteger } from "../options.js";
 import { blobServiceDescriptors, type ProtoPackage } from "../protocol.js";
-import { type ChunkCutter, FixedSizeCutter } from "./cutter.js";
+import type { ChunkCutter } from "./cutter.js";
 import { putOneMessage } from "./put-call.js";
 import { fromWebError } from "./status.js";
 import { createWebTransport, type WebProtocol } from "./transport.js";
@@ -29,14 +34,11 @@ export interface GrpcWebBlobServiceOptions {
   protocol?: WebProtocol | undefined;
   /** How many chunks an upload checks or sends at once. Default 4. */
   uploadConcurrency?: number | undefined;
-  /** Makes the chunk cutter of each upload. Default: 256 KiB fixed-size chunks. */
+  /** Makes the chunk cutter of each upload. Default: FastCDC 2020 with snix's sizes (256 KiB average). */
   createCutter?: (() => ChunkCutter) | undefined;
   /** The fetch to use (default: the global one), e.g. one that adds credentials. */
   fetch?: typeof globalThis.fetch | undefined;
 }
-
-/** Chunk size of the default cutter: FastCDC's average in castore and snix. */
-const DEFAULT_CHUNK_BYTES = 256 * 1024;
 
 /**
  * A BlobService on a remote castore server, for browsers (and any runtime with fetch): the calls
@@ -76,7 +78,8 @@ export class GrpcWebBlobService extends BaseBlobService {
       throw new InvalidAddressError(`protocol must be "grpc-web" or "connect", got ${String(this.protocol)}`);
     }
     this.#uploadConcurrency = positiveInteger("uploadConcurrency", options.uploadConcurrency) ?? 4;
-    this.#createCutter = options.createCutter ?? (() => new FixedSizeCutter(DEFAULT_CHUNK_BYTES));
+    // The chunks snix and castore's chunking stores cut, so uploads of edited files skip unchanged regions.
+    this.#createCutter = options.createCutter ?? (() => new FastCdcChunker(chunkSizesFor()));
     this.#transport = createWebTransport(endpoint.origin, this.protocol, options.fetch);
     this.#blobs = createClient(this.#descriptor, this.#transport);
     this.#uploads = createClient(BlobUploadService, this.#transport);
@@ -88,20 +91,52 @@ export class GrpcWebBlobService extends BaseBlobService {
   }
 
   protected async hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {
-    return this.#has(digest, this.#signal(signal));
+    return (await this.#statChunks(digest, false, this.#signal(signal))) !== undefined;
   }
 
-  protected async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
-    // The call lives as long as the reader; `signal` only bounds opening it.
+  /** A Stat with send_chunks: the server's chunk list (`[]` for one piece), undefined when absent. */
+  protected override chunksImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<ChunkMeta[] | undefined> {
+    return this.#statChunks(digest, true, this.#signal(signal));
+  }
+
+  /**
+   * A chunked blob (two or more chunks) is read chunk by chunk, seekable and verified per chunk;
+   * anything else as one verified forward-only stream (see openRemoteBlob).
+   */
+  protected openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
+    return openRemoteBlob(
+      digest,
+      {
+        chunks: (blob, chunksSignal) => this.#statChunks(blob, true, this.#signal(chunksSignal)),
+        readChunk: async (chunk, chunkSignal) => (await this.#openRead(chunk.digest, chunkSignal))?.bytes,
+        openStream: async (blob, streamSignal) => {
+          const opened = await this.#openRead(blob, streamSignal);
+          if (!opened) return undefined;
+          return new ForwardSeeker(blob, verifyStream(opened.bytes, blob), { onClose: opened.cancel });
+        },
+      },
+      signal,
+    );
+  }
+
+  /**
+   * Starts a Read of `digest` and waits for the server's first answer: the bytes as they arrive
+   * (unverified) and a function that cancels the call, or undefined when the blob is absent. The call
+   * lives until the bytes are read or `cancel` is called; `signal` only bounds opening it.
+   */
+  async #openRead(
+    digest: B3Digest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ bytes: AsyncIterable<Uint8Array>; cancel: () => void } | undefined> {
     const cancel = new AbortController();
-    const callSignal = this.#signal(cancel.signal);
     const stopOpening = () => cancel.abort();
     signal?.addEventListener("abort", stopOpening, { once: true });
     try {
+      const callSignal = this.#signal(cancel.signal);
       const messages = this.#blobs.read({ digest: digest.unsafeBytes }, { signal: callSignal })[Symbol.asyncIterator]();
       // Absence is only known once the server answers: wait for the first message (or the end).
       const first = await raceAbort(messages.next(), signal);
-      const data = async function* (): AsyncGenerator<Uint8Array> {
+      const bytes = async function* (): AsyncGenerator<Uint8Array> {
         try {
           for (let next = first; !next.done; next = await messages.next()) yield next.value.data;
         } catch (error) {
@@ -110,12 +145,14 @@ export class GrpcWebBlobService extends BaseBlobService {
           cancel.abort();
         }
       };
-      return new ForwardSeeker(digest, verifyStream(data(), digest), { onClose: () => cancel.abort() });
+      return { bytes: bytes(), cancel: () => cancel.abort() };
     } catch (error) {
       cancel.abort();
       if (signal?.aborted) throw abortedError(signal);
       const mapped = fromWebError(error, "Read");
       if (isNotFound(mapped)) return undefined;
+      // A server that finds the blob damaged before its first byte: the blob is there, its read fails.
+      if (isIntegrity(mapped)) return { bytes: failing(mapped), cancel: () => {} };
       throw mapped;
     } finally {
       signal?.removeEventListener("abort", stopOpening);
@@ -127,7 +164,7 @@ export class GrpcWebBlobService extends BaseBlobService {
       cutter: this.#createCutter(),
       concurrency: this.#uploadConcurrency,
       calls: {
-        has: (digest, signal) => this.#has(digest, this.#signal(signal)),
+        has: async (digest, signal) => (await this.#statChunks(digest, false, this.#signal(signal))) !== undefined,
         put: async (bytes, digest, signal) => {
           try {
             await putOneMessage(this.#transport, this.#descriptor, bytes, digest, this.#signal(signal));
@@ -149,14 +186,14 @@ export class GrpcWebBlobService extends BaseBlobService {
     return blobServiceDescriptors[this.#endpoint.protoPackage] as typeof TvixBlobService;
   }
 
-  async #has(digest: B3Digest, signal: AbortSignal): Promise<boolean> {
+  async #statChunks(digest: B3Digest, sendChunks: boolean, signal: AbortSignal): Promise<ChunkMeta[] | undefined> {
     try {
-      await this.#blobs.stat({ digest: digest.unsafeBytes }, { signal });
-      return true;
+      const response = await this.#blobs.stat({ digest: digest.unsafeBytes, sendChunks }, { signal });
+      return chunkListFromWire(response.chunks);
     } catch (error) {
       if (signal.aborted) throw abortedError(signal);
       const mapped = fromWebError(error, "Stat");
-      if (isNotFound(mapped)) return false;
+      if (isNotFound(mapped)) return undefined;
       throw mapped;
     }
   }
