@@ -92,7 +92,7 @@ describe.skipIf(unavailable !== undefined)("castore-grpc in Chromium", { timeout
     }
   });
 
-  it("reads a 5 MiB blob, verified, over gRPC-Web and Connect; has() tells present from absent", async () => {
+  it("reads a 5 MiB chunked blob, verified, over gRPC-Web and Connect: has, chunks, random access", async () => {
     const data = patterned(5 * MiB + 7, 5);
     const digest = (await putBlob(store, data)).toString();
     const page = esbuildPage();
@@ -101,11 +101,20 @@ describe.skipIf(unavailable !== undefined)("castore-grpc in Chromium", { timeout
     expect(await call(page, "has", server.address, absent)).toEqual({ ok: false });
     expect(await call(page, "readDigest", server.address, digest, "grpc-web")).toEqual({ ok: digest });
     expect(await call(page, "readDigest", server.address, digest, "connect")).toEqual({ ok: digest });
+    // The memory store chunks it (FastCDC): the page gets the list and a reader that seeks anywhere.
+    const listed = (await call(page, "chunks", server.address, digest)) as {
+      ok: { sizes: number[]; seekable: boolean };
+    };
+    expect(listed.ok.sizes.length).toBeGreaterThanOrEqual(2);
+    expect(listed.ok.sizes.reduce((a, b) => a + b, 0)).toBe(data.length);
+    expect(listed.ok.seekable).toBe(true);
+    // Forward, backward, across chunk boundaries, to the very end.
     const ranges: [number, number][] = [
-      [0, 100],
-      [MiB - 5, 10],
       [3 * MiB + 12345, 65536],
+      [0, 100],
       [5 * MiB, 7],
+      [MiB - 5, 300_000],
+      [2 * MiB, MiB],
     ];
     const expected = await Promise.all(
       ranges.map(async ([offset, length]) => (await digestOf(data.subarray(offset, offset + length))).toString()),
@@ -123,10 +132,13 @@ describe.skipIf(unavailable !== undefined)("castore-grpc in Chromium", { timeout
     expect(stored && Buffer.from(stored).equals(patterned(length, 7))).toBe(true);
   });
 
-  it("fails a read of a corrupted blob with Integrity", async () => {
+  it("fails a read of a blob with a corrupted chunk with Integrity", async () => {
     const data = patterned(3 * MiB, 8);
     const digest = await putBlob(store, data);
-    expect(store.corruptForTesting(digest)).toBe(true);
+    const chunks = await store.chunks(digest);
+    const middle = chunks?.[Math.floor((chunks?.length ?? 0) / 2)];
+    if (!middle) throw new Error("the memory store did not chunk 3 MiB");
+    expect(store.corruptForTesting(middle.digest)).toBe(true);
     const result = await call(esbuildPage(), "readDigest", server.address, digest.toString(), "grpc-web");
     expect(result).toMatchObject({ error: { code: "Integrity" } });
   });

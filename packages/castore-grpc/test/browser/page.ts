@@ -43,7 +43,22 @@ const api = {
       }
     }),
 
-  /** Reads `length` bytes at each offset (seeking forward through one reader); returns their digests. */
+  /** The blob's chunk list as the server states it (sizes), and whether a reader of it can seek anywhere. */
+  chunks: (address: string, digest: string) =>
+    outcome(async () => {
+      const service = new GrpcWebBlobService(address);
+      try {
+        const chunks = await service.chunks(B3Digest.parse(digest));
+        const reader = await service.openRead(B3Digest.parse(digest));
+        const seekable = reader?.seekable;
+        await reader?.close();
+        return { sizes: chunks?.map((chunk) => chunk.size), seekable };
+      } finally {
+        await service.close();
+      }
+    }),
+
+  /** Reads `length` bytes at each offset, in the order given, through one reader; returns their digests. */
   readRanges: (address: string, digest: string, ranges: [number, number][]) =>
     outcome(async () => {
       const service = new GrpcWebBlobService(address);
