@@ -3,6 +3,7 @@ export { AUTH_TOKEN_ENV, grpcBackends, grpcHttpBackend, grpcHttpsBackend, grpcUn
 export { GrpcBlobService, type GrpcBlobServiceOptions } from "./client/blob-service.js";
 export type { FlowControlOptions } from "./flow-control.js";
 /** The generated protobuf-es code: descriptors for Connect clients (`createClient(tvixCastoreV1.BlobService, …)`). */
+export * as castoreV1 from "./gen/castore/v1/upload_pb.js";
 export * as grpcHealthV1 from "./gen/grpc/health/v1/health_pb.js";
 export * as snixCastoreV1 from "./gen/snix/castore/v1/castore_pb.js";
 export * as tvixCastoreV1 from "./gen/tvix/castore/v1/castore_pb.js";

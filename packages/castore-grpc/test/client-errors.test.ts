@@ -26,12 +26,23 @@ async function clientOf(behaviour: Behaviour): Promise<GrpcBlobService> {
   server = http2.createServer();
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
-    behaviour(stream, String(headers[":path"]).split("/").pop() ?? "");
+    const method = String(headers[":path"]).split("/").pop() ?? "";
+    // Opening a reader asks Stat first (for the chunk list): answer "present, in one piece", so
+    // that the misbehaviour meets the Read stream it is about.
+    if (method === "Stat") answerOnePiece(stream);
+    else behaviour(stream, method);
   });
   const listening = server;
   await new Promise<void>((resolve) => listening.listen(0, "127.0.0.1", resolve));
   client = new GrpcBlobService(`grpc+http://127.0.0.1:${(listening.address() as AddressInfo).port}`);
   return client;
+}
+
+/** An OK Stat response with an empty StatBlobResponse (no chunk list). */
+function answerOnePiece(stream: http2.ServerHttp2Stream): void {
+  stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+  stream.end(new Uint8Array(5)); // one uncompressed message of 0 bytes
 }
 
 /** The error `operation` fails with (the test fails if it succeeds). */

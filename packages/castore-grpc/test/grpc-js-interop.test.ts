@@ -95,6 +95,28 @@ describe.each(["unix", "tcp"] as const)("grpc-js client against castore's server
     }
   });
 
+  it("Stat with send_chunks answers the chunk list (field 2), each chunk readable by its digest; send_bao an empty bao", async () => {
+    await putBlob(castore, BLOB_C.data);
+    type Meta = { digest: Buffer; size: { toString(): string } };
+    const listed = (await stat(client, BLOB_C.digest.bytes, { sendChunks: true })) as { chunks: Meta[] };
+    expect(listed.chunks.length).toBeGreaterThanOrEqual(2);
+    const pieces: Buffer[] = [];
+    for (const chunk of listed.chunks) {
+      const bytes = concatBytes(await read(client, chunk.digest));
+      expect(bytes.length).toBe(Number(chunk.size.toString()));
+      expect((await digestOf(bytes)).equals(B3Digest.fromBytes(chunk.digest))).toBe(true);
+      pieces.push(Buffer.from(bytes));
+    }
+    checkBytes(Buffer.concat(pieces), BLOB_C.data, "BLOB_C from its chunks, read by grpc-js");
+    expect(await stat(client, BLOB_C.digest.bytes)).toMatchObject({ chunks: [] });
+    expect(await stat(client, BLOB_C.digest.bytes, { sendBao: true })).toMatchObject({
+      chunks: [],
+      bao: Buffer.alloc(0),
+    });
+    await putBlob(castore, HELLOWORLD.data);
+    expect(await stat(client, HELLOWORLD.digest.bytes, { sendChunks: true })).toMatchObject({ chunks: [] });
+  });
+
   it("a message over the server's limit is RESOURCE_EXHAUSTED and stores nothing; the server goes on", async () => {
     const data = pseudoRandomBytes(4 * MiB + 1, 12);
     const status = await statusOf(put(client, [data]));
@@ -108,17 +130,32 @@ describe.each(["unix", "tcp"] as const)("grpc-js client against castore's server
 async function grpcJsServer(
   address: string,
   protoPackage: "tvix" | "snix",
-  options: { corruptReads?: boolean; wrongPutDigest?: boolean } = {},
+  options: {
+    corruptReads?: boolean;
+    wrongPutDigest?: boolean;
+    /** Chunk lists Stat answers (with send_chunks), by blob digest in hex. */
+    chunkLists?: Map<string, { digest: Uint8Array; size: number }[]>;
+    /** Digests (hex) of the Reads served, in order. */
+    reads?: string[];
+  } = {},
 ): Promise<{ server: grpc.Server; blobs: Map<string, Uint8Array>; port: number }> {
   const blobs = new Map<string, Uint8Array>();
   const key = (digest: Uint8Array) => Buffer.from(digest).toString("hex");
   const server = new grpc.Server();
   server.addService(blobServiceClient(protoPackage).service, {
-    stat(call: grpc.ServerUnaryCall<DigestMessage, object>, callback: grpc.sendUnaryData<object>) {
-      if (blobs.has(key(call.request.digest))) callback(null, {});
-      else callback({ code: grpc.status.NOT_FOUND, details: "blob not found" });
+    stat(
+      call: grpc.ServerUnaryCall<DigestMessage & { sendChunks: boolean }, object>,
+      callback: grpc.sendUnaryData<object>,
+    ) {
+      if (!blobs.has(key(call.request.digest))) {
+        callback({ code: grpc.status.NOT_FOUND, details: "blob not found" });
+        return;
+      }
+      const chunks = call.request.sendChunks ? (options.chunkLists?.get(key(call.request.digest)) ?? []) : [];
+      callback(null, { chunks: chunks.map((chunk) => ({ digest: chunk.digest, size: chunk.size })) });
     },
     read(call: grpc.ServerWritableStream<DigestMessage, object>) {
+      options.reads?.push(key(call.request.digest));
       const blob = blobs.get(key(call.request.digest));
       if (!blob) {
         call.emit("error", { code: grpc.status.NOT_FOUND, details: "blob not found" });
@@ -171,6 +208,81 @@ describe("castore's client against a grpc-js server", () => {
       expect((await putBlob(client, new Uint8Array(0))).toHex()).toBe(
         "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
       );
+    } finally {
+      await client.close();
+      await stop(server);
+    }
+  });
+
+  it("reads a blob the grpc-js server lists in chunks chunk by chunk: seeks anywhere, verifies each chunk", async () => {
+    const sizes = [MiB, 1_500_000, 700_000, MiB + 3, BLOB_C.data.length - (2 * MiB + 2_200_003)];
+    const reads: string[] = [];
+    const chunkLists = new Map<string, { digest: Uint8Array; size: number }[]>();
+    const { server, blobs, port } = await grpcJsServer("127.0.0.1:0", "tvix", { chunkLists, reads });
+    const list: { digest: Uint8Array; size: number }[] = [];
+    let offset = 0;
+    for (const size of sizes) {
+      const bytes = BLOB_C.data.subarray(offset, offset + size);
+      const digest = await digestOf(bytes);
+      blobs.set(digest.toHex(), bytes);
+      list.push({ digest: digest.bytes, size });
+      offset += size;
+    }
+    blobs.set(BLOB_C.digest.toHex(), BLOB_C.data);
+    chunkLists.set(BLOB_C.digest.toHex(), list);
+    // A chunk whose bytes the server serves wrong: only reads touching it fail.
+    const damaged = pseudoRandomBytes(1000, 5);
+    const damagedDigest = await digestOf(damaged);
+    const other = pseudoRandomBytes(1000, 6);
+    const otherDigest = await digestOf(concatBytes([other, damaged]));
+    blobs.set((await digestOf(other)).toHex(), other);
+    blobs.set(
+      damagedDigest.toHex(),
+      damaged.map((byte, i) => (i === 500 ? byte ^ 1 : byte)),
+    );
+    blobs.set(otherDigest.toHex(), concatBytes([other, damaged]));
+    chunkLists.set(otherDigest.toHex(), [
+      { digest: (await digestOf(other)).bytes, size: 1000 },
+      { digest: damagedDigest.bytes, size: 1000 },
+    ]);
+    const client = new GrpcBlobService(`grpc+http://127.0.0.1:${port}`);
+    try {
+      const chunks = await client.chunks(BLOB_C.digest);
+      expect(chunks?.map((chunk) => chunk.size)).toEqual(sizes);
+      const reader = await client.openRead(BLOB_C.digest);
+      if (!reader) throw new Error("absent");
+      expect(reader.seekable).toBe(true);
+      expect(reader.size).toBe(BLOB_C.data.length);
+      for (const [at, origin] of [
+        [4_000_000, "start"],
+        [-10, "end"],
+        [5, "start"],
+        [2 * MiB + 2_199_990, "start"],
+      ] as const) {
+        const position = await reader.seek(at, origin);
+        // Up to 20 bytes (a read stops at a chunk's end: gather).
+        const pieces: Uint8Array[] = [];
+        for (let got = 0; got < 20; ) {
+          const piece = await reader.read({ maxBytes: 20 - got });
+          if (!piece) break;
+          pieces.push(piece);
+          got += piece.length;
+        }
+        const expected = BLOB_C.data.subarray(position, position + 20);
+        checkBytes(concatBytes(pieces), expected, `bytes at ${position}`);
+      }
+      await reader.close();
+      // Every Read was of a chunk, never of the whole blob.
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads).not.toContain(BLOB_C.digest.toHex());
+      checkBytes(await getBlob(client, BLOB_C.digest), BLOB_C.data, "BLOB_C read whole, chunk by chunk");
+
+      const mixed = await client.openRead(otherDigest);
+      if (!mixed) throw new Error("absent");
+      checkBytes(await mixed.read({ maxBytes: 1000 }), other, "the sound chunk");
+      const error = await mixed.read().catch((e: unknown) => e);
+      expect(isIntegrity(error), String(error)).toBe(true);
+      await mixed.close();
     } finally {
       await client.close();
       await stop(server);

@@ -1,16 +1,19 @@
-// The portable BLAKE3: blake3-wasm's WebAssembly build. This module is what browsers (and any
-// runtime without the `node` export condition) get for `#hasher`; on Node it is the fallback when
-// the native binding is missing.
+// The portable BLAKE3: blake3-wasm's WebAssembly build, loaded from bytes the caller provides.
+// Browsers (and any runtime without the `node` export condition) get it through hasher-browser.ts,
+// with the module inlined; on Node it is the fallback when the native binding is missing.
 import loadBlake3Wasm from "blake3-wasm/browser-async.js";
 import type { Blake3Implementation } from "./blake3.js";
 
-/** Where to load the .wasm from: a URL, a Response, a compiled module or raw bytes. Default: next to the glue code. */
+/** Where to load the .wasm from: a URL, a Response, a compiled module or raw bytes. */
 export type WasmSource = Parameters<typeof loadBlake3Wasm>[0];
 
 let cached: Promise<Blake3Implementation> | undefined;
 
-/** Loads the WebAssembly BLAKE3 once; later calls share it. */
-export function loadWasmBlake3(source?: WasmSource): Promise<Blake3Implementation> {
+/**
+ * Loads the WebAssembly BLAKE3 once; later calls share it. Always pass the module: without one the
+ * glue code fetches `<bundle name>_bg.wasm` next to the bundle, a file bundlers do not emit.
+ */
+export function loadWasmBlake3(source: WasmSource): Promise<Blake3Implementation> {
   cached ??= loadBlake3Wasm(source).then((blake3) => ({
     name: "wasm",
     createHasher() {
@@ -35,9 +38,4 @@ export function loadWasmBlake3(source?: WasmSource): Promise<Blake3Implementatio
     },
   }));
   return cached as Promise<Blake3Implementation>;
-}
-
-/** The best BLAKE3 available on this runtime. */
-export function loadBlake3(): Promise<Blake3Implementation> {
-  return loadWasmBlake3();
 }

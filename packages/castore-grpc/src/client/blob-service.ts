@@ -9,8 +9,10 @@ import {
   BaseBlobService,
   type BlobReader,
   type BlobWriter,
+  type ChunkMeta,
   ForwardSeeker,
   InvalidArgumentError,
+  isIntegrity,
   isNotFound,
   raceAbort,
   verifyStream,
@@ -31,6 +33,7 @@ import { type GrpcEndpoint, parseGrpcAddress } from "./address.js";
 import { GrpcBlobWriter } from "./blob-writer.js";
 import { GrpcClientCall } from "./grpc-call.js";
 import { ReadStream } from "./read-stream.js";
+import { chunkListFromWire, failing, openRemoteBlob } from "./remote-read.js";
 import { WindowedSessionManager } from "./session.js";
 
 export interface GrpcBlobServiceOptions extends FlowControlOptions {
@@ -125,19 +128,59 @@ export class GrpcBlobService extends BaseBlobService {
   }
 
   protected async hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {
+    return (await this.#statChunks(digest, false, signal)) !== undefined;
+  }
+
+  /** A Stat with send_chunks: the server's chunk list (`[]` for one piece), undefined when absent. */
+  protected override chunksImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<ChunkMeta[] | undefined> {
+    return this.#statChunks(digest, true, signal);
+  }
+
+  /**
+   * A chunked blob (two or more chunks) is read chunk by chunk, seekable and verified per chunk;
+   * anything else as one verified forward-only stream (see openRemoteBlob).
+   */
+  protected openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
+    return openRemoteBlob(
+      digest,
+      {
+        chunks: (blob, chunksSignal) => this.#statChunks(blob, true, chunksSignal),
+        readChunk: async (chunk, chunkSignal) => (await this.#openRead(chunk.digest, chunkSignal))?.bytes,
+        openStream: async (blob, streamSignal) => {
+          const opened = await this.#openRead(blob, streamSignal);
+          if (!opened) return undefined;
+          return new ForwardSeeker(blob, verifyStream(opened.bytes, blob), { onClose: opened.cancel });
+        },
+      },
+      signal,
+    );
+  }
+
+  async #statChunks(
+    digest: B3Digest,
+    sendChunks: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<ChunkMeta[] | undefined> {
     try {
-      await this.#stat.stat({ digest: digest.unsafeBytes }, { signal });
-      return true;
+      const response = await this.#stat.stat({ digest: digest.unsafeBytes, sendChunks }, { signal });
+      return chunkListFromWire(response.chunks);
     } catch (error) {
       if (signal?.aborted) throw abortedError(signal);
       const mapped = fromConnectError(error, "Stat");
-      if (isNotFound(mapped)) return false;
+      if (isNotFound(mapped)) return undefined;
       throw mapped;
     }
   }
 
-  protected async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
-    // The call lives as long as the reader; `signal` only bounds opening it.
+  /**
+   * Starts a Read of `digest` and waits for the server's first answer: the bytes as they arrive
+   * (unverified) and a function that cancels the call, or undefined when the blob is absent. The call
+   * lives until the bytes are read or `cancel` is called; `signal` only bounds opening it.
+   */
+  async #openRead(
+    digest: B3Digest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ bytes: AsyncIterable<Uint8Array>; cancel: () => void } | undefined> {
     const cancel = new AbortController();
     const cancelOpen = () => cancel.abort();
     signal?.addEventListener("abort", cancelOpen, { once: true });
@@ -154,12 +197,14 @@ export class GrpcBlobService extends BaseBlobService {
       const bytes = new ReadStream(call.body(), this.#maxReceiveMessageBytes);
       // Absence is only known once the server answers: wait for the first bytes (or the end).
       await raceAbort(bytes.started(), signal);
-      return new ForwardSeeker(digest, verifyStream(bytes, digest), { onClose: () => cancel.abort() });
+      return { bytes, cancel: () => cancel.abort() };
     } catch (error) {
       cancel.abort();
       if (signal?.aborted) throw abortedError(signal);
       const mapped = fromConnectError(error, "Read");
       if (isNotFound(mapped)) return undefined;
+      // A server that finds the blob damaged before its first byte: the blob is there, its read fails.
+      if (isIntegrity(mapped)) return { bytes: failing(mapped), cancel: () => {} };
       throw mapped;
     } finally {
       signal?.removeEventListener("abort", cancelOpen);

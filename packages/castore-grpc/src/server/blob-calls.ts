@@ -1,4 +1,4 @@
-import { B3Digest, type BlobService, NotFoundError, putBlob, splitBytes } from "castore-core";
+import { B3Digest, type BlobService, type ChunkMeta, NotFoundError, putBlob, splitBytes } from "castore-core";
 
 /**
  * What the three BlobService calls do, whichever protocol carried them (native gRPC on the
@@ -6,10 +6,25 @@ import { B3Digest, type BlobService, NotFoundError, putBlob, splitBytes } from "
  * errors; the caller turns them into a status.
  */
 
-/** Stat: resolves if the blob is stored, throws NotFound otherwise. A digest that is not 32 bytes is InvalidDigest. */
-export async function statBlob(service: BlobService, digest: Uint8Array, signal: AbortSignal): Promise<void> {
+/**
+ * Stat: resolves if the blob is stored, throws NotFound otherwise. A digest that is not 32 bytes is
+ * InvalidDigest. With `sendChunks` it resolves to the store's chunk list (`[]` for a blob stored in
+ * one piece, as snix answers), without it to `[]` and the store is only asked `has`.
+ */
+export async function statBlob(
+  service: BlobService,
+  digest: Uint8Array,
+  sendChunks: boolean,
+  signal: AbortSignal,
+): Promise<readonly ChunkMeta[]> {
   const checked = B3Digest.fromBytes(digest);
-  if (!(await service.has(checked, { signal }))) throw new NotFoundError(`blob ${checked} not found`);
+  const chunks = sendChunks
+    ? await service.chunks(checked, { signal })
+    : (await service.has(checked, { signal }))
+      ? []
+      : undefined;
+  if (chunks === undefined) throw new NotFoundError(`blob ${checked} not found`);
+  return chunks;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import { type BlobService, ClosedError, raceAbort } from "castore-core";
+import { AbortedError, type BlobService, ClosedError, raceAbort } from "castore-core";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
@@ -78,13 +78,14 @@ export function blobServiceRoutes(
   // Written against the message fields only, so the one implementation fits both packages'
   // generated types (they differ in their type names alone).
   const implementation = {
-    async stat(request: { digest: Uint8Array }, context: HandlerContext) {
+    async stat(request: { digest: Uint8Array; sendChunks: boolean }, context: HandlerContext) {
       try {
-        await statBlob(service, request.digest, context.signal);
+        // send_bao is accepted and answered with an empty bao: reserved upstream, never specified.
+        const chunks = await statBlob(service, request.digest, request.sendChunks, context.signal);
+        return { chunks: chunks.map((chunk) => ({ digest: chunk.digest.bytes, size: BigInt(chunk.size) })) };
       } catch (error) {
         throw statusOf(error, context.signal);
       }
-      return {};
     },
     async *read(request: { digest: Uint8Array }, context: HandlerContext) {
       const { signal } = callSignal(context);
@@ -93,7 +94,9 @@ export function blobServiceRoutes(
         // Connect writes each message before asking for the next: one message is buffered at a time.
         for await (const data of chunks) yield { data };
       } catch (error) {
-        throw statusOf(error, signal);
+        // A browser that stops reading (a chunked reader dropping a prefetched chunk) closes its
+        // request; the failed write that follows is the client's doing, not an internal error.
+        throw statusOf(context.signal.aborted ? new AbortedError("the client cancelled the Read") : error, signal);
       }
     },
     async put(requests: AsyncIterable<{ data: Uint8Array }>, context: HandlerContext) {

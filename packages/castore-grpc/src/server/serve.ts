@@ -28,6 +28,7 @@ import { createNativeBlobHandler } from "./native-grpc.js";
 import { refuse } from "./refuse.js";
 import { enforceSessionTimeouts } from "./session-timeouts.js";
 import { INITIAL_STREAM_WINDOW_BYTES, shareStreamWindows } from "./stream-windows.js";
+import { uploadServiceRoutes } from "./upload-routes.js";
 
 export interface ServeBlobServiceOptions extends FlowControlOptions {
   /** A unix socket `{ path }`, or TCP `{ host, port }` (host defaults to 127.0.0.1; port 0 picks a free port). */
@@ -159,6 +160,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         shutdownSignal: shutdown.signal,
         onInternalError,
       });
+      uploadServiceRoutes(router, { service, shutdownSignal: shutdown.signal, onInternalError });
       if (health) healthRoutes(router, health);
     },
     // Blobs are mostly incompressible; gzip would only slow them down (DESIGN.md §6).

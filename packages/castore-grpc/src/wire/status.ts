@@ -84,7 +84,7 @@ const UNREACHABLE = new Set([
  */
 function isConnectFailure(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    const { code, syscall } = cause as NodeJS.ErrnoException;
+    const { code, syscall } = cause as { code?: string; syscall?: string };
     if ((syscall === "connect" || syscall === "getaddrinfo") && code !== undefined && UNREACHABLE.has(code))
       return true;
   }

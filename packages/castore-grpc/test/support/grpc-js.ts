@@ -45,9 +45,13 @@ export function grpcJsClient(address: string, protoPackage: "tvix" | "snix" = "t
   return new Client(grpcJsTarget(address), grpc.credentials.createInsecure()) as unknown as GrpcJsClient;
 }
 
-export function stat(client: GrpcJsClient, digest: Uint8Array): Promise<unknown> {
+export function stat(
+  client: GrpcJsClient,
+  digest: Uint8Array,
+  flags: { sendChunks?: boolean; sendBao?: boolean } = {},
+): Promise<unknown> {
   return new Promise((resolve, reject) =>
-    client.stat({ digest }, (error, response) => (error ? reject(error) : resolve(response))),
+    client.stat({ digest, ...flags }, (error, response) => (error ? reject(error) : resolve(response))),
   );
 }
 

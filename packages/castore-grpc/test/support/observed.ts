@@ -58,6 +58,14 @@ export class ObservedBlobService extends MemoryBlobService {
     };
   }
 
+  /**
+   * No chunk lists: clients read each blob as one Read stream, which is what the tests using this
+   * store observe (flow control, cancellation, shutdown), whatever the memory store's chunking.
+   */
+  protected override async chunksImpl(digest: B3Digest) {
+    return (await this.hasImpl(digest)) ? [] : undefined;
+  }
+
   protected override async openReadImpl(digest: B3Digest) {
     const reader = await super.openReadImpl(digest);
     if (!reader) return undefined;

@@ -1,0 +1,33 @@
+// A store that never reports chunk lists (chunks() is [] for every stored blob, core's default), as
+// a backend that stores blobs whole, or an older server, does: castore's clients then read blobs as
+// verified forward-only streams. The bytes live in a memory store, reachable for test hooks.
+import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter } from "castore-core";
+import { MemoryBlobService } from "castore-memory";
+
+export class OnePieceBlobService extends BaseBlobService {
+  readonly inner = new MemoryBlobService();
+
+  get blobCount(): number {
+    return this.inner.blobCount;
+  }
+
+  corruptForTesting(digest: B3Digest): boolean {
+    return this.inner.corruptForTesting(digest);
+  }
+
+  protected hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {
+    return this.inner.has(digest, { signal });
+  }
+
+  protected openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
+    return this.inner.openRead(digest, { signal });
+  }
+
+  protected openWriteImpl(signal: AbortSignal | undefined): Promise<BlobWriter> {
+    return this.inner.openWrite({ signal });
+  }
+
+  protected override closeImpl(): Promise<void> {
+    return this.inner.close();
+  }
+}
