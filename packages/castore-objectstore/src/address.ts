@@ -71,6 +71,11 @@ export function safeHref(url: URL, known: readonly string[] = Object.keys(s3Pars
 /** Checks option names before any value is parsed, so a refusal never echoes an unknown value. */
 function checkOptionNames(url: URL, parsers: OptionParsers): void {
   const allowed = Object.keys(parsers);
+  if (url.searchParams.get("endpoint")?.includes("@")) {
+    throw new InvalidAddressError(
+      `${safeHref(url, allowed)}: the endpoint must not carry a user or password; credentials come from the AWS chain`,
+    );
+  }
   for (const name of url.searchParams.keys()) {
     if (Object.hasOwn(parsers, name)) continue;
     const href = safeHref(url, allowed);
