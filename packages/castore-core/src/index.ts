@@ -9,12 +9,25 @@ export {
   splitBytes,
   toReadableStream,
 } from "./bytes.js";
+export { type ChunkMeta, validateChunkList } from "./chunking/chunk-list.js";
+export { ChunkSplitter, type SplitChunk } from "./chunking/chunk-splitter.js";
+export {
+  type ChunkCut,
+  chunkSizesFor,
+  DEFAULT_AVG_CHUNK_SIZE,
+  FastCdcChunker,
+  type FastCdcOptions,
+  MAX_AVG_CHUNK_SIZE,
+  MIN_AVG_CHUNK_SIZE,
+  validateFastCdcOptions,
+} from "./chunking/fastcdc.js";
 export { B3Digest } from "./digest.js";
 export * from "./errors.js";
 export type { Blake3Hasher, Blake3Implementation } from "./hashing/blake3.js";
 export { blake3, createBlake3Hasher, digestOf, digestWith } from "./hashing/hash.js";
 export { BaseBlobReader } from "./readers/base-reader.js";
 export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
+export { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions } from "./readers/chunked-reader.js";
 export { ForwardSeeker, type ForwardSeekerOptions } from "./readers/forward-seeker.js";
 export { iterateReader } from "./readers/iterate.js";
 export { verifyStream } from "./readers/verify-stream.js";

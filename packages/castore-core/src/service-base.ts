@@ -1,3 +1,4 @@
+import { type ChunkMeta, validateChunkList } from "./chunking/chunk-list.js";
 import { B3Digest } from "./digest.js";
 import { ClosedError, InvalidDigestError } from "./errors.js";
 import { onFinished } from "./lifecycle.js";
@@ -37,6 +38,13 @@ export abstract class BaseBlobService implements BlobService {
   protected abstract hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean>;
   protected abstract openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined>;
   protected abstract openWriteImpl(signal: AbortSignal | undefined): Promise<BlobWriter>;
+  /**
+   * The blob's chunk list. The default suits a backend that never chunks: `[]` (one piece) when the
+   * blob is there, `undefined` when it is not. Chunking backends override it.
+   */
+  protected async chunksImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<ChunkMeta[] | undefined> {
+    return (await this.hasImpl(digest, signal)) ? [] : undefined;
+  }
   /** Releases the backend's own resources, after every reader and writer it handed out is finished. */
   protected closeImpl(): Promise<void> | void {}
 
@@ -68,6 +76,13 @@ export abstract class BaseBlobService implements BlobService {
       });
     }
     return reader;
+  }
+
+  async chunks(digest: DigestLike, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
+    const checked = this.#enter(digest, options);
+    const chunks = await this.#whileOpen(() => this.chunksImpl(checked, options?.signal));
+    // A backend's list is checked before it reaches a caller (32-byte digests, positive sizes).
+    return chunks === undefined ? undefined : validateChunkList(chunks);
   }
 
   async openWrite(options?: SignalOptions): Promise<BlobWriter> {

@@ -1,3 +1,4 @@
+import type { ChunkMeta } from "./chunking/chunk-list.js";
 import type { B3Digest } from "./digest.js";
 import type { SignalOptions } from "./signal.js";
 
@@ -61,6 +62,12 @@ export interface BlobService extends AsyncDisposable {
   has(digest: B3Digest, options?: SignalOptions): Promise<boolean>;
   /** A reader for the blob, or `undefined` when it is absent. */
   openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined>;
+  /**
+   * The blob's chunk list: `undefined` when the blob is absent, `[]` when it is stored as one piece,
+   * otherwise its chunks in order (at least two), each readable as a blob by its digest. The list is
+   * the store's claim; readers prove it (see `ChunkedReader`).
+   */
+  chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined>;
   /** A writer for a new blob. */
   openWrite(options?: SignalOptions): Promise<BlobWriter>;
   /** Releases the service's resources. Later calls fail with a `Closed` error. Idempotent. */

@@ -5,6 +5,7 @@ import {
   type BlobService,
   type BlobWriter,
   type BytesInput,
+  type ChunkMeta,
   chunksOf,
   isCastoreError,
   iterateReader,
@@ -40,6 +41,12 @@ export class LoggedBlobService implements BlobService {
     const reader = await this.#watch("read", digest, () => this.#inner.openRead(digest, options));
     this.#logger.debug("read", { digest, present: reader !== undefined, size: reader?.size });
     return reader && new LoggedReader(reader, this.#logger);
+  }
+
+  async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
+    const chunks = await this.#watch("chunks", digest, () => this.#inner.chunks(digest, options));
+    this.#logger.debug("chunks", { digest, present: chunks !== undefined, chunks: chunks?.length });
+    return chunks;
   }
 
   async openWrite(options?: SignalOptions): Promise<BlobWriter> {

@@ -8,6 +8,7 @@ import {
   type BlobWriter,
   type BytesInput,
   BytesReader,
+  type ChunkMeta,
   ClosedError,
   chunksOf,
   isCastoreError,
@@ -99,6 +100,9 @@ export class ForwardingService implements BlobService {
 
   has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
     return this.inner.has(digest, this.#options(options));
+  }
+  chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
+    return this.inner.chunks(digest, this.#options(options));
   }
   async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
     if (this.bugs.cachesReads) {

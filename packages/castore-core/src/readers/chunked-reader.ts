@@ -1,0 +1,259 @@
+import { concatBytes } from "../bytes.js";
+import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
+import type { B3Digest } from "../digest.js";
+import { IntegrityError, InvalidArgumentError } from "../errors.js";
+import type { Blake3Hasher, Blake3Implementation } from "../hashing/blake3.js";
+import { blake3, digestWith } from "../hashing/hash.js";
+import { raceAbort, throwIfAborted } from "../signal.js";
+import { BaseBlobReader } from "./base-reader.js";
+
+/** A chunk's bytes as a store hands them over: one array, ordered segments, or a stream. */
+export type ChunkBytes = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
+
+export interface ChunkedReaderOptions {
+  /**
+   * Fetches the bytes of one chunk of the list (`undefined` when the store does not have it, which
+   * the reader reports as an `Integrity` error: the blob is incomplete). The signal fires when the
+   * reader no longer needs the chunk (it was closed, or moved away from a prefetched chunk).
+   */
+  openChunk(chunk: ChunkMeta, signal: AbortSignal): Promise<ChunkBytes | undefined>;
+  /**
+   * How many chunks the reader holds at once: the one being read and up to `window − 1` fetched
+   * ahead while reading sequentially. Memory stays below window × the largest chunk. Default 4.
+   */
+  window?: number | undefined;
+  /**
+   * Hand out views of the fetched chunk instead of copies. Only for stores whose `openChunk` returns
+   * fresh arrays: with views, a caller writing into a returned array would write into them.
+   */
+  handOutViews?: boolean | undefined;
+  /** Called once when the reader is closed. */
+  onClose?: (() => Promise<void> | void) | undefined;
+}
+
+interface ChunkLoad {
+  readonly bytes: Promise<Uint8Array>;
+  readonly controller: AbortController;
+}
+
+/**
+ * A random-access reader over a chunked blob: a list of chunks, each a blob of its own, whose
+ * concatenation is the blob. Seeks (from the start, the current position or the end) find the chunk
+ * by binary search over the chunk offsets and fetch nothing until the next read.
+ *
+ * Trust model. Every chunk is hashed when fetched and compared with its digest in the list before
+ * any of its bytes is handed out, so a range read is proven against the chunk digests: the bytes
+ * returned are the bytes the list names, or the read fails with an `Integrity` error. The list itself
+ * is proven only by reading the whole blob: a full sequential read from offset 0 additionally hashes
+ * everything it hands out and, before reporting the clean end, compares that with the blob digest
+ * (`Integrity` error on a mismatch). A reader that seeks has no such proof for the list, only for
+ * the chunks: trust a range read as far as you trust where the chunk list came from (a local store's
+ * own table, or a list already proven by a full read).
+ *
+ * While reads move through the blob in order it fetches the next chunks ahead (see `window`); a seek
+ * stops that until reading crosses into the next chunk again, so random reads fetch only what they
+ * touch. A failed chunk fails only the reads that reach it (and, as with every reader, the reader
+ * stays failed afterwards: open a new one to read elsewhere).
+ */
+export class ChunkedReader extends BaseBlobReader {
+  readonly size: number;
+  readonly seekable = true;
+  readonly #chunks: readonly ChunkMeta[];
+  /** Offset in the blob of each chunk's first byte. */
+  readonly #starts: number[];
+  readonly #openChunk: ChunkedReaderOptions["openChunk"];
+  readonly #window: number;
+  readonly #handOutViews: boolean;
+  readonly #onClose: ChunkedReaderOptions["onClose"];
+  readonly #loads = new Map<number, ChunkLoad>();
+  #blake3: Blake3Implementation | undefined;
+  /** Index of the chunk the last read came from (-1 before the first read). */
+  #lastIndex = -1;
+  /** True while reads go forward without seeks: prefetch is worth it. */
+  #sequential = true;
+  /** Hashes the bytes handed out since offset 0, while they are contiguous. */
+  #blobHasher: Blake3Hasher | undefined;
+  #hashedUpTo = 0;
+  /** Set once a full read passed the blob check (a repeated read at the end does not redo it). */
+  #verifiedEnd = false;
+
+  /**
+   * @param digest the blob's digest
+   * @param size the blob's length; the chunk sizes must add up to it
+   * @param chunks the chunk list, in order (`InvalidDigest` / `InvalidArgument` errors when malformed;
+   *   an empty list only for an empty blob)
+   */
+  constructor(digest: B3Digest, size: number, chunks: readonly ChunkMeta[], options: ChunkedReaderOptions) {
+    super(digest);
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new InvalidArgumentError(`blob size must be a non-negative integer, got ${size}`);
+    }
+    this.#chunks = validateChunkList(chunks, size);
+    const window = options.window ?? 4;
+    if (!Number.isSafeInteger(window) || window < 1) {
+      throw new InvalidArgumentError(`window must be a positive integer, got ${window}`);
+    }
+    this.size = size;
+    this.#window = window;
+    this.#openChunk = options.openChunk;
+    this.#handOutViews = options.handOutViews ?? false;
+    this.#onClose = options.onClose;
+    this.#starts = [];
+    let start = 0;
+    for (const chunk of this.#chunks) {
+      this.#starts.push(start);
+      start += chunk.size;
+    }
+  }
+
+  /** The validated chunk list this reader serves. */
+  get chunks(): readonly ChunkMeta[] {
+    return this.#chunks;
+  }
+
+  protected async readChunk(maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
+    this.#blake3 ??= await blake3();
+    const position = this.position;
+    if (position >= this.size) {
+      if (position === this.size) this.#verifyWholeBlob();
+      return undefined;
+    }
+    const index = this.#chunkIndexAt(position);
+    if (index === this.#lastIndex + 1 && position === this.#starts[index]) this.#sequential = true;
+    this.#lastIndex = index;
+    const bytes = await raceAbort(this.#enterChunk(index), signal);
+    const offset = position - (this.#starts[index] as number);
+    const length = Math.min(maxBytes, bytes.length - offset);
+    const out = this.#handOutViews ? bytes.subarray(offset, offset + length) : bytes.slice(offset, offset + length);
+    this.#hashHandedOut(position, out);
+    return out;
+  }
+
+  protected async seekTo(target: number): Promise<void> {
+    this.#sequential = false;
+    // A full read restarts from 0; any other jump ends the proof of the whole blob.
+    this.#dropBlobHasher();
+    this.#verifiedEnd = false;
+    if (target === 0) this.#lastIndex = -1;
+  }
+
+  protected override async release(): Promise<void> {
+    for (const load of this.#loads.values()) load.controller.abort();
+    this.#loads.clear();
+    this.#dropBlobHasher();
+    await this.#onClose?.();
+  }
+
+  /** Makes `index` the current chunk: drops fetches outside the window, starts the ones ahead. */
+  #enterChunk(index: number): Promise<Uint8Array> {
+    const ahead = this.#sequential ? this.#window - 1 : 0;
+    const last = Math.min(this.#chunks.length - 1, index + ahead);
+    for (const [loaded, load] of this.#loads) {
+      if (loaded < index || loaded > last) {
+        load.controller.abort();
+        this.#loads.delete(loaded);
+      }
+    }
+    for (let next = index; next <= last; next++) this.#load(next);
+    return (this.#loads.get(index) as ChunkLoad).bytes;
+  }
+
+  #load(index: number): void {
+    if (this.#loads.has(index)) return;
+    const controller = new AbortController();
+    const bytes = this.#fetchVerified(this.#chunks[index] as ChunkMeta, controller.signal);
+    bytes.catch(() => {}); // a prefetch nobody reads must not be an unhandled rejection
+    this.#loads.set(index, { bytes, controller });
+  }
+
+  /** The chunk's bytes, checked against its size and digest. */
+  async #fetchVerified(chunk: ChunkMeta, signal: AbortSignal): Promise<Uint8Array> {
+    const source = await this.#openChunk(chunk, signal);
+    if (source === undefined) {
+      throw new IntegrityError(`blob ${this.digest} is incomplete: its chunk ${chunk.digest} is missing`);
+    }
+    const bytes = await collectChunk(source, chunk, signal);
+    if (bytes.length !== chunk.size || !chunk.digest.equals(digestWith(this.#blake3 as Blake3Implementation, bytes))) {
+      throw new IntegrityError(
+        `chunk ${chunk.digest} of blob ${this.digest} is corrupt: its ${bytes.length} bytes do not hash to its digest`,
+      );
+    }
+    return bytes;
+  }
+
+  #hashHandedOut(position: number, bytes: Uint8Array): void {
+    if (position === 0 && !this.#blobHasher) {
+      this.#blobHasher = (this.#blake3 as Blake3Implementation).createHasher();
+      this.#hashedUpTo = 0;
+    }
+    if (!this.#blobHasher) return;
+    if (position !== this.#hashedUpTo) {
+      this.#dropBlobHasher();
+      return;
+    }
+    this.#blobHasher.update(bytes);
+    this.#hashedUpTo += bytes.length;
+  }
+
+  /** At the end of a read from offset 0: the bytes handed out must hash to the blob digest. */
+  #verifyWholeBlob(): void {
+    if (this.#verifiedEnd) return;
+    if (this.size === 0 && !this.#blobHasher && this.position === 0) {
+      this.#blobHasher = (this.#blake3 as Blake3Implementation).createHasher();
+      this.#hashedUpTo = 0;
+    }
+    const hasher = this.#blobHasher;
+    if (!hasher || this.#hashedUpTo !== this.size) return;
+    this.#blobHasher = undefined;
+    this.#hashedUpTo = 0;
+    const matches = this.digest.equals(hasher.digest());
+    if (!matches) {
+      throw new IntegrityError(
+        `blob ${this.digest} is corrupt: its ${this.#chunks.length} chunks are intact but together do not hash to the blob digest (wrong chunk list)`,
+      );
+    }
+    this.#verifiedEnd = true;
+  }
+
+  #dropBlobHasher(): void {
+    this.#blobHasher?.dispose();
+    this.#blobHasher = undefined;
+    this.#hashedUpTo = 0;
+  }
+
+  /** Index of the chunk holding `position` (< size): binary search over the start offsets. */
+  #chunkIndexAt(position: number): number {
+    let low = 0;
+    let high = this.#starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if ((this.#starts[middle] as number) <= position) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  }
+}
+
+/** Gathers a chunk's bytes into one array, refusing to hold more than the chunk's size. */
+async function collectChunk(source: ChunkBytes, chunk: ChunkMeta, signal: AbortSignal): Promise<Uint8Array> {
+  if (source instanceof Uint8Array) return source;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const tooLong = () =>
+    new IntegrityError(`chunk ${chunk.digest} is corrupt: the store holds more than its ${chunk.size} bytes`);
+  if (Array.isArray(source)) {
+    for (const part of source as readonly Uint8Array[]) {
+      total += part.length;
+      if (total > chunk.size) throw tooLong();
+      parts.push(part);
+    }
+  } else {
+    for await (const part of source as AsyncIterable<Uint8Array>) {
+      throwIfAborted(signal);
+      total += part.length;
+      if (total > chunk.size) throw tooLong();
+      parts.push(part);
+    }
+  }
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts);
+}

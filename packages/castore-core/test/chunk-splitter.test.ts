@@ -1,0 +1,65 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { blake3, ChunkSplitter, digestOf, FastCdcChunker, type SplitChunk } from "../src/index.js";
+
+const SIZES = { minSize: 64, avgSize: 256, maxSize: 1024 };
+
+function randomBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+describe("ChunkSplitter", () => {
+  it("hands out the chunker's chunks with their bytes and digests, for any split (property)", async () => {
+    const implementation = await blake3();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.array(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 6 }),
+        async (length, seed, pieceSizes) => {
+          const data = randomBytes(length, seed);
+          const whole = new FastCdcChunker(SIZES);
+          const cuts = [...whole.update(data), ...whole.finish()].map((cut) => cut.end);
+          const splitter = new ChunkSplitter(SIZES, implementation);
+          const chunks: SplitChunk[] = [];
+          // Feed through one reused buffer: the splitter must copy what it keeps.
+          const buffer = new Uint8Array(3000);
+          for (let offset = 0, i = 0; offset < data.length; i++) {
+            const size = Math.min(pieceSizes[i % pieceSizes.length] as number, data.length - offset);
+            buffer.set(data.subarray(offset, offset + size));
+            chunks.push(...splitter.push(buffer.subarray(0, size)));
+            buffer.fill(0xaa);
+            offset += size;
+          }
+          chunks.push(...splitter.finish());
+          let end = 0;
+          expect(chunks.map((chunk) => (end += chunk.size))).toEqual(cuts);
+          let start = 0;
+          for (const chunk of chunks) {
+            const bytes = Buffer.concat(chunk.segments);
+            expect(bytes.equals(Buffer.from(data.subarray(start, start + chunk.size)))).toBe(true);
+            expect(chunk.digest.equals(await digestOf(bytes))).toBe(true);
+            start += chunk.size;
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("gives nothing for empty input", async () => {
+    const splitter = new ChunkSplitter(SIZES, await blake3());
+    expect(splitter.push(new Uint8Array(0))).toEqual([]);
+    expect(splitter.finish()).toEqual([]);
+  });
+});

@@ -1,0 +1,353 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type B3Digest,
+  type ChunkBytes,
+  ChunkedReader,
+  type ChunkedReaderOptions,
+  type ChunkMeta,
+  digestOf,
+  FastCdcChunker,
+  isAborted,
+  isIntegrity,
+  isInvalidArgument,
+  isInvalidDigest,
+  readAll,
+} from "../src/index.js";
+
+/** Deterministic pseudo-random bytes (xorshift32). */
+function randomBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A blob cut with FastCDC at small sizes (many chunks), and a store holding its chunks by digest. */
+async function chunkedBlob(length: number, seed = 7) {
+  const data = randomBytes(length, seed);
+  const chunker = new FastCdcChunker({ minSize: 256, avgSize: 1024, maxSize: 4096 });
+  const cuts = [...chunker.update(data), ...chunker.finish()];
+  const store = new Map<string, Uint8Array>();
+  const chunks: ChunkMeta[] = [];
+  let start = 0;
+  for (const cut of cuts) {
+    const bytes = data.slice(start, cut.end);
+    const digest = await digestOf(bytes);
+    store.set(digest.toHex(), bytes);
+    chunks.push({ digest, size: bytes.length });
+    start = cut.end;
+  }
+  return { data, digest: await digestOf(data), chunks, store };
+}
+
+type Blob = Awaited<ReturnType<typeof chunkedBlob>>;
+
+function open(blob: Blob, options: Partial<ChunkedReaderOptions> = {}, chunks = blob.chunks): ChunkedReader {
+  return new ChunkedReader(blob.digest, blob.data.length, chunks, {
+    openChunk: async (chunk) => blob.store.get(chunk.digest.toHex()),
+    ...options,
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}
+
+/** Reads [offset, offset + length) through a fresh reader. */
+async function readRange(reader: ChunkedReader, offset: number, length: number): Promise<Uint8Array> {
+  await reader.seek(offset);
+  const parts: Uint8Array[] = [];
+  let left = length;
+  while (left > 0) {
+    const part = await reader.read({ maxBytes: left });
+    if (!part) break;
+    parts.push(part);
+    left -= part.length;
+  }
+  return Buffer.concat(parts);
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+describe("ChunkedReader", () => {
+  it("reads the whole blob, verified, and exposes the validated list", async () => {
+    const blob = await chunkedBlob(100_000);
+    expect(blob.chunks.length).toBeGreaterThan(20);
+    const reader = open(blob);
+    expect(reader.size).toBe(100_000);
+    expect(reader.seekable).toBe(true);
+    expect(reader.chunks.map((c) => c.size)).toEqual(blob.chunks.map((c) => c.size));
+    expect(same(await readAll(reader), blob.data)).toBe(true);
+  });
+
+  it("matches slicing under random seeks (start, current, end) and reads (property)", async () => {
+    const blob = await chunkedBlob(30_000, 3);
+    const size = blob.data.length;
+    const step = fc.oneof(
+      fc.record({ op: fc.constant("read" as const), max: fc.integer({ min: 1, max: 9000 }) }),
+      fc.record({
+        op: fc.constant("seek" as const),
+        origin: fc.constantFrom("start" as const, "current" as const, "end" as const),
+        offset: fc.integer({ min: -size - 5, max: size + 5 }),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 25 }), fc.integer({ min: 1, max: 6 }), async (steps, window) => {
+        const reader = open(blob, { window });
+        let position = 0;
+        for (const s of steps) {
+          if (s.op === "read") {
+            const got = await reader.read({ maxBytes: s.max });
+            const expected = blob.data.subarray(position, position + s.max);
+            if (expected.length === 0) expect(got).toBeUndefined();
+            else {
+              expect(got && got.length > 0 && got.length <= s.max).toBe(true);
+              expect(same(got as Uint8Array, blob.data.subarray(position, position + (got as Uint8Array).length))).toBe(
+                true,
+              );
+              position += (got as Uint8Array).length;
+            }
+          } else {
+            const base = s.origin === "start" ? 0 : s.origin === "current" ? position : size;
+            const target = base + s.offset;
+            if (target < 0) {
+              expect(isInvalidArgument(await rejection(reader.seek(s.offset, s.origin)))).toBe(true);
+            } else {
+              expect(await reader.seek(s.offset, s.origin)).toBe(target);
+              position = target;
+            }
+          }
+        }
+        expect(same(await readAll(reader), blob.data.subarray(position))).toBe(true);
+        await reader.close();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("fails exactly the reads that touch a corrupted chunk, with Integrity", async () => {
+    const blob = await chunkedBlob(60_000, 11);
+    const bad = 5;
+    const badStart = blob.chunks.slice(0, bad).reduce((sum, c) => sum + c.size, 0);
+    const badEnd = badStart + (blob.chunks[bad] as ChunkMeta).size;
+    const stored = blob.store.get((blob.chunks[bad] as ChunkMeta).digest.toHex()) as Uint8Array;
+    stored[10] = (stored[10] as number) ^ 1;
+    const ranges: [number, number][] = [
+      [0, badStart], // everything before, up to the boundary
+      [badEnd, 60_000 - badEnd], // everything after, from the boundary
+      [badStart - 100, 101], // across the boundary into the bad chunk
+      [badEnd - 1, 2], // across the boundary out of it
+      [badStart + 20, 5], // inside it, away from the flipped byte
+    ];
+    for (const [offset, length] of ranges) {
+      const touches = offset < badEnd && offset + length > badStart;
+      const reader = open(blob);
+      const result = await readRange(reader, offset, length).then(
+        (bytes) => bytes,
+        (error: unknown) => error,
+      );
+      if (touches) expect(isIntegrity(result), `range ${offset}+${length}`).toBe(true);
+      else expect(same(result as Uint8Array, blob.data.subarray(offset, offset + length))).toBe(true);
+      await reader.close();
+    }
+    // A sequential read with prefetch reaches the bad chunk only when it gets there.
+    const reader = open(blob, { window: 8 });
+    expect(same(await readRange(reader, 0, badStart), blob.data.subarray(0, badStart))).toBe(true);
+    expect(isIntegrity(await rejection(reader.read()))).toBe(true);
+  });
+
+  it("reports a missing chunk as Integrity", async () => {
+    const blob = await chunkedBlob(20_000);
+    blob.store.delete((blob.chunks[2] as ChunkMeta).digest.toHex());
+    const error = await rejection(readAll(open(blob)));
+    expect(isIntegrity(error)).toBe(true);
+    expect((error as Error).message).toMatch(/missing/);
+  });
+
+  it("proves the list only by a full read: intact chunks in the wrong list pass range reads, fail the full read", async () => {
+    const blob = await chunkedBlob(20_000, 5);
+    // Swap the first two chunks: every chunk is intact, the blob is not.
+    const swapped = [...blob.chunks];
+    [swapped[0], swapped[1]] = [swapped[1] as ChunkMeta, swapped[0] as ChunkMeta];
+    const [original0, original1] = blob.chunks as [ChunkMeta, ChunkMeta];
+    const ranged = open(blob, {}, swapped);
+    const expected = blob.data.subarray(original0.size, original0.size + original1.size);
+    expect(same(await readRange(ranged, 0, original1.size), expected)).toBe(true);
+    const full = open(blob, {}, swapped);
+    const error = await rejection(readAll(full));
+    expect(isIntegrity(error)).toBe(true);
+    expect((error as Error).message).toMatch(/wrong chunk list/);
+    // A read that seeks back to 0 and reads through is a full read again.
+    const again = open(blob, {}, swapped);
+    await again.read({ maxBytes: 10 });
+    await again.seek(0);
+    expect(isIntegrity(await rejection(readAll(again)))).toBe(true);
+  });
+
+  it("accepts chunks as segments or streams, and refuses a store that returns too many bytes", async () => {
+    const blob = await chunkedBlob(20_000);
+    const asSegments = open(blob, {
+      openChunk: async (chunk) => {
+        const bytes = blob.store.get(chunk.digest.toHex()) as Uint8Array;
+        return [bytes.subarray(0, 3), bytes.subarray(3)];
+      },
+    });
+    expect(same(await readAll(asSegments), blob.data)).toBe(true);
+    const asStream = open(blob, {
+      openChunk: async (chunk) => {
+        const bytes = blob.store.get(chunk.digest.toHex()) as Uint8Array;
+        return (async function* () {
+          yield bytes.subarray(0, 1);
+          yield bytes.subarray(1);
+        })();
+      },
+    });
+    expect(same(await readAll(asStream), blob.data)).toBe(true);
+    const tooLong = open(blob, {
+      openChunk: async (chunk): Promise<ChunkBytes> => {
+        const bytes = blob.store.get(chunk.digest.toHex()) as Uint8Array;
+        return [bytes, new Uint8Array(1)];
+      },
+    });
+    expect(isIntegrity(await rejection(tooLong.read()))).toBe(true);
+  });
+
+  it("hands out copies unless told the chunks are its own", async () => {
+    const blob = await chunkedBlob(5000);
+    const reader = open(blob);
+    const first = (await reader.read()) as Uint8Array;
+    first.fill(0);
+    expect(
+      same(
+        blob.store.get((blob.chunks[0] as ChunkMeta).digest.toHex()) as Uint8Array,
+        blob.data.subarray(0, first.length),
+      ),
+    ).toBe(true);
+  });
+
+  it("prefetches ahead while reading in order, within the window, and only what it touches after a seek", async () => {
+    const blob = await chunkedBlob(80_000, 13);
+    const opened: number[] = [];
+    let live = 0;
+    let maxLive = 0;
+    const index = new Map(blob.chunks.map((c, i) => [c.digest.toHex(), i]));
+    const counting = (window: number) =>
+      open(blob, {
+        window,
+        openChunk: async (chunk) => {
+          opened.push(index.get(chunk.digest.toHex()) as number);
+          live += 1;
+          maxLive = Math.max(maxLive, live);
+          await Promise.resolve();
+          live -= 1;
+          return blob.store.get(chunk.digest.toHex());
+        },
+      });
+    const sequential = counting(3);
+    await sequential.read();
+    // The first read fetched its chunk and the two after it.
+    expect(opened).toEqual([0, 1, 2]);
+    expect(same(await readAll(sequential), blob.data.subarray((blob.chunks[0] as ChunkMeta).size))).toBe(true);
+    expect(maxLive).toBeLessThanOrEqual(3);
+    // Each chunk fetched once.
+    expect(opened.sort((a, b) => a - b)).toEqual(blob.chunks.map((_, i) => i));
+
+    opened.length = 0;
+    const random = counting(3);
+    await random.seek(40_000);
+    await random.read({ maxBytes: 1 });
+    expect(opened).toHaveLength(1);
+  });
+
+  it("honours a read's signal without losing its place, and aborts fetches when closed", async () => {
+    const blob = await chunkedBlob(20_000);
+    let release: (() => void) | undefined;
+    let fetchSignal: AbortSignal | undefined;
+    const reader = open(blob, {
+      window: 1,
+      openChunk: async (chunk, signal) => {
+        fetchSignal = signal;
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return blob.store.get(chunk.digest.toHex());
+      },
+    });
+    const controller = new AbortController();
+    const pending = reader.read({ signal: controller.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    expect(isAborted(await rejection(pending))).toBe(true);
+    // The fetch carries on; the next read picks it up.
+    const next = reader.read({ maxBytes: 4 });
+    release?.();
+    expect(same((await next) as Uint8Array, blob.data.subarray(0, 4))).toBe(true);
+
+    const closing = open(blob, {
+      openChunk: async (_chunk, signal) => {
+        fetchSignal = signal;
+        return new Promise<ChunkBytes>(() => {});
+      },
+    });
+    const hanging = closing.read();
+    await new Promise((resolve) => setImmediate(resolve));
+    await closing.close();
+    expect(fetchSignal?.aborted).toBe(true);
+    hanging.catch(() => {});
+  });
+
+  it("reads an empty blob (no chunks) and checks it against the digest", async () => {
+    const empty = await digestOf(new Uint8Array(0));
+    const reader = new ChunkedReader(empty, 0, [], { openChunk: async () => undefined });
+    expect(await reader.read()).toBeUndefined();
+    const wrong = new ChunkedReader(await digestOf(new Uint8Array(1)), 0, [], { openChunk: async () => undefined });
+    expect(isIntegrity(await rejection(wrong.read()))).toBe(true);
+  });
+
+  it("refuses a malformed chunk list with typed errors", async () => {
+    const blob = await chunkedBlob(5000);
+    const make =
+      (chunks: unknown[], size = blob.data.length, digest: B3Digest = blob.digest) =>
+      () =>
+        new ChunkedReader(digest, size, chunks as ChunkMeta[], { openChunk: async () => undefined });
+    const [a, b] = blob.chunks as [ChunkMeta, ChunkMeta];
+    expect(() => make([{ digest: new Uint8Array(31), size: 1 }], 1)()).toThrow(
+      expect.objectContaining({ code: "InvalidDigest" }),
+    );
+    const cases: unknown[][] = [
+      [{ ...a, size: 0 }, b],
+      [{ ...a, size: -1 }, b],
+      [{ ...a, size: 1.5 }, b],
+      [a, b], // does not add up to the blob size
+      [],
+    ];
+    for (const chunks of cases) {
+      expect(() => make(chunks)()).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
+    }
+    expect(() => make(blob.chunks, -1)()).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
+    expect(
+      () => new ChunkedReader(blob.digest, 5000, blob.chunks, { openChunk: async () => undefined, window: 0 }),
+    ).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
+    expect(isInvalidDigest(catchSync(make([{ digest: "nope", size: 5000 }])))).toBe(true);
+  });
+});
+
+function catchSync(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
