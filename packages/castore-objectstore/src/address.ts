@@ -3,6 +3,8 @@ import {
   decodePath,
   InvalidAddressError,
   integerOption,
+  MAX_AVG_CHUNK_SIZE,
+  MIN_AVG_CHUNK_SIZE,
   type OptionParsers,
   parseOptions,
   schemeOf,
@@ -30,11 +32,6 @@ export interface S3Address {
   readonly profile: string | undefined;
   readonly retries: number | undefined;
 }
-
-// FastCDC 2020's limits on min/avg/max (64 B…1 MiB, 256 B…4 MiB, 1 KiB…16 MiB) with min = avg/2
-// and max = 2·avg leave averages from 512 B to 2 MiB.
-export const MIN_AVG_CHUNK_SIZE = 512;
-export const MAX_AVG_CHUNK_SIZE = 2 * 1024 * 1024;
 
 const commonParsers = {
   avg_chunk_size: integerOption(MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE),

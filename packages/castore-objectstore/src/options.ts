@@ -13,7 +13,6 @@ export interface ObjectStoreBlobServiceOptions {
   readonly prefix?: string | undefined;
 }
 
-export const DEFAULT_AVG_CHUNK_SIZE = 256 * 1024;
 export const DEFAULT_UPLOAD_CONCURRENCY = 8;
 export const DEFAULT_DOWNLOAD_CONCURRENCY = 4;
 export const MAX_CONCURRENCY = 256;

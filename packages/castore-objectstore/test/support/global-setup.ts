@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { type GatewayTarget, startGateway, stopGateway } from "./gateway.js";
+import { type GatewayTarget, startGateway, stopGateway } from "../../scripts/gateway.mjs";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
+import type { GatewayTarget } from "../../scripts/gateway.mjs";
 import { S3ObjectStore, type S3ObjectStoreOptions } from "../../src/s3/s3-store.js";
-import type { GatewayTarget } from "./gateway.js";
 
 export const gateway: GatewayTarget = inject("gateway");
 
