@@ -46,7 +46,9 @@ export async function compressChunk(chunk: Uint8Array): Promise<Uint8Array> {
 export async function decompressChunk(compressed: Uint8Array, maxSize: number, where: string): Promise<Uint8Array> {
   if (!decompressAsync) throw unavailable();
   try {
-    return await decompressAsync(compressed, { maxOutputLength: Math.max(1, maxSize) });
+    const bytes = await decompressAsync(compressed, { maxOutputLength: Math.max(1, maxSize) });
+    // A plain Uint8Array view: readers hand out slices of it, and callers expect Uint8Arrays.
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) {
