@@ -1,4 +1,4 @@
-import { abortedError, type B3Digest, concatBytes, throwIfAborted } from "castore-core";
+import { abortedError, type B3Digest, throwIfAborted } from "castore-core";
 import { chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import type { TransferStats } from "./stats.js";
@@ -7,10 +7,18 @@ import { compressChunk } from "./zstd.js";
 /**
  * A writer's chunk uploads: each chunk not yet in the store is compressed and put, at most
  * `concurrency` at a time. `add` waits for a free slot, so a fast producer holds at most
- * `concurrency` chunks in memory. A chunk already present (HEAD) is not sent again: storing the
- * same bytes twice transfers no chunk data. The first failure cancels the others and is reported
- * by every later `add` and by `drain`.
+ * `concurrency` chunks in memory. The first failure cancels the others and is reported by every
+ * later `add` and by `drain`.
+ *
+ * Deduplication without paying for it on new data: while chunks turn out to be stored already, each
+ * one is checked with HEAD first and never sent (storing the same bytes twice transfers no chunk
+ * data). After {@link PROBE_MISSES} new chunks in a row the writer stops asking and puts directly —
+ * the put is conditional (`If-None-Match: *`), so nothing is ever overwritten — and it goes back to
+ * HEAD at the first put the store refuses because the chunk exists. New data thus costs one request
+ * per chunk, as a plain upload does, and a run of known chunks costs at most one chunk sent in vain.
  */
+export const PROBE_MISSES = 4;
+
 export class ChunkUploads {
   readonly #store: ObjectStore;
   readonly #prefix: string;
@@ -21,6 +29,10 @@ export class ChunkUploads {
   readonly #scheduled = new Set<string>();
   readonly #cancel = new AbortController();
   #failure: { error: unknown } | undefined;
+  /** Whether chunks are checked with HEAD before being sent. */
+  #probing = true;
+  /** New chunks found in a row while probing. */
+  #misses = 0;
 
   constructor(store: ObjectStore, prefix: string, concurrency: number, stats: TransferStats) {
     this.#store = store;
@@ -66,18 +78,25 @@ export class ChunkUploads {
 
   async #upload(key: string, segments: readonly Uint8Array[]): Promise<void> {
     const signal = this.#cancel.signal;
-    if (await this.#store.head(key, signal)) {
-      this.#stats.chunksSkipped++;
-      return;
+    if (this.#probing) {
+      if (await this.#store.head(key, signal)) {
+        this.#misses = 0;
+        this.#stats.chunksSkipped++;
+        return;
+      }
+      if (++this.#misses >= PROBE_MISSES) this.#probing = false;
     }
     throwIfAborted(signal);
-    const compressed = await compressChunk(segments.length === 1 ? (segments[0] as Uint8Array) : concatBytes(segments));
+    const compressed = compressChunk(segments);
     throwIfAborted(signal);
     if (await this.#store.putIfAbsent(key, compressed, signal)) {
       this.#stats.chunksPut++;
       this.#stats.chunkBytesPut += compressed.length;
     } else {
       this.#stats.chunksSkipped++;
+      this.#stats.chunkBytesWasted += compressed.length;
+      this.#probing = true;
+      this.#misses = 0;
     }
   }
 

@@ -130,7 +130,7 @@ export class ObjectStoreBlobService extends BaseBlobService {
     const key = chunkKey(this.prefix, digest);
     const compressed = await this.store.get(key, signal);
     if (compressed === undefined) return undefined;
-    const bytes = await decompressChunk(compressed, size, key);
+    const bytes = decompressChunk(compressed, size, key);
     if (bound === "exact" && bytes.length !== size) {
       throw new IntegrityError(`${key} holds ${bytes.length} bytes, the chunk list says ${size}`);
     }

@@ -1,3 +1,4 @@
+import * as zlib from "node:zlib";
 import { B3Digest, digestOf, isIntegrity } from "castore-core";
 import { describe, expect, it } from "vitest";
 import { blobKey, chunkKey, normalizePrefix } from "../src/layout.js";
@@ -12,6 +13,15 @@ import {
 } from "./support/snix-objects.js";
 
 const HELLO_WORLD = new TextEncoder().encode("Hello World");
+
+function caught(operation: () => unknown): unknown {
+  try {
+    operation();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}
 
 describe("snix layout keys", () => {
   it("shards by the first two digest bytes (four hex characters), as snix's code does", async () => {
@@ -84,27 +94,41 @@ describe("StatBlobResponse (blob objects)", () => {
 
 describe("zstd chunk objects", () => {
   it("reads the frame libzstd writes for snix (no content size, no checksum)", async () => {
-    const bytes = await decompressChunk(HELLO_WORLD_CHUNK_OBJECT, 1024, "x");
+    const bytes = decompressChunk(HELLO_WORLD_CHUNK_OBJECT, 1024, "x");
     expect(new TextDecoder().decode(bytes)).toBe("Hello World");
   });
 
   it("reads raw-block frames of incompressible chunks, several blocks long", async () => {
     const data = snixGoldenInput().subarray(0, 300_000);
-    const bytes = await decompressChunk(zstdRawFrame(data), data.length, "x");
+    const bytes = decompressChunk(zstdRawFrame(data), data.length, "x");
     expect(Buffer.from(bytes).equals(Buffer.from(data))).toBe(true);
   });
 
   it("round-trips what it writes", async () => {
     const data = new Uint8Array(200_000).map((_, i) => i % 13);
-    const compressed = await compressChunk(data);
+    const compressed = compressChunk(data);
     expect(compressed.length).toBeLessThan(data.length / 10);
-    expect(Buffer.from(await decompressChunk(compressed, data.length, "x")).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(decompressChunk(compressed, data.length, "x")).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it("stores incompressible chunks as raw blocks, which any zstd decoder reads", () => {
+    const data = snixGoldenInput().subarray(0, 400_000); // pseudo-random: incompressible
+    const compressed = compressChunk(data);
+    expect(compressed.length).toBe(6 + 4 * 3 + data.length); // header, 4 raw blocks of ≤ 128 KiB
+    expect(Buffer.from(compressed).equals(Buffer.from(zstdRawFrame(data)))).toBe(true);
+    expect(Buffer.from(zlib.zstdDecompressSync(compressed)).equals(Buffer.from(data))).toBe(true);
+    // Handed over in pieces (as the chunk splitter does), the frame is the same.
+    const pieces = [data.subarray(0, 1), data.subarray(1, 200_001), data.subarray(200_001)];
+    expect(Buffer.from(compressChunk(pieces)).equals(Buffer.from(compressed))).toBe(true);
+    // Text-like data is compressed.
+    const text = new TextEncoder().encode("castore stores blobs by digest. ".repeat(10_000));
+    expect(compressChunk(text).length).toBeLessThan(text.length / 20);
   });
 
   it("a bomb is an Integrity error, not an allocation: output is bounded by the chunk size", async () => {
-    const bomb = await compressChunk(new Uint8Array(16 * 1024 * 1024)); // 16 MiB of zeros, under 1 KiB compressed
+    const bomb = compressChunk(new Uint8Array(16 * 1024 * 1024)); // 16 MiB of zeros, under 1 KiB compressed
     expect(bomb.length).toBeLessThan(4096);
-    const error = await decompressChunk(bomb, 524_288, "chunks/b3/0000/…").catch((e: unknown) => e);
+    const error = caught(() => decompressChunk(bomb, 524_288, "chunks/b3/0000/…"));
     expect(isIntegrity(error), String(error)).toBe(true);
     expect(String(error)).toContain("more than 524288 bytes");
   });
@@ -114,7 +138,7 @@ describe("zstd chunk objects", () => {
     ["nothing", new Uint8Array(0)],
     ["a truncated frame", HELLO_WORLD_CHUNK_OBJECT.subarray(0, 12)],
   ])("%s is an Integrity error", async (_, bytes) => {
-    const error = await decompressChunk(bytes, 1024, "x").catch((e: unknown) => e);
+    const error = caught(() => decompressChunk(bytes, 1024, "x"));
     expect(isIntegrity(error), String(error)).toBe(true);
   });
 });

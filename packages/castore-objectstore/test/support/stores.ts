@@ -131,8 +131,8 @@ export async function corruptBlob(kind: StoreKind, service: BlobService, digest:
   const key = chunkKey(objects.prefix, target);
   const compressed = await objects.store.get(key);
   if (compressed === undefined) throw new Error(`cannot corrupt ${digest}: no chunk object ${key}`);
-  const bytes = await decompressChunk(compressed, 64 * 1024 * 1024, key);
+  const bytes = decompressChunk(compressed, 64 * 1024 * 1024, key);
   const index = Math.floor(bytes.length / 2);
   bytes[index] = (bytes[index] as number) ^ 0x01;
-  await kind.overwrite(objects, key, await compressChunk(bytes));
+  await kind.overwrite(objects, key, compressChunk(bytes));
 }
