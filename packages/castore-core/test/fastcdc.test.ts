@@ -202,7 +202,11 @@ describe("FastCdcChunker options and lifecycle", () => {
         expect.objectContaining({ code: "InvalidArgument" }),
       );
     }
-    expect(() => chunkSizesFor(100)).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
+    for (const avg of [100, 511, 2_097_153]) {
+      expect(() => chunkSizesFor(avg)).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
+    }
+    expect(chunkSizesFor(512)).toEqual({ minSize: 256, avgSize: 512, maxSize: 1024 });
+    expect(chunkSizesFor(2_097_152).maxSize).toBe(4_194_304);
     expect(isInvalidArgument(catchError(() => chunkSizesFor(Number.NaN)))).toBe(true);
   });
 

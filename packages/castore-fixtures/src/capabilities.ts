@@ -19,6 +19,18 @@ export interface BlobServiceCapabilities {
    */
   corrupt?: (service: BlobService, digest: B3Digest) => Promise<void>;
   /**
+   * The backend cuts large blobs into content-defined chunks: `chunks()` lists two or more for
+   * BLOB_C (5 MiB + 3 bytes), every chunk is readable as a blob by its digest, and readers seek
+   * anywhere (backward and from the end). With `corrupt`, the hook must also take a chunk's digest
+   * (and damage that chunk, wherever it is shared).
+   */
+  chunks?: boolean;
+  /**
+   * Test hook: how many bytes of blob data `service` holds, each stored chunk or one-piece blob
+   * counted once, so the suite can check that blobs sharing a region share its chunks.
+   */
+  storedBytes?: (service: BlobService) => Promise<number>;
+  /**
    * Test hook: how many distinct blobs `service` holds, so the suite can check that storing the
    * same bytes again stores them once.
    */
@@ -53,6 +65,16 @@ export function requires(
   capability: keyof BlobServiceCapabilities,
 ): (capabilities: Readonly<BlobServiceCapabilities>) => string | undefined {
   return (capabilities) => (capabilities[capability] ? undefined : `backend does not declare ${capability}`);
+}
+
+/** A skipReason for cases that need several capabilities. */
+export function requiresAll(
+  ...needed: (keyof BlobServiceCapabilities)[]
+): (capabilities: Readonly<BlobServiceCapabilities>) => string | undefined {
+  return (capabilities) => {
+    const missing = needed.filter((capability) => !capabilities[capability]);
+    return missing.length === 0 ? undefined : `backend does not declare ${missing.join(", ")}`;
+  };
 }
 
 /** A skipReason for cases that check how an undeclared capability is refused. */

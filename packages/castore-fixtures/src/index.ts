@@ -19,6 +19,7 @@ export {
   type ConformanceContext,
   refuses,
   requires,
+  requiresAll,
 } from "./capabilities.js";
 export * from "./cases/index.js";
 export {

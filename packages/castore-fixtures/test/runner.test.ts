@@ -91,6 +91,7 @@ describe("the case list", () => {
       "abort",
       "concurrency",
       "integrity",
+      "chunks",
       "lifecycle",
     ]);
     expect(lifecycleCases.length).toBeGreaterThan(0);

@@ -1,2 +1,2 @@
 export { memoryBackend } from "./memory-backend.js";
-export { MemoryBlobService } from "./memory-service.js";
+export { MemoryBlobService, type MemoryBlobServiceOptions } from "./memory-service.js";

@@ -1,52 +1,170 @@
-import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter, BytesReader } from "castore-core";
+import {
+  type B3Digest,
+  BaseBlobService,
+  type BlobReader,
+  type BlobWriter,
+  BytesReader,
+  ChunkedReader,
+  type ChunkMeta,
+  chunkSizesFor,
+  DEFAULT_AVG_CHUNK_SIZE,
+  type FastCdcOptions,
+  InvalidArgumentError,
+  isInvalidArgument,
+  type SplitChunk,
+} from "castore-core";
 import { MemoryBlobWriter } from "./memory-writer.js";
-import { SEGMENT_SIZE, type SegmentedBytes, segmentAt } from "./segments.js";
+
+export interface MemoryBlobServiceOptions {
+  /**
+   * Average chunk size in bytes (FastCDC 2020, min / max = avg/2 and 2·avg). Default 262144, snix
+   * castore's, so a blob is cut into the same chunks here as there.
+   */
+  avgChunkSize?: number | undefined;
+}
+
+/** Stored bytes of one piece: a one-piece blob or a chunk (which is a blob of its own). */
+interface Piece {
+  readonly segments: readonly Uint8Array[];
+  readonly size: number;
+}
+
+/** A blob of two or more chunks: its length and its chunk list. */
+interface ChunkedBlob {
+  readonly size: number;
+  readonly chunks: readonly ChunkMeta[];
+}
 
 /**
- * A BlobService that keeps blobs in a Map in this process: for tests, caches and short-lived tools.
- * Blobs are immutable once stored; readers are fully seekable and verify the blob on first read.
+ * A BlobService that keeps blobs in Maps in this process: for tests, caches and short-lived tools.
+ * Blobs are cut into content-defined chunks as they are written (FastCDC 2020, snix's sizes by
+ * default); each chunk is stored once by its digest and shared by every blob that contains it, so
+ * blobs that share a region share its memory. A blob of fewer than two chunks is kept as one piece.
+ * Every chunk is itself a blob (has, openRead). Readers are fully seekable: one-piece blobs verify
+ * on first read; chunked blobs read through core's ChunkedReader (every chunk verified before its
+ * bytes are handed out, a full read verified against the blob digest). Readers return copies, so
+ * nothing a caller does to a returned array changes the store.
  * Everything is lost when the service is closed or the process exits.
  */
 export class MemoryBlobService extends BaseBlobService {
-  /** Blob bytes by digest text. Never handed out directly: readers copy what they return. */
-  readonly #blobs = new Map<string, SegmentedBytes>();
+  /** One-piece blobs and chunks, by digest text. */
+  readonly #pieces = new Map<string, Piece>();
+  /** Blobs of two or more chunks, by digest text. */
+  readonly #chunked = new Map<string, ChunkedBlob>();
+  /** One-piece blobs that were written as blobs (not only as chunks of another), for blobCount. */
+  readonly #written = new Set<string>();
+  readonly #sizes: FastCdcOptions;
+  #storedBytes = 0;
 
-  /** Number of blobs stored. */
+  constructor(options: MemoryBlobServiceOptions = {}) {
+    super();
+    const average = options.avgChunkSize ?? DEFAULT_AVG_CHUNK_SIZE;
+    try {
+      this.#sizes = chunkSizesFor(average);
+    } catch (error) {
+      if (!isInvalidArgument(error)) throw error;
+      throw new InvalidArgumentError(`avgChunkSize: ${error.message}`, { cause: error });
+    }
+  }
+
+  /** Number of distinct blobs written (a chunk stored only as part of other blobs is not counted). */
   get blobCount(): number {
-    return this.#blobs.size;
+    return this.#written.size + this.#chunked.size;
+  }
+
+  /** Bytes of blob data held: every one-piece blob and every distinct chunk, once. */
+  get storedBytes(): number {
+    return this.#storedBytes;
+  }
+
+  /** The FastCDC sizes this store cuts blobs with. */
+  get chunkSizes(): Readonly<FastCdcOptions> {
+    return this.#sizes;
   }
 
   protected async hasImpl(digest: B3Digest): Promise<boolean> {
-    return this.#blobs.has(digest.toString());
+    const key = digest.toString();
+    return this.#pieces.has(key) || this.#chunked.has(key);
+  }
+
+  protected override async chunksImpl(digest: B3Digest): Promise<ChunkMeta[] | undefined> {
+    const key = digest.toString();
+    const chunked = this.#chunked.get(key);
+    if (chunked) return [...chunked.chunks];
+    return this.#pieces.has(key) ? [] : undefined;
   }
 
   protected async openReadImpl(digest: B3Digest): Promise<BlobReader | undefined> {
-    const bytes = this.#blobs.get(digest.toString());
-    // Core's reader over the segments: verifies the whole blob before the first byte (and keeps
-    // failing after a mismatch), hands out copies, and never returns more than one segment's worth.
-    return bytes && new BytesReader(digest, bytes.segments, { chunkSize: SEGMENT_SIZE });
+    const key = digest.toString();
+    const chunked = this.#chunked.get(key);
+    if (chunked) {
+      return new ChunkedReader(digest, chunked.size, chunked.chunks, {
+        openChunk: async (chunk) => this.#pieces.get(chunk.digest.toString())?.segments,
+      });
+    }
+    const piece = this.#pieces.get(key);
+    // One piece is at most one maximum chunk: verified as a whole on first read, handed out as copies.
+    return piece && new BytesReader(digest, piece.segments);
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {
-    return new MemoryBlobWriter((digest, bytes) => {
-      const key = digest.toString();
-      if (!this.#blobs.has(key)) this.#blobs.set(key, bytes);
-    });
+    return new MemoryBlobWriter(this.#sizes, (digest, size, chunks) => this.#store(digest, size, chunks));
   }
 
   protected override closeImpl(): void {
-    this.#blobs.clear();
+    this.#pieces.clear();
+    this.#chunked.clear();
+    this.#written.clear();
+    this.#storedBytes = 0;
+  }
+
+  #store(digest: B3Digest, size: number, chunks: SplitChunk[]): void {
+    const key = digest.toString();
+    if (this.#chunked.has(key)) return;
+    if (chunks.length < 2) {
+      // Fewer than two chunks: the blob is its only chunk (or empty), kept as one piece.
+      this.#addPiece(key, chunks[0]?.segments ?? [], size);
+      this.#written.add(key);
+      return;
+    }
+    for (const chunk of chunks) this.#addPiece(chunk.digest.toString(), chunk.segments, chunk.size);
+    this.#chunked.set(key, { size, chunks: chunks.map(({ digest, size }) => ({ digest, size })) });
+  }
+
+  #addPiece(key: string, segments: readonly Uint8Array[], size: number): void {
+    if (this.#pieces.has(key)) return;
+    this.#pieces.set(key, { segments, size });
+    this.#storedBytes += size;
   }
 
   /**
-   * FOR TESTS ONLY: flips one byte of a stored blob in place, so tests can check that readers
-   * detect corruption. Returns false when the blob is absent or empty (nothing to flip).
+   * FOR TESTS ONLY: flips one byte of a stored blob or chunk in place (of the chunk holding `offset`
+   * for a chunked blob), so tests can check that readers detect corruption. Default offset: the
+   * middle. Returns false when the blob is absent or empty (nothing to flip).
    */
   corruptForTesting(digest: B3Digest, offset?: number): boolean {
-    const bytes = this.#blobs.get(digest.toString());
-    const found = bytes && segmentAt(bytes, offset ?? Math.floor(bytes.size / 2));
-    if (!found) return false;
-    found.segment[found.offset] = (found.segment[found.offset] as number) ^ 0xff;
-    return true;
+    const key = digest.toString();
+    const chunked = this.#chunked.get(key);
+    const size = chunked?.size ?? this.#pieces.get(key)?.size ?? 0;
+    let at = offset ?? Math.floor(size / 2);
+    if (at < 0 || at >= size) return false;
+    let piece = this.#pieces.get(key);
+    if (chunked) {
+      for (const chunk of chunked.chunks) {
+        if (at < chunk.size) {
+          piece = this.#pieces.get(chunk.digest.toString());
+          break;
+        }
+        at -= chunk.size;
+      }
+    }
+    for (const segment of piece?.segments ?? []) {
+      if (at < segment.length) {
+        segment[at] = (segment[at] as number) ^ 0xff;
+        return true;
+      }
+      at -= segment.length;
+    }
+    return false;
   }
 }

@@ -1,27 +1,50 @@
-import { type B3Digest, BaseBlobWriter } from "castore-core";
-import { SegmentBuilder, type SegmentedBytes } from "./segments.js";
+import {
+  type B3Digest,
+  BaseBlobWriter,
+  blake3,
+  ChunkSplitter,
+  type FastCdcOptions,
+  type SplitChunk,
+} from "castore-core";
 
-/** Copies written chunks into segments and, on close, hands the finished blob to `store`. */
+/**
+ * Cuts the written bytes into FastCDC chunks as they arrive (each byte copied once, by the splitter)
+ * and, on close, hands the blob's chunks to `store`. Nothing is visible before close; an aborted
+ * writer just drops its chunks.
+ */
 export class MemoryBlobWriter extends BaseBlobWriter {
-  #builder: SegmentBuilder | undefined = new SegmentBuilder();
-  readonly #store: (digest: B3Digest, bytes: SegmentedBytes) => void;
+  readonly #sizes: FastCdcOptions;
+  readonly #store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void;
+  #splitter: ChunkSplitter | undefined;
+  #chunks: SplitChunk[] = [];
 
-  constructor(store: (digest: B3Digest, bytes: SegmentedBytes) => void) {
+  constructor(sizes: FastCdcOptions, store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void) {
     super();
+    this.#sizes = sizes;
     this.#store = store;
   }
 
-  protected writeChunk(chunk: Uint8Array): void {
-    this.#builder?.append(chunk);
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    const splitter = this.#splitter ?? (await this.#createSplitter());
+    for (const finished of splitter.push(chunk)) this.#chunks.push(finished);
   }
 
-  protected commit(digest: B3Digest): void {
-    const bytes = (this.#builder ?? new SegmentBuilder()).finish();
-    this.#builder = undefined;
-    this.#store(digest, bytes);
+  protected async commit(digest: B3Digest, size: number): Promise<void> {
+    const splitter = this.#splitter ?? (await this.#createSplitter());
+    const chunks = this.#chunks;
+    chunks.push(...splitter.finish());
+    this.#chunks = [];
+    this.#splitter = undefined;
+    this.#store(digest, size, chunks);
   }
 
   protected discard(): void {
-    this.#builder = undefined;
+    this.#chunks = [];
+    this.#splitter = undefined;
+  }
+
+  async #createSplitter(): Promise<ChunkSplitter> {
+    this.#splitter = new ChunkSplitter(this.#sizes, await blake3());
+    return this.#splitter;
   }
 }

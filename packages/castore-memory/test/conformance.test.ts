@@ -4,14 +4,16 @@ import { MemoryBlobService } from "../src/index.js";
 describeBlobService("memory", () => new MemoryBlobService(), {
   backwardSeek: true,
   seekFromEnd: true,
+  chunks: true,
   corrupt: async (service, digest) => {
     if (!(service as MemoryBlobService).corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => (service as MemoryBlobService).blobCount,
+  storedBytes: async (service) => (service as MemoryBlobService).storedBytes,
   // The only resource a memory store holds is its blobs: a closed one must have let go of them.
   checkReleased: async (service) => {
     const memory = service as MemoryBlobService;
-    if (!memory.closed || memory.blobCount !== 0)
-      throw new Error(`closed: ${memory.closed}, blobs: ${memory.blobCount}`);
+    if (!memory.closed || memory.blobCount !== 0 || memory.storedBytes !== 0)
+      throw new Error(`closed: ${memory.closed}, blobs: ${memory.blobCount}, bytes: ${memory.storedBytes}`);
   },
 });

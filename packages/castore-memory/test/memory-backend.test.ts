@@ -1,5 +1,5 @@
-import { BlobServiceRegistry, fromAddr, isInvalidAddress, register } from "castore-core";
-import { BLOB_B, checkBytes, HELLOWORLD, put, readBlob } from "castore-fixtures";
+import { BlobServiceRegistry, chunkSizesFor, FastCdcChunker, fromAddr, isInvalidAddress, register } from "castore-core";
+import { BLOB_B, BLOB_C, checkBytes, HELLOWORLD, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { MemoryBlobService, memoryBackend } from "../src/index.js";
 
@@ -23,11 +23,28 @@ describe("memory:// addresses", () => {
     ["memory://foo/bar", "a host and a path"],
     ["memory://user@", "a user"],
     ["memory:///some/path", "a path"],
-    ["memory://?size=10", "an option"],
+    ["memory://?size=10", "an unknown option"],
+    ["memory://?avg_chunk_size=511", "an average chunk size below 512"],
+    ["memory://?avg_chunk_size=2097153", "an average chunk size above 2 MiB"],
+    ["memory://?avg_chunk_size=64k", "an average chunk size that is not a number"],
+    ["memory://?avg_chunk_size=1024&avg_chunk_size=1024", "a repeated option"],
     ["memory://#x", "a fragment"],
   ])("%s is an InvalidAddress error (%s)", async (address) => {
     const error = await registry.open(address).catch((e: unknown) => e);
     expect(isInvalidAddress(error), String(error)).toBe(true);
+  });
+
+  it("takes the average chunk size from ?avg_chunk_size= (default snix's 262144)", async () => {
+    const standard = (await registry.open("memory://")) as MemoryBlobService;
+    expect(standard.chunkSizes).toEqual({ minSize: 131072, avgSize: 262144, maxSize: 524288 });
+    const small = (await registry.open("memory://?avg_chunk_size=4096")) as MemoryBlobService;
+    expect(small.chunkSizes).toEqual({ minSize: 2048, avgSize: 4096, maxSize: 8192 });
+    await put(small, BLOB_B.data);
+    const chunks = (await small.chunks(BLOB_B.digest)) ?? [];
+    expect(chunks.length).toBeGreaterThan(100);
+    expect(Math.max(...chunks.map((c) => c.size))).toBeLessThanOrEqual(8192);
+    await standard.close();
+    await small.close();
   });
 
   it("registers with the default registry for fromAddr", async () => {
@@ -49,6 +66,36 @@ describe("MemoryBlobService", () => {
     expect(service.blobCount).toBe(2);
     await service.close();
     expect(service.blobCount).toBe(0);
+  });
+
+  it("refuses a bad avgChunkSize with InvalidArgument", () => {
+    for (const avgChunkSize of [0, 511, 2_097_153, 1000.5, Number.NaN]) {
+      expect(() => new MemoryBlobService({ avgChunkSize })).toThrow(
+        expect.objectContaining({ code: "InvalidArgument" }),
+      );
+    }
+  });
+
+  it("cuts blobs as snix does and stores each chunk once, shared between blobs", async () => {
+    const service = new MemoryBlobService();
+    await put(service, BLOB_C.data);
+    const chunks = (await service.chunks(BLOB_C.digest)) ?? [];
+    // FastCDC 2020 at 131072/262144/524288 over BLOB_C (the same cuts the chunker's tests pin).
+    const chunker = new FastCdcChunker(chunkSizesFor());
+    const cuts = [...chunker.update(BLOB_C.data), ...chunker.finish()];
+    let start = 0;
+    expect(chunks.map((c) => c.size)).toEqual(cuts.map((cut) => -start + (start = cut.end)));
+    expect(service.storedBytes).toBe(BLOB_C.data.length);
+    // A blob made of BLOB_C's first two chunks shares them: it adds nothing.
+    const two = BLOB_C.data.subarray(0, (chunks[0]?.size ?? 0) + (chunks[1]?.size ?? 0));
+    await put(service, two);
+    expect(service.storedBytes).toBe(BLOB_C.data.length);
+    expect(service.blobCount).toBe(2);
+    // A one-piece blob is stored whole and lists no chunks.
+    await put(service, HELLOWORLD.data);
+    expect(await service.chunks(HELLOWORLD.digest)).toEqual([]);
+    expect(service.storedBytes).toBe(BLOB_C.data.length + 12);
+    await service.close();
   });
 
   it("corruptForTesting damages a stored blob so that reading it fails with Integrity", async () => {

@@ -27,6 +27,7 @@ export const MAX_AVG_CHUNK_SIZE = 2_097_152;
 
 /** snix's sizes for an average: min / avg / max = avg/2, avg, 2·avg (131072 / 262144 / 524288 by default). */
 export function chunkSizesFor(avgSize: number = DEFAULT_AVG_CHUNK_SIZE): FastCdcOptions {
+  checkRange("average chunk size", avgSize, MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE);
   const options = { minSize: Math.floor(avgSize / 2), avgSize, maxSize: avgSize * 2 };
   validateFastCdcOptions(options);
   return options;

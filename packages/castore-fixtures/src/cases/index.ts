@@ -1,6 +1,7 @@
 import type { ConformanceCase } from "../capabilities.js";
 import { abortCases } from "./abort.js";
 import { absentCases } from "./absent.js";
+import { chunkCases } from "./chunks.js";
 import { concurrencyCases } from "./concurrency.js";
 import { integrityCases } from "./integrity.js";
 import { lifecycleCases } from "./lifecycle.js";
@@ -18,6 +19,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
   ...abortCases,
   ...concurrencyCases,
   ...integrityCases,
+  ...chunkCases,
   ...lifecycleCases,
   ...raceCases,
 ];
@@ -25,6 +27,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
 export {
   abortCases,
   absentCases,
+  chunkCases,
   concurrencyCases,
   integrityCases,
   lifecycleCases,

@@ -18,7 +18,7 @@ import {
   type SeekOrigin,
   type SignalOptions,
 } from "castore-core";
-import type { BlobServiceCapabilities } from "castore-fixtures";
+import { type BlobServiceCapabilities, HELLOWORLD } from "castore-fixtures";
 import { MemoryBlobService } from "../../src/index.js";
 
 /** A reader that forwards everything to a healthy one; bugs override single methods. */
@@ -76,6 +76,8 @@ export class ForwardingWriter implements BlobWriter {
 interface Bugs {
   reader?: (inner: BlobReader, service: ForwardingService) => BlobReader;
   writer?: (inner: BlobWriter, service: ForwardingService) => BlobWriter;
+  /** Rewrites the chunk list chunks() returns. */
+  chunkList?: (chunks: ChunkMeta[] | undefined) => ChunkMeta[] | undefined;
   /** Drops the signal from every service call. */
   ignoreSignals?: boolean;
   /** close() first waits for every write in progress to finish. */
@@ -101,8 +103,9 @@ export class ForwardingService implements BlobService {
   has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
     return this.inner.has(digest, this.#options(options));
   }
-  chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
-    return this.inner.chunks(digest, this.#options(options));
+  async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
+    const chunks = await this.inner.chunks(digest, this.#options(options));
+    return this.bugs.chunkList ? this.bugs.chunkList(chunks) : chunks;
   }
   async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
     if (this.bugs.cachesReads) {
@@ -141,6 +144,8 @@ export const forwardingCapabilities: BlobServiceCapabilities = {
     if (!(service as ForwardingService).inner.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => (service as ForwardingService).inner.blobCount,
+  chunks: true,
+  storedBytes: async (service) => (service as ForwardingService).inner.storedBytes,
 };
 
 /** Readers lose the blob's last byte. */
@@ -373,6 +378,19 @@ export const brokenBackends: {
     name: "reports corruption as a clean end",
     create: () => new ForwardingService({ reader: (r) => new SwallowsIntegrityErrors(r) }),
     mustFail: ["integrity/full-read-blob_b", "integrity/full-read-blob_c", "integrity/error-is-sticky"],
+  },
+  {
+    name: "lists chunks that do not cover the blob",
+    create: () => new ForwardingService({ chunkList: (chunks) => chunks?.slice(0, -1) }),
+    mustFail: ["chunks/list-shape", "chunks/chunks-are-blobs", "chunks/random-reads", "chunks/shared-region"],
+  },
+  {
+    name: "lists a one-piece blob as its own single chunk",
+    create: () =>
+      new ForwardingService({
+        chunkList: (chunks) => (chunks?.length === 0 ? [{ digest: HELLOWORLD.digest, size: 12 }] : chunks),
+      }),
+    mustFail: ["chunks/list-shape"],
   },
   // Races: only the cases aimed at them run, since each failure waits out the suite's hang bound.
   {
