@@ -3,13 +3,15 @@ import { describeBlobService } from "castore-fixtures/vitest";
 import { afterAll } from "vitest";
 import type { ObjectStoreBlobService } from "../src/service.js";
 import { noGateway } from "./support/s3.js";
-import { blobKeys, corruptBlob, fileKind, memoryKind, type StoreKind, s3Kind } from "./support/stores.js";
+import { blobKeys, corruptBlob, fileKind, memoryKind, type StoreKind, s3Kind, storedBytes } from "./support/stores.js";
 
 function capabilities(kind: StoreKind): BlobServiceCapabilities {
   return {
     backwardSeek: true,
     seekFromEnd: true,
+    chunks: true,
     corrupt: (service, digest) => corruptBlob(kind, service, digest),
+    storedBytes: (service) => storedBytes(kind, service),
     storedBlobCount: async (service) => blobKeys(await kind.keys(service as ObjectStoreBlobService)).length,
   };
 }

@@ -136,3 +136,16 @@ export async function corruptBlob(kind: StoreKind, service: BlobService, digest:
   bytes[index] = (bytes[index] as number) ^ 0x01;
   await kind.overwrite(objects, key, compressChunk(bytes));
 }
+
+/** Bytes of blob data held: every chunk object's decompressed length, each object counted once. */
+export async function storedBytes(kind: StoreKind, service: BlobService): Promise<number> {
+  const objects = service as ObjectStoreBlobService;
+  let total = 0;
+  for (const key of await kind.keys(objects)) {
+    if (!key.startsWith("chunks/")) continue;
+    const full = objects.prefix === "" || key.startsWith(`${objects.prefix}/`) ? key : `${objects.prefix}/${key}`;
+    const compressed = await objects.store.get(full);
+    if (compressed) total += decompressChunk(compressed, 64 * 1024 * 1024, full).length;
+  }
+  return total;
+}
