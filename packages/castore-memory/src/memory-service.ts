@@ -1,9 +1,11 @@
 import {
   type B3Digest,
   BaseBlobService,
+  type Blake3Implementation,
   type BlobReader,
   type BlobWriter,
   BytesReader,
+  blake3,
   ChunkedReader,
   type ChunkMeta,
   chunkSizesFor,
@@ -54,6 +56,7 @@ export class MemoryBlobService extends BaseBlobService {
   /** One-piece blobs that were written as blobs (not only as chunks of another), for blobCount. */
   readonly #written = new Set<string>();
   readonly #sizes: FastCdcOptions;
+  #blake3: Blake3Implementation | undefined;
   #storedBytes = 0;
 
   constructor(options: MemoryBlobServiceOptions = {}) {
@@ -108,7 +111,8 @@ export class MemoryBlobService extends BaseBlobService {
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {
-    return new MemoryBlobWriter(this.#sizes, (digest, size, chunks) => this.#store(digest, size, chunks));
+    this.#blake3 ??= await blake3();
+    return new MemoryBlobWriter(this.#sizes, this.#blake3, (digest, size, chunks) => this.#store(digest, size, chunks));
   }
 
   protected override closeImpl(): void {

@@ -1,7 +1,7 @@
 import {
   type B3Digest,
   BaseBlobWriter,
-  blake3,
+  type Blake3Implementation,
   ChunkSplitter,
   type FastCdcOptions,
   type SplitChunk,
@@ -13,38 +13,33 @@ import {
  * writer just drops its chunks.
  */
 export class MemoryBlobWriter extends BaseBlobWriter {
-  readonly #sizes: FastCdcOptions;
   readonly #store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void;
-  #splitter: ChunkSplitter | undefined;
+  readonly #splitter: ChunkSplitter;
   #chunks: SplitChunk[] = [];
 
-  constructor(sizes: FastCdcOptions, store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void) {
+  /** @param blake3 loaded by the service, so that writing stays synchronous */
+  constructor(
+    sizes: FastCdcOptions,
+    blake3: Blake3Implementation,
+    store: (digest: B3Digest, size: number, chunks: SplitChunk[]) => void,
+  ) {
     super();
-    this.#sizes = sizes;
+    this.#splitter = new ChunkSplitter(sizes, blake3);
     this.#store = store;
   }
 
-  protected async writeChunk(chunk: Uint8Array): Promise<void> {
-    const splitter = this.#splitter ?? (await this.#createSplitter());
-    for (const finished of splitter.push(chunk)) this.#chunks.push(finished);
+  protected writeChunk(chunk: Uint8Array): void {
+    for (const finished of this.#splitter.push(chunk)) this.#chunks.push(finished);
   }
 
-  protected async commit(digest: B3Digest, size: number): Promise<void> {
-    const splitter = this.#splitter ?? (await this.#createSplitter());
+  protected commit(digest: B3Digest, size: number): void {
     const chunks = this.#chunks;
-    chunks.push(...splitter.finish());
+    chunks.push(...this.#splitter.finish());
     this.#chunks = [];
-    this.#splitter = undefined;
     this.#store(digest, size, chunks);
   }
 
   protected discard(): void {
     this.#chunks = [];
-    this.#splitter = undefined;
-  }
-
-  async #createSplitter(): Promise<ChunkSplitter> {
-    this.#splitter = new ChunkSplitter(this.#sizes, await blake3());
-    return this.#splitter;
   }
 }

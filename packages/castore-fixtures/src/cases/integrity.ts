@@ -124,8 +124,15 @@ export const integrityCases: ConformanceCase[] = [
         });
         if (windowed === undefined) continue;
         try {
-          await windowed.seek(start);
-          await readChecked(windowed, BLOB_C, 100_000);
+          // A forward-only reader skips by reading: it may meet the damage while seeking.
+          const moved = await windowed.seek(start).then(
+            () => true,
+            (error: unknown) => {
+              if (isCastoreError(error, "Integrity")) return false;
+              throw error;
+            },
+          );
+          if (moved) await readChecked(windowed, BLOB_C, 100_000);
         } finally {
           await windowed.close();
         }
