@@ -93,6 +93,7 @@ export async function startGateway(bucket) {
     await runGatewayScript(["stop", dir]).catch(() => {});
     return { available: false, reason: `the Ceph gateway did not start: ${error.message}` };
   }
+  watchOwner(dir);
   const target = gatewayAt(dir, port, bucket, true);
   try {
     await createBucket(target.endpoint, bucket);
@@ -101,6 +102,25 @@ export async function startGateway(bucket) {
     return { available: false, reason: `the Ceph gateway refused to create a bucket: ${error.message}` };
   }
   return target;
+}
+
+/**
+ * Stops the gateway when this process is gone, however it ended: a test runner killed by its
+ * parent (turbo cancels the other tasks when one fails) never runs its teardown.
+ */
+function watchOwner(dir) {
+  const watcher = spawn(
+    "bash",
+    [
+      "-c",
+      'while kill -0 "$0" 2>/dev/null; do sleep 2; done; exec bash "$1" stop "$2"',
+      String(process.pid),
+      GATEWAY_SCRIPT,
+      dir,
+    ],
+    { detached: true, stdio: "ignore" },
+  );
+  watcher.unref();
 }
 
 /** Stops a gateway this process started. */
