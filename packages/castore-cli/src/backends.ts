@@ -9,6 +9,10 @@ const packages: ReadonlyArray<{ schemes: readonly string[]; load: () => Promise<
   { schemes: ["memory"], load: async () => [(await import("castore-memory")).memoryBackend] },
   { schemes: ["sqlite"], load: async () => [(await import("castore-sqlite")).sqliteBackend] },
   { schemes: ["grpc+unix", "grpc+http", "grpc+https"], load: async () => (await import("castore-grpc")).grpcBackends },
+  {
+    schemes: ["objectstore+memory", "objectstore+file", "objectstore+s3"],
+    load: async () => (await import("castore-objectstore")).objectStoreBackends,
+  },
 ];
 
 const loaded = new Map<(typeof packages)[number], Promise<void>>();

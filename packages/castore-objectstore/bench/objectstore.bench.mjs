@@ -1,0 +1,193 @@
+// castore-objectstore against a real S3 server (Ceph RGW on loopback, started by scripts/ceph-rgw.sh),
+// beside the raw SDK in the same run, so the ratio compares like with like:
+// - put: castore's writer (FastCDC, BLAKE3 per chunk and for the blob, zstd, HEAD + conditional PUT
+//   per chunk, the blob object last) vs raw PutObject of the same bytes cut at the same offsets, in
+//   objects of the same sizes, with the same number of requests in flight;
+// - get: castore's verified read (ChunkedReader: GET, zstd decompress, BLAKE3 per chunk and for the
+//   blob) vs raw GetObject of those objects with the same concurrency;
+// - dedup: a second put of the same bytes must send no chunk data (the service's transfer counters).
+// Each throughput is the median of ROUNDS runs, systems interleaved. The machine is shared (2 cores,
+// other engineers' builds and tests): treat absolute figures as noisy, the ratio as the result.
+//
+// Usage: node bench/objectstore.bench.mjs [--size-mib=N] [--rounds=N] [--concurrency=N]
+// (default 256 MiB: the gateway keeps objects in RAM and shares the cores; --size-mib=1024 for 1 GiB)
+import { randomFillSync } from "node:crypto";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { chunkSizesFor, FastCdcChunker, putBlob } from "castore-core";
+import { ObjectStoreBlobService, S3ObjectStore } from "../dist/index.js";
+import { startGateway, stopGateway } from "../scripts/gateway.mjs";
+
+const MiB = 1 << 20;
+const arg = (name, fallback) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
+const SIZE = arg("size-mib", 256) * MiB;
+const ROUNDS = arg("rounds", 3);
+const CONCURRENCY = arg("concurrency", 8);
+
+const target = await startGateway("castore-bench");
+if (!target.available) {
+  console.log(`castore-objectstore bench SKIPPED: ${target.reason}`);
+  process.exit(0);
+}
+
+const credentials = { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey };
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
+
+function dataFor(round) {
+  const data = randomFillSync(Buffer.allocUnsafe(SIZE));
+  data.writeUInt32LE(round, 0);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+function castore(prefix) {
+  const store = new S3ObjectStore({
+    bucket: target.bucket,
+    endpoint: target.endpoint,
+    forcePathStyle: true,
+    credentials,
+  });
+  return new ObjectStoreBlobService(store, {
+    prefix,
+    uploadConcurrency: CONCURRENCY,
+    downloadConcurrency: CONCURRENCY,
+  });
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `limit` in flight. */
+async function pool(count, limit, task) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+const raw = new S3Client({
+  endpoint: target.endpoint,
+  region: "us-east-1",
+  forcePathStyle: true,
+  credentials,
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED",
+  maxAttempts: 1,
+  requestHandler: { httpAgent: { keepAlive: true, maxSockets: 64 } },
+});
+
+/** Deletes every object under `prefix`: the gateway keeps objects in RAM, so rounds must not pile up. */
+async function deletePrefix(prefix) {
+  let token;
+  do {
+    const page = await raw.send(
+      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    const keys = (page.Contents ?? []).map((object) => object.Key);
+    await pool(keys.length, 16, (i) => raw.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: keys[i] })));
+    token = page.NextContinuationToken;
+  } while (token);
+}
+
+const results = { castorePut: [], rawPut: [], castoreGet: [], rawGet: [] };
+let dedup;
+try {
+  console.log(
+    `castore-objectstore vs raw @aws-sdk/client-s3 against Ceph RGW ${target.endpoint}: ${SIZE / MiB} MiB, ` +
+      `${CONCURRENCY} requests in flight, median of ${ROUNDS} (shared 2-core machine: figures are noisy)`,
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    const data = dataFor(round);
+    const prefix = `bench-${Date.now()}-${round}`;
+    // The raw objects are cut where castore cuts (core's FastCDC at the same sizes).
+    const chunker = new FastCdcChunker(chunkSizesFor());
+    const offsets = [];
+    let previous = 0;
+    for (const cut of [...chunker.update(data), ...chunker.finish()]) {
+      offsets.push([previous, cut.end - previous]);
+      previous = cut.end;
+    }
+    const service = castore(prefix);
+    let digest;
+
+    const castorePut = async () => {
+      // Streamed in 1 MiB writes, as an application would.
+      const started = performance.now();
+      const writer = await service.openWrite();
+      for (let offset = 0; offset < SIZE; offset += MiB) await writer.write(data.subarray(offset, offset + MiB));
+      digest = await writer.close();
+      results.castorePut.push(mbps(SIZE, performance.now() - started));
+      if ((await service.chunks(digest)).length !== offsets.length) throw new Error("castore cut differently");
+    };
+    const rawPut = async () => {
+      const started = performance.now();
+      await pool(offsets.length, CONCURRENCY, async (i) => {
+        const [start, size] = offsets[i];
+        await raw.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: `${prefix}-raw/${i}`,
+            Body: data.subarray(start, start + size),
+            ContentLength: size,
+          }),
+        );
+      });
+      results.rawPut.push(mbps(SIZE, performance.now() - started));
+    };
+    const castoreGet = async () => {
+      // A full verified read.
+      const started = performance.now();
+      const reader = await service.openRead(digest);
+      let read = 0;
+      for await (const piece of reader) read += piece.length;
+      results.castoreGet.push(mbps(read, performance.now() - started));
+      if (read !== SIZE) throw new Error(`read ${read} bytes, expected ${SIZE}`);
+    };
+    const rawGet = async () => {
+      const started = performance.now();
+      let read = 0;
+      await pool(offsets.length, CONCURRENCY, async (i) => {
+        const result = await raw.send(new GetObjectCommand({ Bucket: target.bucket, Key: `${prefix}-raw/${i}` }));
+        read += (await result.Body.transformToByteArray()).length;
+      });
+      results.rawGet.push(mbps(read, performance.now() - started));
+    };
+    // Alternate who goes first, so neither always meets a fresher or busier gateway.
+    const steps = round % 2 === 0 ? [castorePut, rawPut, castoreGet, rawGet] : [rawPut, castorePut, rawGet, castoreGet];
+    for (const step of steps) await step();
+
+    if (round === 0) {
+      // dedup: the same bytes again through a new service (its counters start at zero).
+      const again = castore(prefix);
+      const started = performance.now();
+      const second = await putBlob(again, data);
+      const ms = performance.now() - started;
+      dedup = { ...again.stats, same: second.equals(digest), chunks: offsets.length, ms };
+      await again.close();
+    }
+    await service.close();
+    await deletePrefix(`${prefix}/`);
+    await deletePrefix(`${prefix}-raw/`);
+  }
+  const line = (name, castoreFigures, rawFigures) => {
+    const c = median(castoreFigures);
+    const r = median(rawFigures);
+    console.log(
+      `${name}: castore ${c.toFixed(0)} MB/s, raw SDK ${r.toFixed(0)} MB/s, castore/raw = ${((c / r) * 100).toFixed(0)}% (goal ≥ 80%)`,
+    );
+  };
+  line("put", results.castorePut, results.rawPut);
+  line("get", results.castoreGet, results.rawGet);
+  console.log(
+    `dedup: second put of the same ${SIZE / MiB} MiB (${dedup.chunks} chunks) sent ${dedup.chunkBytesPut + dedup.chunkBytesWasted} ` +
+      `chunk bytes (${dedup.chunksPut} chunk PUTs, ${dedup.chunksSkipped} chunks found present), same digest: ${dedup.same}, ` +
+      `${(dedup.ms / 1000).toFixed(1)} s`,
+  );
+  if (dedup.chunkBytesPut + dedup.chunkBytesWasted !== 0 || !dedup.same) process.exitCode = 1;
+} finally {
+  raw.destroy();
+  await stopGateway(target);
+}

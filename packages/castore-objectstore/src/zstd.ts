@@ -1,0 +1,145 @@
+import * as zlib from "node:zlib";
+import { BackendError, concatBytes, IntegrityError } from "castore-core";
+
+/**
+ * zstd for chunk objects, from Node's own zlib (added in Node 22.15 / 23.8; no native addon, no
+ * wasm to ship). snix compresses each chunk with the zstd crate's `encode_all` at the default level
+ * (3): one frame, no content size in the header, no checksum. Any valid zstd stream decodes here;
+ * what we write is one frame at level 3 as well.
+ *
+ * The synchronous calls are used on purpose: a chunk is at most 2 × avg_chunk_size (512 KiB by
+ * default), about a millisecond of work, and Node's asynchronous zlib path cost two to three times
+ * the CPU per byte here (thread-pool round trips per output buffer, then a concatenation), which on
+ * a busy machine is throughput lost.
+ */
+type ZstdSync = (input: Uint8Array, options: object) => Buffer;
+const nodeZlib = zlib as unknown as {
+  zstdCompressSync?: ZstdSync;
+  zstdDecompressSync?: ZstdSync;
+  constants: Record<string, number>;
+};
+
+/** The zstd level snix writes (the zstd crate's default). */
+export const ZSTD_LEVEL = 3;
+
+function unavailable(): BackendError {
+  return new BackendError(
+    `castore-objectstore needs zstd from node:zlib (Node 22.15 or later); this is Node ${process.versions.node}`,
+  );
+}
+
+/** zlib's output buffer for one call: big enough for the whole output, so it is produced in one piece. */
+function bufferSizeFor(bytes: number): number {
+  return Math.min(Math.max(bytes, 16 * 1024), 16 * 1024 * 1024);
+}
+
+/**
+ * Compresses one chunk. Incompressible chunks (already compressed or encrypted data, the common case
+ * for large blobs) are recognised from three 4 KiB samples compressed at level 1 and stored in a
+ * frame of raw blocks without running the compressor over them: zstd itself would spend about
+ * 2 CPU-seconds per GiB to arrive at the same raw blocks. A wrong guess only costs compression
+ * ratio for that chunk; the output is a valid zstd frame either way.
+ */
+export function compressChunk(chunk: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  if (!nodeZlib.zstdCompressSync) throw unavailable();
+  const segments = chunk instanceof Uint8Array ? [chunk] : chunk;
+  if (looksIncompressible(segments, nodeZlib.zstdCompressSync)) return rawFrame(segments);
+  const whole = segments.length === 1 ? (segments[0] as Uint8Array) : concatBytes(segments);
+  const level = nodeZlib.constants.ZSTD_c_compressionLevel as number;
+  const bytes = nodeZlib.zstdCompressSync(whole, {
+    params: { [level]: ZSTD_LEVEL },
+    chunkSize: bufferSizeFor(whole.length + 1024),
+  });
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const SAMPLE = 4096;
+
+function looksIncompressible(segments: readonly Uint8Array[], compress: ZstdSync): boolean {
+  const length = segments.reduce((sum, segment) => sum + segment.length, 0);
+  if (length < 8 * SAMPLE) return false; // small chunks: just compress them
+  const level = nodeZlib.constants.ZSTD_c_compressionLevel as number;
+  let saved = 0;
+  for (const start of [0, (length - SAMPLE) >> 1, length - SAMPLE]) {
+    saved += SAMPLE - compress(slice(segments, start, SAMPLE), { params: { [level]: 1 } }).length;
+  }
+  return saved < (3 * SAMPLE) / 50; // under 2% smaller
+}
+
+/** `length` bytes from offset `start` of the concatenated segments (a view when it fits in one). */
+function slice(segments: readonly Uint8Array[], start: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let filled = 0;
+  let offset = 0;
+  for (const segment of segments) {
+    const end = offset + segment.length;
+    if (end > start + filled && filled < length) {
+      const from = start + filled - offset;
+      const take = Math.min(segment.length - from, length - filled);
+      if (filled === 0 && take === length) return segment.subarray(from, from + take);
+      out.set(segment.subarray(from, from + take), filled);
+      filled += take;
+    }
+    offset = end;
+  }
+  return out;
+}
+
+/** RFC 8878 frame: magic, a header with no content size and no checksum, raw blocks of ≤ 128 KiB. */
+const FRAME_HEADER = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58]); // window descriptor: 2 MiB
+const RAW_BLOCK = 128 * 1024;
+
+function rawFrame(segments: readonly Uint8Array[]): Uint8Array {
+  const length = segments.reduce((sum, segment) => sum + segment.length, 0);
+  const blocks = Math.max(1, Math.ceil(length / RAW_BLOCK));
+  const out = new Uint8Array(FRAME_HEADER.length + blocks * 3 + length);
+  out.set(FRAME_HEADER);
+  let at = FRAME_HEADER.length;
+  let segment = 0;
+  let within = 0;
+  for (let block = 0, offset = 0; block < blocks; block++, offset += RAW_BLOCK) {
+    const size = Math.min(RAW_BLOCK, length - offset);
+    const header = size * 8 + (block === blocks - 1 ? 1 : 0); // Block_Size << 3 | Raw_Block << 1 | Last_Block
+    out[at++] = header & 0xff;
+    out[at++] = (header >>> 8) & 0xff;
+    out[at++] = (header >>> 16) & 0xff;
+    // Copy the block's bytes straight from the segments.
+    for (let left = size; left > 0; ) {
+      const current = segments[segment] as Uint8Array;
+      const take = Math.min(left, current.length - within);
+      out.set(current.subarray(within, within + take), at);
+      at += take;
+      left -= take;
+      within += take;
+      if (within === current.length) {
+        segment++;
+        within = 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Decompresses one chunk object, producing at most `maxSize` bytes: a stream that expands beyond
+ * that (a zstd bomb, or a damaged object) is an `Integrity` error and never a huge allocation.
+ * Anything that is not a valid zstd stream is an `Integrity` error too: the object was damaged.
+ */
+export function decompressChunk(compressed: Uint8Array, maxSize: number, where: string): Uint8Array {
+  if (!nodeZlib.zstdDecompressSync) throw unavailable();
+  let bytes: Buffer;
+  try {
+    bytes = nodeZlib.zstdDecompressSync(compressed, {
+      maxOutputLength: Math.max(1, maxSize),
+      chunkSize: bufferSizeFor(maxSize),
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "ERR_BUFFER_TOO_LARGE" || error instanceof RangeError) {
+      throw new IntegrityError(`${where} decompresses to more than ${maxSize} bytes`, { cause: error });
+    }
+    throw new IntegrityError(`${where} is not a valid zstd stream`, { cause: error });
+  }
+  // A plain Uint8Array view: readers hand out slices of it, and callers expect Uint8Arrays.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
