@@ -124,7 +124,9 @@ export class ChunkedReader extends BaseBlobReader {
     const bytes = await raceAbort(this.#enterChunk(index), signal);
     const offset = position - (this.#starts[index] as number);
     const length = Math.min(maxBytes, bytes.length - offset);
-    const out = this.#handOutViews ? bytes.subarray(offset, offset + length) : copyBytes(bytes, offset, offset + length);
+    const out = this.#handOutViews
+      ? bytes.subarray(offset, offset + length)
+      : copyBytes(bytes, offset, offset + length);
     this.#hashHandedOut(position, out);
     return out;
   }
