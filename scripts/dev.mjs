@@ -74,10 +74,7 @@ function handOver(command, commandArgs, env = process.env) {
 function work() {
   switch (task) {
     case "test":
-      runOrExit(bin("biome"), ["check", "."]);
-      runOrExit(bin("turbo"), ["run", "typecheck", "test", "--output-logs=full", ...args]);
-      // README examples run on the built packages, after every package's own tests.
-      runOrExit(bin("vitest"), ["run", "--config", "scripts/vitest.readmes.config.ts"]);
+      runOrExit(process.execPath, [join(root, "scripts", "test.mjs"), ...args]);
       return;
     case "bench":
       runOrExit(bin("turbo"), ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
