@@ -239,8 +239,11 @@ describe("graceful shutdown", () => {
   it.each(["unix", "tcp"] as const)(
     "over %s, lets a running Read finish and accepts nothing new",
     async (transport) => {
-      const castore = await served(transport);
-      const big = pseudoRandomBytes(40 * MiB, 31); // more than the windows let the server send ahead
+      // Small client windows, so the server cannot have sent the blob ahead before close() starts:
+      // the Read really runs during the shutdown, with data far from any timeout.
+      const windows = { streamWindowBytes: 64 * 1024, connectionWindowBytes: 64 * 1024 };
+      const castore = await served(transport, { client: windows });
+      const big = pseudoRandomBytes(8 * MiB, 31);
       const digest = await putBlob(castore, big);
       const reader = await castore.openRead(digest);
       const head = await reader?.read();
@@ -287,9 +290,8 @@ describe("graceful shutdown", () => {
     castore.backend.hold();
     const writer = await castore.openWrite();
     await writer.write(pseudoRandomBytes(3 * MiB, 32));
-    const started = Date.now();
+    // Returns although the Put never finishes: the timeout cancels it.
     await castore.server.close({ timeoutMs: 300 });
-    expect(Date.now() - started).toBeLessThan(5_000);
     castore.backend.release();
     // UNAVAILABLE, not CANCELLED: the client did not cancel, and may retry elsewhere.
     const error = await writer.close().catch((e: unknown) => e);
