@@ -15,6 +15,12 @@ describe.each(packages)("%s README", (name) => {
   const readme = readFileSync(join(dir, "README.md"), "utf8");
   const example = /^## Example\n[\s\S]*?```ts\n([\s\S]*?)```/m.exec(readme)?.[1];
 
+  it("says it is ESM-only and which Node versions it runs on", () => {
+    const { engines } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(readme).toContain("ESM only");
+    expect(readme).toContain(engines.node);
+  });
+
   it("has an example", () => {
     expect(example, `${name}/README.md needs a "## Example" section with a ts code block`).toBeDefined();
   });
