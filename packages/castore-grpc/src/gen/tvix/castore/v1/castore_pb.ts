@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tvix/castore/v1/castore.proto.
  */
 export const file_tvix_castore_v1_castore: GenFile = /*@__PURE__*/
-  fileDesc("Ch10dml4L2Nhc3RvcmUvdjEvY2FzdG9yZS5wcm90bxIPdHZpeC5jYXN0b3JlLnYxIkgKD1N0YXRCbG9iUmVxdWVzdBIOCgZkaWdlc3QYASABKAwSEwoLc2VuZF9jaHVua3MYAiABKAgSEAoIc2VuZF9iYW8YAyABKAgieAoIQmxvYk1ldGESMwoGY2h1bmtzGAEgAygLMiMudHZpeC5jYXN0b3JlLnYxLkJsb2JNZXRhLkNodW5rTWV0YRIMCgRiYW9zGAIgASgMGikKCUNodW5rTWV0YRIOCgZkaWdlc3QYASABKAwSDAoEc2l6ZRgCIAEoBCIhCg9SZWFkQmxvYlJlcXVlc3QSDgoGZGlnZXN0GAEgASgMIhkKCUJsb2JDaHVuaxIMCgRkYXRhGAEgASgMIiEKD1B1dEJsb2JSZXNwb25zZRIOCgZkaWdlc3QYASABKAwy4QEKC0Jsb2JTZXJ2aWNlEkMKBFN0YXQSIC50dml4LmNhc3RvcmUudjEuU3RhdEJsb2JSZXF1ZXN0GhkudHZpeC5jYXN0b3JlLnYxLkJsb2JNZXRhEkYKBFJlYWQSIC50dml4LmNhc3RvcmUudjEuUmVhZEJsb2JSZXF1ZXN0GhoudHZpeC5jYXN0b3JlLnYxLkJsb2JDaHVuazABEkUKA1B1dBIaLnR2aXguY2FzdG9yZS52MS5CbG9iQ2h1bmsaIC50dml4LmNhc3RvcmUudjEuUHV0QmxvYlJlc3BvbnNlKAFiBnByb3RvMw");
+  fileDesc("Ch10dml4L2Nhc3RvcmUvdjEvY2FzdG9yZS5wcm90bxIPdHZpeC5jYXN0b3JlLnYxIkgKD1N0YXRCbG9iUmVxdWVzdBIOCgZkaWdlc3QYASABKAwSEwoLc2VuZF9jaHVua3MYAiABKAgSEAoIc2VuZF9iYW8YAyABKAgihwEKEFN0YXRCbG9iUmVzcG9uc2USOwoGY2h1bmtzGAIgAygLMisudHZpeC5jYXN0b3JlLnYxLlN0YXRCbG9iUmVzcG9uc2UuQ2h1bmtNZXRhEgsKA2JhbxgDIAEoDBopCglDaHVua01ldGESDgoGZGlnZXN0GAEgASgMEgwKBHNpemUYAiABKAQiIQoPUmVhZEJsb2JSZXF1ZXN0Eg4KBmRpZ2VzdBgBIAEoDCIZCglCbG9iQ2h1bmsSDAoEZGF0YRgBIAEoDCIhCg9QdXRCbG9iUmVzcG9uc2USDgoGZGlnZXN0GAEgASgMMukBCgtCbG9iU2VydmljZRJLCgRTdGF0EiAudHZpeC5jYXN0b3JlLnYxLlN0YXRCbG9iUmVxdWVzdBohLnR2aXguY2FzdG9yZS52MS5TdGF0QmxvYlJlc3BvbnNlEkYKBFJlYWQSIC50dml4LmNhc3RvcmUudjEuUmVhZEJsb2JSZXF1ZXN0GhoudHZpeC5jYXN0b3JlLnYxLkJsb2JDaHVuazABEkUKA1B1dBIaLnR2aXguY2FzdG9yZS52MS5CbG9iQ2h1bmsaIC50dml4LmNhc3RvcmUudjEuUHV0QmxvYlJlc3BvbnNlKAFiBnByb3RvMw");
 
 /**
  * @generated from message tvix.castore.v1.StatBlobRequest
@@ -50,37 +50,43 @@ export const StatBlobRequestSchema: GenMessage<StatBlobRequest> = /*@__PURE__*/
   messageDesc(file_tvix_castore_v1_castore, 0);
 
 /**
- * @generated from message tvix.castore.v1.BlobMeta
+ * What Stat answers. Without `send_chunks` / `send_bao` it is empty (zero bytes on the wire). The
+ * field numbers are the ones every peer decodes (upstream since 2023-11): `chunks` is 2, `bao` is 3;
+ * number 1 was used by an older, removed form of this message and stays unused.
+ *
+ * @generated from message tvix.castore.v1.StatBlobResponse
  */
-export type BlobMeta = Message<"tvix.castore.v1.BlobMeta"> & {
+export type StatBlobResponse = Message<"tvix.castore.v1.StatBlobResponse"> & {
   /**
-   * The blob's chunks, in order, when asked for and known.
+   * The blob's chunks, in order, when asked for with `send_chunks` and known. Empty for a blob
+   * stored as one piece (fewer than two chunks). Each chunk is readable by its digest with Read.
    *
-   * @generated from field: repeated tvix.castore.v1.BlobMeta.ChunkMeta chunks = 1;
+   * @generated from field: repeated tvix.castore.v1.StatBlobResponse.ChunkMeta chunks = 2;
    */
-  chunks: BlobMeta_ChunkMeta[];
+  chunks: StatBlobResponse_ChunkMeta[];
 
   /**
-   * Reserved for verified streaming.
+   * Reserved for verified streaming (bao outboard data); asked for with `send_bao`, never specified
+   * upstream, so servers answer it empty.
    *
-   * @generated from field: bytes baos = 2;
+   * @generated from field: bytes bao = 3;
    */
-  baos: Uint8Array;
+  bao: Uint8Array;
 };
 
 /**
- * Describes the message tvix.castore.v1.BlobMeta.
- * Use `create(BlobMetaSchema)` to create a new message.
+ * Describes the message tvix.castore.v1.StatBlobResponse.
+ * Use `create(StatBlobResponseSchema)` to create a new message.
  */
-export const BlobMetaSchema: GenMessage<BlobMeta> = /*@__PURE__*/
+export const StatBlobResponseSchema: GenMessage<StatBlobResponse> = /*@__PURE__*/
   messageDesc(file_tvix_castore_v1_castore, 1);
 
 /**
- * One chunk of a blob: its digest and length.
+ * One chunk of a blob: the BLAKE3 digest of its bytes and its length.
  *
- * @generated from message tvix.castore.v1.BlobMeta.ChunkMeta
+ * @generated from message tvix.castore.v1.StatBlobResponse.ChunkMeta
  */
-export type BlobMeta_ChunkMeta = Message<"tvix.castore.v1.BlobMeta.ChunkMeta"> & {
+export type StatBlobResponse_ChunkMeta = Message<"tvix.castore.v1.StatBlobResponse.ChunkMeta"> & {
   /**
    * @generated from field: bytes digest = 1;
    */
@@ -93,10 +99,10 @@ export type BlobMeta_ChunkMeta = Message<"tvix.castore.v1.BlobMeta.ChunkMeta"> &
 };
 
 /**
- * Describes the message tvix.castore.v1.BlobMeta.ChunkMeta.
- * Use `create(BlobMeta_ChunkMetaSchema)` to create a new message.
+ * Describes the message tvix.castore.v1.StatBlobResponse.ChunkMeta.
+ * Use `create(StatBlobResponse_ChunkMetaSchema)` to create a new message.
  */
-export const BlobMeta_ChunkMetaSchema: GenMessage<BlobMeta_ChunkMeta> = /*@__PURE__*/
+export const StatBlobResponse_ChunkMetaSchema: GenMessage<StatBlobResponse_ChunkMeta> = /*@__PURE__*/
   messageDesc(file_tvix_castore_v1_castore, 1, 0);
 
 /**
@@ -171,7 +177,7 @@ export const BlobService: GenService<{
   stat: {
     methodKind: "unary";
     input: typeof StatBlobRequestSchema;
-    output: typeof BlobMetaSchema;
+    output: typeof StatBlobResponseSchema;
   },
   /**
    * Streams a blob's bytes (or a chunk's, by the chunk's digest) in order. The server picks the
