@@ -2,7 +2,7 @@ import { type BlobServiceBackend, parseOptions, requireNoHost, requireNoPath } f
 import { MemoryBlobService } from "./memory-service.js";
 
 /**
- * The `memory://` scheme (DESIGN.md §4): no host, no path, no options. Each open() is a new,
+ * The `memory://` scheme (docs/design.md §4): no host, no path, no options. Each open() is a new,
  * empty store.
  */
 export const memoryBackend: BlobServiceBackend = {

@@ -88,7 +88,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       blobServiceRoutes(router, { service, readMessageBytes, shutdownSignal: shutdown.signal, onInternalError });
       if (health) healthRoutes(router, health);
     },
-    // Blobs are mostly incompressible; gzip would only slow them down (DESIGN.md §6).
+    // Blobs are mostly incompressible; gzip would only slow them down (docs/design.md §6).
     acceptCompression: [],
     contextValues: blobCallContext,
     readMaxBytes: maxReceiveMessageBytes,

@@ -13,7 +13,7 @@ import {
 } from "castore-core";
 
 /**
- * castore errors ↔ gRPC status codes (DESIGN.md §3): NotFound ↔ NOT_FOUND, InvalidDigest ↔
+ * castore errors ↔ gRPC status codes (docs/design.md §7): NotFound ↔ NOT_FOUND, InvalidDigest ↔
  * INVALID_ARGUMENT, Integrity ↔ DATA_LOSS, Aborted ↔ CANCELLED, TooLarge ↔ RESOURCE_EXHAUSTED.
  * Connect's `Code` numbers are the gRPC status numbers.
  */
