@@ -15,6 +15,7 @@ import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES, PROTO_PACKAGES } from "../protocol.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
+import { specGrpcMessageTrailers } from "./grpc-message.js";
 import { HealthStatus, healthRoutes } from "./health.js";
 import { InFlightCalls } from "./in-flight.js";
 import { addressOf, type ListenAddress, listen, sniffProtocol } from "./listen.js";
@@ -102,6 +103,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     calls.track(response);
     if (options.cors && applyCors(request, response, options.cors)) return;
     if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
+    if (response instanceof http2.Http2ServerResponse) specGrpcMessageTrailers(response);
     connect(request, response);
   };
 
