@@ -71,6 +71,7 @@ for (const { file } of reports) rmSync(file, { force: true });
 check("lint", bin("biome"), ["check", "."]);
 checkGeneratedCode();
 check("typecheck", bin("turbo"), ["run", "typecheck", "--continue", "--output-logs=errors-only", ...extraTurboArgs]);
+check("typecheck scripts", bin("tsc"), ["-p", "scripts", "--noEmit"]);
 // Exit statuses of the test runs are not needed: their reports say what passed and what did not.
 step("tests", bin("turbo"), ["run", "test", "--continue", "--output-logs=full", ...extraTurboArgs]);
 // README examples, package checks and consumer projects run on the built packages, after every
