@@ -9,7 +9,7 @@
 // Plain JavaScript with no dependencies: dev.mjs runs it on the toolchain's Node.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -32,7 +32,7 @@ const reports = [
 const failedSteps = [];
 
 function step(name, command, args) {
-  console.error(`\n── ${name}: ${[command.replace(`${root}/`, ""), ...args].join(" ")}`);
+  console.error(`\n── ${name}: ${[relative(root, command), ...args].join(" ")}`);
   const result = spawnSync(command, args, { cwd: root, stdio: "inherit" });
   const ok = !result.error && result.status === 0;
   if (result.error) console.error(`${name}: cannot run ${command}: ${result.error.message}`);
