@@ -9,7 +9,8 @@
 //
 // Plain JavaScript with no dependencies: it runs before anything is installed.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -70,23 +71,77 @@ function handOver(command, commandArgs, env = process.env) {
   });
 }
 
+/**
+ * A digest of the files (and directories, recursively) under `paths`, by path and content, so that
+ * install and build run only when something they depend on changed. Missing paths count as empty.
+ */
+function fingerprint(paths, extra = "") {
+  const hash = createHash("sha256").update(extra);
+  const visit = (relative) => {
+    const absolute = join(root, relative);
+    if (!existsSync(absolute)) return;
+    if (statSync(absolute).isDirectory()) {
+      for (const entry of readdirSync(absolute).sort()) visit(join(relative, entry));
+      return;
+    }
+    hash.update(`${relative}\0`).update(readFileSync(absolute)).update("\0");
+  };
+  for (const path of paths) visit(path);
+  return hash.digest("hex");
+}
+
+/** Whether `stampFile` records `value`; `record()` writes it once the work succeeded. */
+function stamp(stampFile, value) {
+  const current = existsSync(stampFile) ? readFileSync(stampFile, "utf8") : "";
+  return { fresh: current === value, record: () => writeFileSync(stampFile, value) };
+}
+
+const packageDirs = () => readdirSync(join(root, "packages")).map((name) => join("packages", name));
+
+/** What `pnpm install` depends on: the lockfile, the manifests and the workspace settings. */
+const installInputs = () => [
+  "pnpm-lock.yaml",
+  "pnpm-workspace.yaml",
+  "package.json",
+  ".npmrc",
+  ...packageDirs().map((dir) => join(dir, "package.json")),
+];
+
+/** What building the CLI (and every package it depends on) depends on. */
+const buildInputs = () => [
+  ...installInputs(),
+  "tsconfig.base.json",
+  "protos",
+  ...packageDirs().flatMap((dir) =>
+    ["src", "tsconfig.json", "tsconfig.build.json", "tsconfig.build-node.json", "buf.gen.yaml"].map((entry) =>
+      join(dir, entry),
+    ),
+  ),
+];
+
+/** Builds the CLI and what it depends on, unless nothing they are built from changed since the last build. */
+function buildCliIfChanged() {
+  const built = stamp(join(root, "node_modules", ".castore-build-stamp"), fingerprint(buildInputs(), process.version));
+  const binary = join(root, "packages", "castore-cli", "dist", "bin.js");
+  if (built.fresh && existsSync(binary) && packageDirs().every((dir) => existsSync(join(root, dir, "dist")))) return;
+  runOrExit(bin("turbo"), ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"], {
+    stdio: chatterToStderr,
+  });
+  built.record();
+}
+
 /** The real work, on a supported Node with the workspace installed. */
 function work() {
   switch (task) {
     case "test":
-      runOrExit(bin("biome"), ["check", "."]);
-      runOrExit(bin("turbo"), ["run", "typecheck", "test", "--output-logs=full", ...args]);
-      // README examples run on the built packages, after every package's own tests.
-      runOrExit(bin("vitest"), ["run", "--config", "scripts/vitest.readmes.config.ts"]);
+      runOrExit(process.execPath, [join(root, "scripts", "test.mjs"), ...args]);
       return;
     case "bench":
       runOrExit(bin("turbo"), ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
       return;
     case "start":
     case "castore": {
-      runOrExit(bin("turbo"), ["run", "build", "--filter=castore-cli...", "--output-logs=errors-only"], {
-        stdio: chatterToStderr,
-      });
+      buildCliIfChanged();
       const castore = join(root, "packages", "castore-cli", "dist", "bin.js");
       handOver(process.execPath, [castore, ...(task === "start" ? ["daemon", ...args] : args)]);
       return;
@@ -131,9 +186,17 @@ if (isSupported(nodeMajor) && (underPnpm || process.env[READY] === "1")) {
   // npm's global config, would fail on TLS: hand the same file to Node for every child process.
   const cafile = process.env.npm_config_cafile;
   if (!env.NODE_EXTRA_CA_CERTS && cafile && cafile !== "null") env.NODE_EXTRA_CA_CERTS = cafile;
-  runOrExit(join(binDir, "pnpm"), ["install", "--frozen-lockfile", "--reporter=append-only"], {
-    env,
-    stdio: chatterToStderr,
-  });
+  // Installing again when nothing it depends on changed costs seconds and noise on every command.
+  const installed = stamp(
+    join(root, "node_modules", ".castore-install-stamp"),
+    fingerprint(installInputs(), `${NODE_VERSION} ${PNPM_VERSION}`),
+  );
+  if (!installed.fresh) {
+    runOrExit(join(binDir, "pnpm"), ["install", "--frozen-lockfile", "--reporter=append-only"], {
+      env,
+      stdio: chatterToStderr,
+    });
+    installed.record();
+  }
   handOver(join(nodeBin, "node"), [fileURLToPath(import.meta.url), task, ...args], env);
 }

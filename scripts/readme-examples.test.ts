@@ -1,8 +1,9 @@
 // Every README's "## Example" block is a contract: it must run as written, on the built packages,
 // and print what its "// → …" comments promise, in order.
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..");
@@ -14,17 +15,25 @@ describe.each(packages)("%s README", (name) => {
   const readme = readFileSync(join(dir, "README.md"), "utf8");
   const example = /^## Example\n[\s\S]*?```ts\n([\s\S]*?)```/m.exec(readme)?.[1];
 
+  it("says it is ESM-only and which Node versions it runs on", () => {
+    const { engines } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    expect(readme).toContain("ESM only");
+    expect(readme).toContain(engines.node);
+  });
+
   it("has an example", () => {
     expect(example, `${name}/README.md needs a "## Example" section with a ts code block`).toBeDefined();
   });
 
-  it.runIf(example !== undefined)("runs and prints what it promises", () => {
+  // Each example starts Node and loads the built packages: about a second on a quiet machine; the
+  // limit (vitest's testTimeout in scripts/vitest.config.ts) is far from that on a busy one.
+  it.runIf(example !== undefined)("runs and prints what it promises", async () => {
     const promised = [...(example as string).matchAll(/\/\/ → (.+)$/gm)].map((m) => m[1]);
     const file = join(dir, ".readme-example.mts");
     writeFileSync(file, example as string);
     try {
-      const out = execFileSync(process.execPath, [file], { cwd: dir, encoding: "utf8", timeout: 60_000 });
-      expect(out.trim().split("\n").slice(0, promised.length)).toEqual(promised);
+      const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: dir, encoding: "utf8" });
+      expect(stdout.trim().split("\n").slice(0, promised.length)).toEqual(promised);
     } finally {
       rmSync(file, { force: true });
     }

@@ -1,5 +1,6 @@
 // put / cat / stat against the embedded default store (SQLite under XDG_DATA_HOME), as separate
 // real processes sharing one database file, plus the failure paths of a local store.
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -176,12 +177,11 @@ describe("stdout and signals", () => {
   it("SIGINT during put stops it (exit 130) and stores nothing", async () => {
     const child = spawnCastore(["put", "-", "--log-level", "debug"], sandbox.env);
     const partial = new Uint8Array(200_000).fill(42);
-    const stderrSoFar: string[] = [];
-    child.stderr?.on("data", (chunk: Buffer) => stderrSoFar.push(chunk.toString()));
+    const reading = stderrShows(child, '"reading input"');
     const done = collect(child, "keep-open");
     // Send part of the data, wait until put is reading it, then interrupt while it waits for more.
     child.stdin?.write(partial);
-    await waitFor(() => stderrSoFar.join("").includes('"reading input"'));
+    await reading;
     child.kill("SIGINT");
     const result = await done;
     expect(result.code).toBe(130);
@@ -193,10 +193,16 @@ describe("stdout and signals", () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Resolves once the child's stderr contains `text` (the test's timeout bounds a child that never says it). */
+function stderrShows(child: ChildProcess, text: string): Promise<void> {
+  let stderr = "";
+  return new Promise((resolve) => {
+    const check = (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      if (!stderr.includes(text)) return;
+      child.stderr?.off("data", check);
+      resolve();
+    };
+    child.stderr?.on("data", check);
+  });
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { formatBytes, formatDuration, formatProgress, ProgressReporter } from "../src/progress.js";
 
 describe("formatBytes", () => {
@@ -54,22 +54,30 @@ describe("formatProgress", () => {
 });
 
 describe("ProgressReporter", () => {
+  // The reporter draws on a timer and measures elapsed time: fake clocks make both exact.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   function recorder(columns?: number) {
     const writes: string[] = [];
     return { writes, stream: { write: (text: string) => writes.push(text), isTTY: true, columns } };
   }
 
-  it("draws nothing when disabled", async () => {
+  it("draws nothing when disabled", () => {
     const { writes, stream } = recorder();
     const progress = new ProgressReporter(stream, { label: "put", enabled: false, delayMs: 0, intervalMs: 5 });
     progress.add(100);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    vi.advanceTimersByTime(40);
     progress.finish();
     expect(writes).toEqual([]);
     expect(progress.bytes).toBe(100);
   });
 
-  it("redraws one line in place and erases it on finish", async () => {
+  it("redraws one line in place and erases it on finish", () => {
     const { writes, stream } = recorder();
     const progress = new ProgressReporter(stream, {
       label: "cat",
@@ -79,27 +87,27 @@ describe("ProgressReporter", () => {
       intervalMs: 5,
     });
     progress.add(1024);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    vi.advanceTimersByTime(40);
     progress.finish();
     expect(writes.length).toBeGreaterThanOrEqual(2);
     expect(writes[0]?.startsWith("\r\x1b[2Kcat  1.00 KiB / 2.00 KiB  50%")).toBe(true);
     expect(writes.at(-1)).toBe("\r\x1b[2K");
   });
 
-  it("waits for the delay before the first line, so short transfers draw nothing", async () => {
+  it("waits for the delay before the first line, so short transfers draw nothing", () => {
     const { writes, stream } = recorder();
     const progress = new ProgressReporter(stream, { label: "put", enabled: true, delayMs: 10_000, intervalMs: 5 });
     progress.add(1);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    vi.advanceTimersByTime(40);
     progress.finish();
     expect(writes).toEqual([]);
   });
 
-  it("cuts the line to the terminal width", async () => {
+  it("cuts the line to the terminal width", () => {
     const { writes, stream } = recorder(12);
     const progress = new ProgressReporter(stream, { label: "put", enabled: true, delayMs: 0, intervalMs: 5 });
     progress.add(5 * 1024 * 1024);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    vi.advanceTimersByTime(40);
     progress.finish();
     expect(writes[0]).toBe("\r\x1b[2Kput  5.00 M");
   });

@@ -1,7 +1,7 @@
 import { InvalidAddressError } from "./errors.js";
 
 /**
- * Helpers backends use to validate their addresses the same way (DESIGN.md §4), so every scheme
+ * Helpers backends use to validate their addresses the same way (docs/design.md §4), so every scheme
  * reports mistakes in the same words.
  */
 

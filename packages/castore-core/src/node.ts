@@ -1,3 +1,4 @@
+/// <reference types="node" preserve="true" />
 // Node-only edges (the `castore-core/node` entry point): Node streams in and out.
 import { Readable } from "node:stream";
 import { chunksOf } from "./bytes.js";

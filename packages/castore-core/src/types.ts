@@ -1,3 +1,6 @@
+// Disposal (AsyncDisposable, Symbol.asyncDispose) is in the public types: a consumer whose `lib`
+// predates it (ES2022, say) gets it from here rather than failing on our declarations.
+/// <reference lib="esnext.disposable" preserve="true" />
 import type { ChunkMeta } from "./chunking/chunk-list.js";
 import type { B3Digest } from "./digest.js";
 import type { SignalOptions } from "./signal.js";

@@ -7,11 +7,13 @@ class RecordingWriter extends BaseBlobWriter {
   readonly committed: { digest: B3Digest; size: number }[] = [];
   discarded = 0;
   failCommit = false;
-  slowWrites = false;
+  /** Called after each chunk is stored, with the number stored so far: tests act at exact points. */
+  afterChunk: (count: number) => void = () => {};
 
   protected async writeChunk(chunk: Uint8Array): Promise<void> {
-    if (this.slowWrites) await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.resolve(); // a store that takes its time (asynchronously) over each chunk
     this.chunks.push(chunk.slice());
+    this.afterChunk(this.chunks.length);
   }
   protected async commit(digest: B3Digest, size: number): Promise<void> {
     if (this.failCommit) throw new Error("disk full");
@@ -93,22 +95,20 @@ describe("BaseBlobWriter", () => {
 
   it("keeps the order of overlapping writes", async () => {
     const writer = new RecordingWriter();
-    writer.slowWrites = true;
     await Promise.all([writer.write(hello.subarray(0, 6)), writer.write(hello.subarray(6))]);
     expect((await writer.close()).equals(await digestOf(hello))).toBe(true);
   });
 
   it("an aborted signal mid-write aborts the writer: nothing stored", async () => {
     const writer = new RecordingWriter();
-    writer.slowWrites = true;
     const controller = new AbortController();
+    writer.afterChunk = (count) => count === 3 && controller.abort();
     const pieces = (async function* () {
       for (let i = 0; i < 100; i++) yield hello;
     })();
     const writing = writer.write(pieces, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 20);
     await expect(writing).rejects.toSatisfy(isAborted);
-    expect(writer.chunks.length).toBeLessThan(100);
+    expect(writer.chunks).toHaveLength(3);
     await expect(writer.close()).rejects.toThrow(/previously closed with error/);
     expect(writer.discarded).toBe(1);
     expect(writer.committed).toHaveLength(0);
@@ -122,12 +122,14 @@ describe("BaseBlobWriter", () => {
 
   it("abort during a slow write stops it at the next chunk", async () => {
     const writer = new RecordingWriter();
-    writer.slowWrites = true;
+    let aborting: Promise<void> | undefined;
+    writer.afterChunk = (count) => {
+      if (count === 3) aborting = writer.abort();
+    };
     const writing = writer.write(Array.from({ length: 50 }, () => hello));
-    await new Promise((resolve) => setTimeout(resolve, 15));
-    await writer.abort();
     await expect(writing).rejects.toSatisfy(isAborted);
-    expect(writer.chunks.length).toBeLessThan(50);
+    await aborting;
+    expect(writer.chunks).toHaveLength(3);
     expect(writer.committed).toHaveLength(0);
   });
 
@@ -140,7 +142,10 @@ describe("BaseBlobWriter", () => {
         let sent = false;
         return {
           next: () => {
-            if (sent) return new Promise<IteratorResult<Uint8Array>>(() => {});
+            if (sent) {
+              controller.abort(); // the source has stalled: the write waits on it
+              return new Promise<IteratorResult<Uint8Array>>(() => {});
+            }
             sent = true;
             return Promise.resolve({ done: false, value: hello });
           },
@@ -152,7 +157,6 @@ describe("BaseBlobWriter", () => {
       },
     };
     const writing = writer.write(stalled, { signal: controller.signal });
-    setTimeout(() => controller.abort(), 5);
     await expect(writing).rejects.toSatisfy(isAborted);
     expect(returned).toBe(true);
     expect(writer.committed).toHaveLength(0);
@@ -169,8 +173,11 @@ describe("BaseBlobWriter", () => {
 describe("abort() racing a close that is already committing", () => {
   it("never discards a blob the close committed", async () => {
     let finishCommit: () => void = () => {};
+    let commitStarted: () => void = () => {};
+    const committing = new Promise<void>((resolve) => (commitStarted = resolve));
     class SlowCommitWriter extends RecordingWriter {
       protected override async commit(digest: B3Digest, size: number): Promise<void> {
+        commitStarted();
         await new Promise<void>((resolve) => (finishCommit = resolve));
         await super.commit(digest, size);
       }
@@ -178,7 +185,7 @@ describe("abort() racing a close that is already committing", () => {
     const writer = new SlowCommitWriter();
     await writer.write(hello);
     const closing = writer.close();
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await committing;
     const aborting = writer.abort();
     finishCommit();
     const digest = await closing;

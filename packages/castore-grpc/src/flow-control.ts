@@ -1,7 +1,7 @@
 import type * as http2 from "node:http2";
 import { MAX_WINDOW_BYTES, positiveInteger } from "./options.js";
 
-/** HTTP/2 flow-control windows a receiver opens (DESIGN.md §6). */
+/** HTTP/2 flow-control windows a receiver opens (docs/design.md §6). */
 export interface FlowControlOptions {
   /** Per-stream receive window (SETTINGS_INITIAL_WINDOW_SIZE). Default 8 MiB. */
   streamWindowBytes?: number | undefined;

@@ -1,3 +1,6 @@
+// Node-only package: its declarations use Node's types, so they bring them (a consumer on
+// TypeScript 6+ loads no @types by default).
+/// <reference types="node" preserve="true" />
 export { type GrpcEndpoint, parseGrpcAddress } from "./client/address.js";
 export { AUTH_TOKEN_ENV, grpcBackends, grpcHttpBackend, grpcHttpsBackend, grpcUnixBackend } from "./client/backends.js";
 export { GrpcBlobService, type GrpcBlobServiceOptions } from "./client/blob-service.js";

@@ -2,7 +2,7 @@ import { BlobService as SnixBlobService } from "./gen/snix/castore/v1/castore_pb
 import { BlobService as TvixBlobService } from "./gen/tvix/castore/v1/castore_pb.js";
 
 /**
- * The proto packages the BlobService is known under (DESIGN.md §5): the Rust original's
+ * The proto packages the BlobService is known under (docs/design.md §5): the Rust original's
  * `tvix.castore.v1` and its continuation's `snix.castore.v1`, identical on the wire apart from
  * the name. Servers serve both; clients speak tvix unless told otherwise.
  */

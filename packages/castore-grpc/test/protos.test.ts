@@ -1,4 +1,4 @@
-// The snix.castore.v1 proto is the tvix.castore.v1 proto under another package name (DESIGN.md §5):
+// The snix.castore.v1 proto is the tvix.castore.v1 proto under another package name (docs/design.md §5):
 // the two files must never drift apart, or one of the names would speak a different protocol.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -10,7 +10,7 @@ import {
 import { MemoryBlobService } from "./memory-service.js";
 
 /**
- * The `memory://` scheme: no host, no path; one option, `avg_chunk_size` (bytes, 512 to 2097152,
+ * The `memory://` scheme (docs/design.md §4): no host, no path; one option, `avg_chunk_size` (bytes, 512 to 2097152,
  * default 262144). Each open() is a new, empty store.
  */
 export const memoryBackend: BlobServiceBackend = {

@@ -18,7 +18,7 @@ import {
 } from "./options.js";
 
 /**
- * Reads `sqlite:///abs/path/blobs.sqlite?option=value` (DESIGN.md §4): no host; an empty path
+ * Reads `sqlite:///abs/path/blobs.sqlite?option=value` (docs/design.md §4): no host; an empty path
  * means a temporary store; `/` and relative paths are refused. Unknown or malformed options are
  * `InvalidAddress` errors.
  */

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { type Blake3Implementation, blake3, type FastCdcOptions, InvalidArgumentError } from "castore-core";
 import { AbandonedUploads } from "./abandoned-uploads.js";
+import { assertSupportedNode } from "./node-support.js";
 import type { ResolvedOptions } from "./options.js";
 import { prepareDatabase } from "./schema.js";
 import { asBackendError, isNoRoomForIndex, sqliteCall } from "./sqlite-errors.js";
@@ -68,6 +69,7 @@ export class Store {
 
   /** Opens (creating if allowed) the file the options name and reclaims what dead writers left. */
   static async open(options: ResolvedOptions, hooks: StoreHooks = {}): Promise<Store> {
+    assertSupportedNode();
     const implementation = await blake3();
     const { file, temporaryDir } = locate(options);
     let db: Database.Database | undefined;

@@ -18,7 +18,7 @@ export interface Daemon {
 }
 
 /** Starts `castore daemon <args>` and waits for its startup line on stdout. */
-export function startDaemon(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<Daemon> {
+export function startDaemon(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Daemon> {
   const child = spawnCastore(["daemon", ...args], env);
   child.stdin?.end();
   let stdout = "";
@@ -55,7 +55,7 @@ export function startDaemon(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 
         startupLine,
         stderr: () => stderr,
         exited,
-        waitForLog: (text, times = 1, waitMs = 10_000) =>
+        waitForLog: (text, times = 1, waitMs = 120_000) =>
           new Promise<void>((done, fail) => {
             const seen = () => stderr.split(text).length - 1 >= times;
             if (seen()) return done();

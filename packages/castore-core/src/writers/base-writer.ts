@@ -15,7 +15,7 @@ type State =
   | { kind: "aborted"; reason: unknown };
 
 /**
- * The writer state machine and the hashing, written once for every backend (DESIGN.md §3).
+ * The writer state machine and the hashing, written once for every backend (docs/design.md §3).
  * A backend supplies three steps:
  * - `writeChunk(chunk)`: put bytes somewhere (called in order, never concurrently; the chunk is the
  *   caller's buffer, so copy it if you keep it);

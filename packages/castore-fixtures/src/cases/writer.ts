@@ -4,7 +4,7 @@ import type { ConformanceCase } from "../capabilities.js";
 import { BLOB_A, BLOB_B, BLOB_C, HELLOWORLD } from "../fixtures.js";
 import { piecesOf, readBlob } from "../io.js";
 
-/** The writer state machine of the Rust original (DESIGN.md §3). */
+/** The writer state machine of the Rust original (docs/design.md §3). */
 export const writerCases: ConformanceCase[] = [
   {
     id: "writer/close-twice",

@@ -12,7 +12,7 @@ import {
 } from "castore-core";
 import { DEFAULT_PROTO_PACKAGE, PROTO_PACKAGES, type ProtoPackage } from "../protocol.js";
 
-/** Where a gRPC BlobService lives, parsed from its address (DESIGN.md §4). */
+/** Where a gRPC BlobService lives, parsed from its address (docs/design.md §4). */
 export interface GrpcEndpoint {
   /** The address as given, normalised. */
   readonly address: string;

@@ -2,7 +2,7 @@ import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { raceAbort } from "castore-core";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
-import { decodeGrpcMessage } from "../wire/status.js";
+import { decodeGrpcMessage, ERROR_CODE_METADATA } from "../wire/status.js";
 import type { WindowedSessionManager } from "./session.js";
 
 const USER_AGENT = "castore-grpc";
@@ -74,7 +74,7 @@ export class GrpcClientCall {
     // Connect's Http2SessionManager.request types its options without `signal` (Connect cancels
     // its own calls otherwise), but hands them to node's session.request unchanged, where the
     // signal destroys the stream with an AbortError: RST_STREAM CANCEL, nothing before it. The
-    // cast relies on that pass-through (connect-node 2.x): without it cancel() would do nothing,
+    // cast relies on that pass-through (connect-node 2.3.0, pinned exactly in pnpm-workspace.yaml for it): without it cancel() would do nothing,
     // and cancel.test.ts's writer-abort cases fail (the server waits for the rest of the upload).
     const options = { signal: reset.signal } as Omit<http2.ClientSessionRequestOptions, "signal">;
     const requested = sessions.request(
@@ -216,7 +216,9 @@ function statusOf(headers: http2.IncomingHttpHeaders): ConnectError | null {
     return new ConnectError(`the server sent an unknown grpc-status ${JSON.stringify(value)}`, Code.Unknown);
   }
   const message = headers["grpc-message"];
-  return new ConnectError(decodeGrpcMessage(Array.isArray(message) ? message[0] : message), code);
+  const kind = headers[ERROR_CODE_METADATA];
+  const metadata = typeof kind === "string" ? { [ERROR_CODE_METADATA]: kind } : undefined;
+  return new ConnectError(decodeGrpcMessage(Array.isArray(message) ? message[0] : message), code, metadata);
 }
 
 /** gRPC's mapping of HTTP statuses from servers or proxies that did not speak gRPC. */

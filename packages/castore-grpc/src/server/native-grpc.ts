@@ -234,7 +234,11 @@ function finish(response: http2.Http2ServerResponse, error: ConnectError | null)
   );
   response.addTrailers(
     error
-      ? { "grpc-status": String(error.code), "grpc-message": encodeGrpcMessage(error.rawMessage) }
+      ? {
+          ...Object.fromEntries(error.metadata), // castore-error-code, as Connect sends it for Stat
+          "grpc-status": String(error.code),
+          "grpc-message": encodeGrpcMessage(error.rawMessage),
+        }
       : { "grpc-status": "0" },
   );
   response.end();

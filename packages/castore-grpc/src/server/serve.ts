@@ -21,6 +21,7 @@ import { ByteBudget } from "./byte-budget.js";
 import { watchCall } from "./call-limits.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
+import { specGrpcMessageTrailers } from "./grpc-message.js";
 import { HealthStatus, healthRoutes } from "./health.js";
 import { InFlightCalls } from "./in-flight.js";
 import { addressOf, type ListenAddress, listen, sniffProtocol } from "./listen.js";
@@ -163,7 +164,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       uploadServiceRoutes(router, { service, shutdownSignal: shutdown.signal, onInternalError });
       if (health) healthRoutes(router, health);
     },
-    // Blobs are mostly incompressible; gzip would only slow them down (DESIGN.md §6).
+    // Blobs are mostly incompressible; gzip would only slow them down (docs/design.md §6).
     acceptCompression: [],
     contextValues: blobCallContext,
     readMaxBytes: maxReceiveMessageBytes,
@@ -193,6 +194,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget);
       response.once("close", () => limits.stall.stop());
       if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
+      if (response instanceof http2.Http2ServerResponse) specGrpcMessageTrailers(response);
       connect(request, response);
     } catch (error) {
       onClientError(error);

@@ -4,7 +4,7 @@ import { AbortedError, ClosedError } from "castore-core";
 
 /**
  * The end-of-upload barrier every Put path (native gRPC, Connect, gRPC-Web) passes before its
- * writer commits (DESIGN.md §5: a Put whose client disconnects or cancels stores nothing).
+ * writer commits (docs/design.md §5: a Put whose client disconnects or cancels stores nothing).
  *
  * Node clients (grpc-js, Connect) cancel a call by ending the request stream and resetting it right
  * after, so an upload cancelled midway looks finished for a moment; neither gRPC nor the Connect

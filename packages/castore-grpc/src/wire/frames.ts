@@ -1,3 +1,4 @@
+import { WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /**
@@ -16,15 +17,10 @@ const FLAG_NONE = 0;
 /** Flag bit of a compressed message. castore never negotiates compression, so it is refused. */
 const FLAG_COMPRESSED = 1;
 const ENVELOPE_HEADER_BYTES = 5;
-/** Field 1 (BlobChunk.data), wire type 2 (length-delimited). */
-const DATA_FIELD_TAG = 0x0a;
+/** Field 1 (BlobChunk.data), length-delimited: the tag byte 0x0a. */
+const DATA_FIELD_TAG = (1 << 3) | WireType.LengthDelimited;
 /** Largest message a frame can describe (its length field is 32 bits). */
 const MAX_MESSAGE_BYTES = 0xffff_ffff;
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LENGTH_DELIMITED = 2;
-const WIRE_FIXED32 = 5;
 
 function varintSize(value: number): number {
   let size = 1;
@@ -186,7 +182,7 @@ export class BlobChunkFrameDecoder {
         const wireType = value % 8;
         if (field === 0) throw malformed("field number 0");
         if (field === 1) {
-          if (wireType !== WIRE_LENGTH_DELIMITED) throw malformed(`BlobChunk.data has wire type ${wireType}`);
+          if (wireType !== WireType.LengthDelimited) throw malformed(`BlobChunk.data has wire type ${wireType}`);
           // A repeated singular field means "last one wins"; data already passed on cannot be taken
           // back, so such a message is refused rather than misread. No encoder produces it.
           if (this.#sawData) throw malformed("BlobChunk.data appears twice in one message");
@@ -194,16 +190,16 @@ export class BlobChunkFrameDecoder {
         }
         this.#pendingField = field;
         switch (wireType) {
-          case WIRE_VARINT:
+          case WireType.Varint:
             this.#state = "skip-varint";
             break;
-          case WIRE_FIXED64:
+          case WireType.Bit64:
             this.#startValue(8, "skip");
             break;
-          case WIRE_LENGTH_DELIMITED:
+          case WireType.LengthDelimited:
             this.#state = "length";
             break;
-          case WIRE_FIXED32:
+          case WireType.Bit32:
             this.#startValue(4, "skip");
             break;
           default:

@@ -5,6 +5,8 @@ import {
   type CastoreError,
   ErrorCode,
   IntegrityError,
+  InvalidAddressError,
+  InvalidArgumentError,
   InvalidDigestError,
   isCastoreError,
   NotFoundError,
@@ -13,7 +15,7 @@ import {
 } from "castore-core";
 
 /**
- * castore errors ↔ gRPC status codes (DESIGN.md §3): NotFound ↔ NOT_FOUND, InvalidDigest ↔
+ * castore errors ↔ gRPC status codes (docs/design.md §7): NotFound ↔ NOT_FOUND, InvalidDigest ↔
  * INVALID_ARGUMENT, Integrity ↔ DATA_LOSS, Aborted ↔ CANCELLED, TooLarge ↔ RESOURCE_EXHAUSTED.
  * Connect's `Code` numbers are the gRPC status numbers.
  */
@@ -31,13 +33,33 @@ const codeOfError: Record<ErrorCode, Code> = {
 };
 
 /**
- * The ConnectError a server answers for `error`. castore errors keep their message; anything else
- * is an INTERNAL error whose details stay on the server.
+ * Response metadata (a trailer) naming the castore error code behind a status. Several kinds share a
+ * status (InvalidDigest, InvalidArgument and InvalidAddress are all INVALID_ARGUMENT); with this a
+ * castore client raises exactly the kind the server had. Other peers ignore it.
+ */
+export const ERROR_CODE_METADATA = "castore-error-code";
+
+/**
+ * The kinds that share INVALID_ARGUMENT, which the metadata tells apart. Every other status maps to
+ * one kind on the client (and Closed or Backend on the server are not the client's own Closed or
+ * Backend: a server shutting down is UNAVAILABLE, a Backend failure with "unavailable").
+ */
+const invalidInputOfCode: Partial<Record<ErrorCode, new (message: string, options?: ErrorOptions) => CastoreError>> = {
+  InvalidDigest: InvalidDigestError,
+  InvalidArgument: InvalidArgumentError,
+  InvalidAddress: InvalidAddressError,
+};
+
+/**
+ * The ConnectError a server answers for `error`. castore errors keep their message and their code
+ * (in the castore-error-code metadata); anything else is an INTERNAL error whose details stay on the server.
  */
 export function toConnectError(error: unknown): ConnectError {
   if (error instanceof ConnectError) return error;
-  if (isCastoreError(error))
-    return new ConnectError(error.message, codeOfError[error.code], undefined, undefined, error);
+  if (isCastoreError(error)) {
+    const metadata = { [ERROR_CODE_METADATA]: error.code };
+    return new ConnectError(error.message, codeOfError[error.code], metadata, undefined, error);
+  }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
 }
 
@@ -48,11 +70,18 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
   const message = `${call}: ${connectError.rawMessage}`;
   const options = { cause: error };
   const code = isConnectFailure(error) ? Code.Unavailable : connectError.code;
+  // A castore server names the kind; it is taken only for INVALID_ARGUMENT, so a confused or
+  // hostile peer cannot turn, say, NOT_FOUND into an Integrity error.
+  const named = connectError.metadata.get(ERROR_CODE_METADATA) ?? "";
+  const invalidInput = Object.hasOwn(invalidInputOfCode, named) ? invalidInputOfCode[named as ErrorCode] : undefined;
+  if (code === Code.InvalidArgument && invalidInput) return new invalidInput(message, options);
   switch (code) {
     case Code.NotFound:
       return new NotFoundError(message, options);
     case Code.InvalidArgument:
-      return new InvalidDigestError(message, options);
+      // From a peer that does not name the kind: castore clients check digests before sending, so
+      // the server objected to something else.
+      return new InvalidArgumentError(message, options);
     case Code.DataLoss:
       return new IntegrityError(message, options);
     case Code.Canceled:
@@ -65,6 +94,9 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
       return new BackendError(`${message} (gRPC status ${Code[code]})`, options);
   }
 }
+
+/** What browsers' fetch rejects with when the server cannot be reached (no status, no details). */
+const FETCH_FAILED = /^(Failed to fetch|NetworkError when attempting to fetch resource\.?|Load failed)$/;
 
 /** Errors of connecting (or resolving the host) that mean the server cannot be reached now. */
 const UNREACHABLE = new Set([
@@ -81,9 +113,12 @@ const UNREACHABLE = new Set([
 /**
  * True when `error` (or what caused it) is a failure to connect. Connect passes some on as
  * UNAVAILABLE but not all (a missing unix socket, ENOENT, came out INTERNAL): all are UNAVAILABLE.
+ * A browser's fetch says only "Failed to fetch" (Chrome), "NetworkError when attempting to fetch
+ * resource." (Firefox) or "Load failed" (Safari), as a TypeError, for a server it cannot reach.
  */
 function isConnectFailure(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if (cause instanceof TypeError && FETCH_FAILED.test(cause.message)) return true;
     const { code, syscall } = cause as { code?: string; syscall?: string };
     if ((syscall === "connect" || syscall === "getaddrinfo") && code !== undefined && UNREACHABLE.has(code))
       return true;

@@ -1,0 +1,49 @@
+// Every package as npm would publish it: the packed tarball passes publint (package.json against
+// the files it ships) and attw's ESM-only profile (every export resolves to JavaScript and types
+// under Node's and bundlers' resolution).
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, inject, it } from "vitest";
+import { root } from "./support/pack-all.js";
+
+const run = promisify(execFile);
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+
+const license = readFileSync(join(root, "LICENSE"), "utf8");
+
+describe.each(inject("packed"))("$name as packed", ({ dir, tarball }) => {
+  it("ships the MIT licence, README, CHANGELOG and no workspace-only version ranges", async () => {
+    const { stdout: listing } = await run("tar", ["-tzf", tarball], { encoding: "utf8" });
+    const files = listing.split("\n");
+    for (const file of ["package/LICENSE", "package/README.md", "package/CHANGELOG.md", "package/dist/index.js"]) {
+      expect(files).toContain(file);
+    }
+    const read = async (file: string) =>
+      (await run("tar", ["-xzOf", tarball, `package/${file}`], { encoding: "utf8", maxBuffer: 1 << 24 })).stdout;
+    expect(await read("LICENSE")).toBe(license);
+    expect(readFileSync(join(dir, "LICENSE"), "utf8")).toBe(license);
+    const manifest = await read("package.json");
+    expect(manifest).not.toMatch(/"(workspace|catalog):/);
+    const { repository, homepage, bugs, engines, license: spdx } = JSON.parse(manifest);
+    expect({ spdx, hasRepository: !!repository?.url, hasHomepage: !!homepage, hasBugs: !!bugs?.url }).toEqual({
+      spdx: "MIT",
+      hasRepository: true,
+      hasHomepage: true,
+      hasBugs: true,
+    });
+    expect(engines.node).toBe(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).engines.node);
+  });
+
+  it("passes publint", async () => {
+    const { stdout } = await run(bin("publint"), ["run", tarball, "--strict"], { encoding: "utf8" });
+    expect(stdout).toContain("All good!");
+  });
+
+  it("passes attw (ESM-only profile)", async () => {
+    // No Definitely Typed look-ups: the packages must carry every type they expose.
+    const args = [tarball, "--profile", "esm-only", "--no-definitely-typed", "--format", "ascii", "--no-color"];
+    await expect(run(bin("attw"), args, { encoding: "utf8" })).resolves.toBeDefined();
+  });
+});
