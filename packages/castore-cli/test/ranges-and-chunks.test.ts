@@ -138,7 +138,7 @@ describe("cat --offset --length", () => {
     }
   });
 
-  it("reads a range from the default SQLite store and through a daemon (a forward-only stream), as real processes", async () => {
+  it("reads a range and lists chunks from the default SQLite store, directly and through a daemon, as real processes", async () => {
     const env = sandbox.env;
     const put = await runCastore(["put", "-"], { env, input: BLOB_C.data });
     expect(put.code).toBe(0);
@@ -156,10 +156,17 @@ describe("cat --offset --length", () => {
       const remote = await runCastore(["cat", BLOB_C.digest.toString(), ...range, ...via], { env });
       expect(remote).toMatchObject({ code: 0, stderr: "" });
       expect(Buffer.compare(remote.stdout, expected)).toBe(0);
-      // The gRPC client does not ask for chunk lists yet: the blob reads as one piece.
-      const stat = await runCastore(["stat", "--chunks", BLOB_C.digest.toString(), ...via], { env });
-      expect(stat).toMatchObject({ code: 0, stderr: "" });
-      expect(stat.stdout.toString()).toBe(`${BLOB_C.digest} present\n`);
+      // The daemon answers Stat with the store's own chunk list, so both views agree chunk for chunk.
+      const localStat = await runCastore(["stat", "--chunks", BLOB_C.digest.toString()], { env });
+      expect(localStat).toMatchObject({ code: 0, stderr: "" });
+      const localLines = localStat.stdout.toString().trimEnd().split("\n");
+      expect(localLines[0]).toBe(`${BLOB_C.digest} present`);
+      expect(localLines.length).toBeGreaterThan(2);
+      const sizes = localLines.slice(1).map((line) => Number(line.split(" ")[1]));
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(BLOB_C.data.length);
+      const remoteStat = await runCastore(["stat", "--chunks", BLOB_C.digest.toString(), ...via], { env });
+      expect(remoteStat).toMatchObject({ code: 0, stderr: "" });
+      expect(remoteStat.stdout.toString()).toBe(localStat.stdout.toString());
     } finally {
       await daemon?.stop();
     }
