@@ -291,7 +291,12 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       // Connections now close by themselves once their last response is written (HTTP/2 after its
       // GOAWAY, HTTP/1.1 once idle); destroying them at once could cut off those last bytes.
       http1?.closeIdleConnections();
-      await Promise.race([closed, delay(1_000, undefined, { ref: false })]);
+      // The wait must hold the process open itself: a connection whose session has stopped reading
+      // and has nothing left to write does not keep Node's event loop alive, and with only an
+      // unref'd timer here a daemon exited mid-shutdown with this promise unsettled (status 13).
+      const lastBytes = new AbortController();
+      await Promise.race([closed, delay(1_000, undefined, { signal: lastBytes.signal }).catch(() => {})]);
+      lastBytes.abort();
       http1?.close(() => {});
       for (const socket of sockets) socket.destroy();
       await closed;
