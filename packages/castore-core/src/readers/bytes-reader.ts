@@ -3,6 +3,7 @@ import type { B3Digest } from "../digest.js";
 import { IntegrityError, InvalidArgumentError } from "../errors.js";
 import { createBlake3Hasher } from "../hashing/hash.js";
 import { BaseBlobReader } from "./base-reader.js";
+import { pieceIndexAt } from "./piece-index.js";
 
 export interface BytesReaderOptions {
   /**
@@ -52,7 +53,7 @@ export class BytesReader extends BaseBlobReader {
     await this.#verification;
     const position = this.position;
     if (position >= this.size) return undefined;
-    const index = this.#segmentAt(position);
+    const index = pieceIndexAt(this.#starts, position);
     const segment = this.#segments[index] as Uint8Array;
     const offset = position - (this.#starts[index] as number);
     const length = Math.min(maxBytes, this.#chunkSize, segment.length - offset);
@@ -60,18 +61,6 @@ export class BytesReader extends BaseBlobReader {
   }
 
   protected async seekTo(): Promise<void> {}
-
-  /** Index of the segment holding `position` (< size): binary search over the start offsets. */
-  #segmentAt(position: number): number {
-    let low = 0;
-    let high = this.#starts.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if ((this.#starts[middle] as number) <= position) low = middle;
-      else high = middle - 1;
-    }
-    return low;
-  }
 }
 
 /** Throws an `Integrity` error unless the bytes (one array or ordered segments) hash to `digest`. */

@@ -6,6 +6,7 @@ import type { Blake3Hasher, Blake3Implementation } from "../hashing/blake3.js";
 import { blake3, digestWith } from "../hashing/hash.js";
 import { raceAbort, throwIfAborted } from "../signal.js";
 import { BaseBlobReader } from "./base-reader.js";
+import { pieceIndexAt } from "./piece-index.js";
 
 /** A chunk's bytes as a store hands them over: one array, ordered segments, or a stream. */
 export type ChunkBytes = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
@@ -118,7 +119,7 @@ export class ChunkedReader extends BaseBlobReader {
       if (position === this.size) this.#verifyWholeBlob();
       return undefined;
     }
-    const index = this.#chunkIndexAt(position);
+    const index = pieceIndexAt(this.#starts, position);
     if (index === this.#lastIndex + 1 && position === this.#starts[index]) this.#sequential = true;
     this.#lastIndex = index;
     const bytes = await raceAbort(this.#enterChunk(index), signal);
@@ -221,18 +222,6 @@ export class ChunkedReader extends BaseBlobReader {
     this.#blobHasher?.dispose();
     this.#blobHasher = undefined;
     this.#hashedUpTo = 0;
-  }
-
-  /** Index of the chunk holding `position` (< size): binary search over the start offsets. */
-  #chunkIndexAt(position: number): number {
-    let low = 0;
-    let high = this.#starts.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if ((this.#starts[middle] as number) <= position) low = middle;
-      else high = middle - 1;
-    }
-    return low;
   }
 }
 
