@@ -14,25 +14,11 @@ import {
   isInvalidDigest,
   readAll,
 } from "../src/index.js";
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { xorshiftBytes } from "./support/xorshift.js";
 
 /** A blob cut with FastCDC at small sizes (many chunks), and a store holding its chunks by digest. */
 async function chunkedBlob(length: number, seed = 7) {
-  const data = randomBytes(length, seed);
+  const data = xorshiftBytes(length, seed);
   const chunker = new FastCdcChunker({ minSize: 256, avgSize: 1024, maxSize: 4096 });
   const cuts = [...chunker.update(data), ...chunker.finish()];
   const store = new Map<string, Uint8Array>();

@@ -11,6 +11,7 @@ import {
   isInvalidArgument,
 } from "../src/index.js";
 import { referenceChunks } from "./fastcdc-reference.js";
+import { xorshiftBytes } from "./support/xorshift.js";
 
 interface VectorChunk {
   offset: number;
@@ -35,21 +36,6 @@ const vectors = JSON.parse(readFileSync(fixture("vectors.json"), "utf8")) as Vec
 const image = new Uint8Array(readFileSync(fixture("SekienAkashita.jpg")));
 const LOW48 = (1n << 48n) - 1n;
 const IMPLEMENTATIONS = ["wasm", "js"] as const;
-
-/** The recipe of the vectors' generated input. */
-function xorshiftBytes(length: number, seed = 0x12345678): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** Runs the chunker over `input` fed in pieces of the given sizes (cycled), returning [offset, length, hash48]. */
 function chunkAll(input: Uint8Array, options: FastCdcOptions, pieceSizes: number[] = [input.length]) {
