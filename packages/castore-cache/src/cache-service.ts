@@ -161,11 +161,11 @@ export class CacheBlobService extends BaseBlobService {
     const near = await this.#near.openRead(chunk.digest, { signal });
     if (near) {
       this.#stats.nearChunks++;
-      return readAllAndClose(near, chunk.size, signal);
+      return readChunkBytes(near, chunk.size, signal);
     }
     const bytes = await fromFar(`read chunk ${chunk.digest}`, async () => {
       const far = await this.#far.openRead(chunk.digest, { signal });
-      return far && readAllAndClose(far, chunk.size, signal);
+      return far && readChunkBytes(far, chunk.size, signal);
     });
     if (bytes === undefined) return undefined;
     await this.#fill(chunk.digest, bytes, signal);
@@ -176,8 +176,11 @@ export class CacheBlobService extends BaseBlobService {
   async #readOnePiece(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
     const far = await fromFar("open a blob", () => this.#far.openRead(digest, { signal }));
     if (!far) return undefined;
-    if (far.size === undefined || far.size > MAX_ONE_PIECE_FILL) return far;
-    const bytes = await fromFar(`read blob ${digest}`, () => readAllAndClose(far, far.size as number, signal));
+    if (far.size !== undefined && far.size > MAX_ONE_PIECE_FILL) return far;
+    // A pure stream (a server that sends no chunk list) has no size until it ends.
+    const bytes = await fromFar(`read blob ${digest}`, () => readAtMost(far, MAX_ONE_PIECE_FILL, signal));
+    // Longer than is worth holding: stream it again from far, unfilled.
+    if (bytes === undefined) return fromFar("open a blob", () => this.#far.openRead(digest, { signal }));
     await this.#fill(digest, bytes, signal);
     // #fill has just verified these exact bytes.
     return new BytesReader(digest, bytes, { verify: false });
@@ -207,20 +210,24 @@ export class CacheBlobService extends BaseBlobService {
   }
 }
 
-/** A reader's bytes (at most `limit`: more is an `Integrity` error), the reader closed afterwards. */
-async function readAllAndClose(
+/** A chunk's bytes from a reader (closed afterwards); more than the chunk's size is an `Integrity` error. */
+async function readChunkBytes(reader: BlobReader, size: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  const bytes = await readAtMost(reader, size, signal);
+  if (bytes === undefined)
+    throw new IntegrityError(`chunk ${reader.digest} is corrupt: the store holds more than its ${size} bytes`);
+  return bytes;
+}
+
+/** A reader's bytes, or `undefined` when it holds more than `limit`; the reader is closed afterwards. */
+async function readAtMost(
   reader: BlobReader,
   limit: number,
   signal: AbortSignal | undefined,
-): Promise<Uint8Array> {
+): Promise<Uint8Array | undefined> {
   try {
     return await readAll(reader, { signal, maxBytes: limit });
   } catch (error) {
-    if (isTooLarge(error)) {
-      throw new IntegrityError(`${reader.digest} is corrupt: the store holds more than its ${limit} bytes`, {
-        cause: error,
-      });
-    }
+    if (isTooLarge(error)) return undefined;
     throw error;
   } finally {
     await reader.close().catch(() => {});
