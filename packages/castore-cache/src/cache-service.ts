@@ -5,7 +5,6 @@ import {
   type BlobService,
   type BlobWriter,
   BytesReader,
-  ChunkedReader,
   type ChunkMeta,
   digestOf,
   IntegrityError,
@@ -15,6 +14,7 @@ import {
 } from "castore-core";
 import { ChunkListMemo } from "./chunk-lists.js";
 import { fromFar } from "./far.js";
+import { ReadThroughReader } from "./read-through-reader.js";
 import { ThroughWriter } from "./through-writer.js";
 
 /** Where a cache's writes go: near only, or near and far (`close` returns once far has the blob). */
@@ -46,6 +46,8 @@ export interface CacheStats {
   farBytes: number;
   /** Far fetches near refused to store (the read still succeeded). */
   fillFailures: number;
+  /** Blobs stored whole into near after a complete read-through. */
+  wholeBlobs: number;
 }
 
 /**
@@ -76,7 +78,16 @@ export class CacheBlobService extends BaseBlobService {
   readonly #write: CacheWriteMode;
   readonly #closeTiers: boolean;
   readonly #lists: ChunkListMemo;
-  readonly #stats: CacheStats = { nearChunks: 0, farChunks: 0, farBytes: 0, fillFailures: 0 };
+  /** Whole blobs being stored into near in the background (see #storeWhole); closing waits for them. */
+  readonly #storing = new Set<Promise<void>>();
+  readonly #closing = new AbortController();
+  readonly #stats: CacheStats = {
+    nearChunks: 0,
+    farChunks: 0,
+    farBytes: 0,
+    fillFailures: 0,
+    wholeBlobs: 0,
+  };
 
   constructor(options: CacheBlobServiceOptions) {
     super();
@@ -129,10 +140,11 @@ export class CacheBlobService extends BaseBlobService {
     if (chunks === undefined) return undefined;
     if (chunks.length === 0) return this.#readOnePiece(digest, signal);
     const size = chunks.reduce((total, chunk) => total + chunk.size, 0);
-    return new ChunkedReader(digest, size, chunks, {
+    return new ReadThroughReader(digest, size, chunks, {
       openChunk: (chunk, chunkSignal) => this.#readChunk(chunk, chunkSignal),
       // #readChunk returns arrays nobody else holds.
       handOutViews: true,
+      onComplete: () => this.#storeWhole(digest, chunks),
     });
   }
 
@@ -148,12 +160,50 @@ export class CacheBlobService extends BaseBlobService {
     }
   }
 
+  /** Settles once every whole blob being stored into near is stored (or given up). For tests. */
+  async settled(): Promise<void> {
+    while (this.#storing.size > 0) await Promise.allSettled([...this.#storing]);
+  }
+
   protected override async closeImpl(): Promise<void> {
+    this.#closing.abort();
+    await this.settled();
     this.#lists.clear();
     if (!this.#closeTiers) return;
     const results = await Promise.allSettled([this.#near.close(), this.#far.close()]);
     const failed = results.find((result) => result.status === "rejected");
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * After a complete read-through (every chunk now near, the blob verified), stores the whole blob
+   * into near from near's copies of its chunks, in the background: later reads then take near's own
+   * reader, at near's speed, and need neither far nor the remembered chunk list (across restarts
+   * too). A chunk that near lost meanwhile (or never stored) abandons it; nothing is stored then.
+   */
+  #storeWhole(digest: B3Digest, chunks: readonly ChunkMeta[]): void {
+    const signal = this.#closing.signal;
+    const task = (async () => {
+      if (signal.aborted || (await this.#near.has(digest, { signal }))) return;
+      const writer = await this.#near.openWrite({ signal });
+      try {
+        for (const chunk of chunks) {
+          const reader = await this.#near.openRead(chunk.digest, { signal });
+          if (!reader) return;
+          await writer.write(await readChunkBytes(reader, chunk.size, signal), { signal });
+        }
+        if (!(await writer.close({ signal })).equals(digest)) return;
+        this.#stats.wholeBlobs++;
+        this.#lists.delete(digest.toString());
+      } finally {
+        await writer.abort().catch(() => {});
+      }
+    })()
+      .catch(() => {
+        this.#stats.fillFailures++;
+      })
+      .finally(() => this.#storing.delete(task));
+    this.#storing.add(task);
   }
 
   /** One chunk of a read-through: near's copy, else far's, verified and stored into near. */

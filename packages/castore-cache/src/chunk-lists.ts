@@ -28,6 +28,10 @@ export class ChunkListMemo {
     if (this.#lists.size > this.#limit) this.#lists.delete(this.#lists.keys().next().value as string);
   }
 
+  delete(key: string): void {
+    this.#lists.delete(key);
+  }
+
   clear(): void {
     this.#lists.clear();
   }

@@ -4,7 +4,7 @@ import { type B3Digest, type BlobService, readAll } from "castore-core";
 import { SqliteBlobService } from "castore-sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CacheBlobService } from "../src/index.js";
-import { putRandomBlob } from "./support/random-blob.js";
+import { putRandomBlob, readRange } from "./support/random-blob.js";
 import { type ServedFar, serveFar } from "./support/served-far.js";
 
 const SIZE = 3 << 20; // about twelve 256 KiB chunks
@@ -27,9 +27,12 @@ describe("far down", () => {
   let nearBlob: B3Digest;
   /** Only far has it, and it was never read. */
   let farBlob: B3Digest;
-  /** Only far had it; a full read through the cache filled near with its chunks. */
+  /** Only far had it; a full read through the cache filled near with it. */
   let filledBlob: B3Digest;
   let filledBytes: Uint8Array;
+  /** Only far had it; a range read through the cache filled near with the chunks it touched. */
+  let partlyBlob: B3Digest;
+  let partlyRange: Uint8Array;
 
   beforeAll(async () => {
     served = await serveFar();
@@ -39,7 +42,11 @@ describe("far down", () => {
     farBlob = await putRandomBlob(served.client, SIZE);
     filledBlob = await putRandomBlob(served.client, SIZE);
     filledBytes = await readWhole(cache, filledBlob);
-    expect(await near.has(filledBlob)).toBe(false); // near holds its chunks, not the blob
+    await cache.settled();
+    expect(await near.has(filledBlob)).toBe(true); // stored whole after the complete read
+    partlyBlob = await putRandomBlob(served.client, SIZE);
+    partlyRange = await readRange(cache, partlyBlob, 1 << 20, 4096);
+    expect(await near.has(partlyBlob)).toBe(false); // only the chunks the range touched
     await served.stop();
   });
 
@@ -53,8 +60,14 @@ describe("far down", () => {
     expect((await cache.chunks(nearBlob))?.length).toBeGreaterThan(1);
   });
 
-  it("keeps serving a blob whose chunks were filled near by an earlier read", async () => {
+  it("keeps serving a blob an earlier complete read filled near", async () => {
     expect(Buffer.from(await readWhole(cache, filledBlob)).equals(Buffer.from(filledBytes))).toBe(true);
+  });
+
+  it("keeps serving the ranges an earlier read filled near, and fails the others with Unavailable", async () => {
+    const again = await readRange(cache, partlyBlob, 1 << 20, 4096);
+    expect(Buffer.from(again).equals(Buffer.from(partlyRange))).toBe(true);
+    await expect(readRange(cache, partlyBlob, 2 << 20, 4096)).rejects.toMatchObject({ code: "Unavailable" });
   });
 
   it("fails reads that need far with Unavailable", async () => {
