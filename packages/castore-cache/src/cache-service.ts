@@ -142,8 +142,8 @@ export class CacheBlobService extends BaseBlobService {
     const size = chunks.reduce((total, chunk) => total + chunk.size, 0);
     return new ReadThroughReader(digest, size, chunks, {
       openChunk: (chunk, chunkSignal) => this.#readChunk(chunk, chunkSignal),
-      // #readChunk returns arrays nobody else holds.
-      handOutViews: true,
+      // Copies: a store's reader may hand out arrays it keeps (readAll passes a single one through).
+      handOutViews: false,
       onComplete: () => this.#storeWhole(digest, chunks),
     });
   }

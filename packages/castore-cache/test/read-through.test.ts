@@ -70,6 +70,9 @@ describe("read-through of a 1 GiB far blob", () => {
     expect(await near.count()).toBe(touched.size);
     expect(await near.storedBytes()).toBe(touchedBytes);
     expect(cache.stats).toMatchObject({ farChunks: touched.size, farBytes: touchedBytes, fillFailures: 0 });
+    console.info(
+      `${RANGES} ranges of ${RANGE} bytes in a ${BLOB_SIZE}-byte blob of ${chunks.length} chunks: ${touched.size} chunks (${touchedBytes} bytes) from far`,
+    );
   });
 
   it("serves the same ranges again without fetching anything from far", async () => {
