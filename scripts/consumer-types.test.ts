@@ -28,10 +28,11 @@ import * as sqliteTesting from "castore-sqlite/testing";
 import * as grpc from "castore-grpc";
 import * as grpcWeb from "castore-grpc/web";
 import * as objectstore from "castore-objectstore";
+import * as cache from "castore-cache";
 import * as fixtures from "castore-fixtures";
 import * as cli from "castore-cli";
 
-export const modules = [core, coreNode, memory, sqlite, sqliteTesting, grpc, grpcWeb, objectstore, fixtures, cli];
+export const modules = [core, coreNode, memory, sqlite, sqliteTesting, grpc, grpcWeb, objectstore, cache, fixtures, cli];
 export async function roundTrip(service: core.BlobService): Promise<core.B3Digest> {
   return core.putBlob(service, new TextEncoder().encode("Hello World!"));
 }

@@ -13,6 +13,14 @@ const packages: ReadonlyArray<{ schemes: readonly string[]; load: () => Promise<
     schemes: ["objectstore+memory", "objectstore+file", "objectstore+s3"],
     load: async () => (await import("castore-objectstore")).objectStoreBackends,
   },
+  {
+    // A cache opens its near and far stores by address: every scheme must be there.
+    schemes: ["cache"],
+    load: async () => {
+      await Promise.all(packages.filter((p) => !p.schemes.includes("cache")).map(load));
+      return [(await import("castore-cache")).cacheBackend];
+    },
+  },
 ];
 
 const loaded = new Map<(typeof packages)[number], Promise<void>>();

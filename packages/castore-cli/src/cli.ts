@@ -114,7 +114,8 @@ Stores (--blob-service-addr URL; client commands also read ${ADDRESS_ENV}):
 ${stores}
   With no address, commands use the embedded store $XDG_DATA_HOME/castore/blobs.sqlite
   (~/.local/share/castore/blobs.sqlite when XDG_DATA_HOME is unset), so 'castore put' works
-  without a daemon.
+  without a daemon. --config FILE (.toml or .json) opens a composition of named stores instead,
+  such as a local cache in front of a daemon (see the README).
 
 Exit status: 0 success, 1 failure (blob absent or corrupt, store unreachable), 2 usage error
 (unknown option, malformed digest or address), 130/143 interrupted by SIGINT/SIGTERM.

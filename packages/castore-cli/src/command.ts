@@ -23,6 +23,7 @@ export const commonOptions = {
 /** Options of the commands that talk to a store as clients (put, cat, stat). */
 export const clientOptions = {
   "blob-service-addr": { type: "string" },
+  config: { type: "string" },
 } as const satisfies OptionSpecs;
 
 export const quietOption = {

@@ -89,19 +89,17 @@ export function parseOptions<P extends OptionParsers>(url: URL, parsers: P): Par
     const parser = Object.hasOwn(parsers, name) ? parsers[name] : undefined;
     if (!parser) {
       const known = allowed.length > 0 ? `known options: ${allowed.join(", ")}` : "this scheme takes no options";
-      throw new InvalidAddressError(`${url.href}: unknown option ${JSON.stringify(name)} (${known})`);
+      throw new InvalidAddressError(`${url.href}: unknown option ${JSON.stringify(name)} (${known})`, { option: name });
     }
     if (Object.hasOwn(result, name))
-      throw new InvalidAddressError(`${url.href}: option ${JSON.stringify(name)} is given twice`);
+      throw new InvalidAddressError(`${url.href}: option ${JSON.stringify(name)} is given twice`, { option: name });
     try {
       result[name] = parser(value);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       throw new InvalidAddressError(
         `${url.href}: bad value ${JSON.stringify(value)} for option ${JSON.stringify(name)}: ${why}`,
-        {
-          cause: error,
-        },
+        { cause: error, option: name },
       );
     }
   }

@@ -15,6 +15,7 @@ export const ErrorCode = {
   Closed: "Closed",
   TooLarge: "TooLarge",
   Unsupported: "Unsupported",
+  Unavailable: "Unavailable",
   Backend: "Backend",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -44,10 +45,23 @@ export class InvalidDigestError extends CastoreError {
   }
 }
 
-/** A store address (URL) was malformed, named an unknown scheme, or carried bad options. */
+/** What an `InvalidAddress` error may say besides its message. */
+export interface InvalidAddressErrorOptions extends ErrorOptions {
+  /** The query option (or configuration key) at fault, so a caller can point at its source. */
+  option?: string | undefined;
+}
+
+/**
+ * A store address (URL) or store configuration was malformed, named an unknown scheme, or carried
+ * bad options.
+ */
 export class InvalidAddressError extends CastoreError {
-  constructor(message: string, options?: ErrorOptions) {
+  /** The query option at fault, when one is. */
+  readonly option: string | undefined;
+
+  constructor(message: string, options?: InvalidAddressErrorOptions) {
     super(ErrorCode.InvalidAddress, message, options);
+    this.option = options?.option;
   }
 }
 
@@ -96,6 +110,16 @@ export class UnsupportedError extends CastoreError {
   }
 }
 
+/**
+ * A store the operation needs cannot be reached now (a cache's far tier is down, a server refuses
+ * connections): worth retrying later. `cause` holds the underlying error.
+ */
+export class UnavailableError extends CastoreError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.Unavailable, message, options);
+  }
+}
+
 /** The storage backend failed (I/O, database, network); `cause` holds the underlying error. */
 export class BackendError extends CastoreError {
   constructor(message: string, options?: ErrorOptions) {
@@ -126,4 +150,6 @@ export const isClosed = (error: unknown): error is ClosedError => isCastoreError
 export const isTooLarge = (error: unknown): error is TooLargeError => isCastoreError(error, ErrorCode.TooLarge);
 export const isUnsupported = (error: unknown): error is UnsupportedError =>
   isCastoreError(error, ErrorCode.Unsupported);
+export const isUnavailable = (error: unknown): error is UnavailableError =>
+  isCastoreError(error, ErrorCode.Unavailable);
 export const isBackend = (error: unknown): error is BackendError => isCastoreError(error, ErrorCode.Backend);

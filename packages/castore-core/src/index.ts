@@ -21,6 +21,13 @@ export {
   MIN_AVG_CHUNK_SIZE,
   validateFastCdcOptions,
 } from "./chunking/fastcdc.js";
+export {
+  type ConfigContext,
+  type ConfigTable,
+  type ConfigValue,
+  type OpenStoreConfigOptions,
+  openStoreConfig,
+} from "./config.js";
 export { B3Digest } from "./digest.js";
 export * from "./errors.js";
 export type { Blake3Hasher, Blake3Implementation } from "./hashing/blake3.js";
@@ -37,6 +44,7 @@ export {
   BlobServiceRegistry,
   defaultRegistry,
   fromAddr,
+  type OpenOptions,
   register,
 } from "./registry.js";
 export { SerialQueue } from "./serial.js";

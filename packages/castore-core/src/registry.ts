@@ -1,7 +1,17 @@
 import { parseAddress, requireNoFragment, schemeOf } from "./address.js";
+import type { ConfigContext, ConfigTable } from "./config.js";
 import { InvalidAddressError } from "./errors.js";
 import type { SignalOptions } from "./signal.js";
 import type { BlobService } from "./types.js";
+
+/** What a backend's `open` receives besides the URL. */
+export interface OpenOptions extends SignalOptions {
+  /**
+   * The registry that is opening this address. A backend that composes other stores (a cache of a
+   * near and a far store) opens their addresses through it, so schemes registered there are found.
+   */
+  registry?: BlobServiceRegistry | undefined;
+}
 
 /** A backend that can be opened by URL. Backend packages export one of these. */
 export interface BlobServiceBackend {
@@ -10,7 +20,13 @@ export interface BlobServiceBackend {
   /** One line for error messages and help, e.g. "memory:// — in-process, lost on exit". */
   readonly description?: string;
   /** Validates the URL (throwing `InvalidAddress` errors) and opens the service. */
-  open(url: URL, options?: SignalOptions): Promise<BlobService>;
+  open(url: URL, options?: OpenOptions): Promise<BlobService>;
+  /**
+   * Opens the service from a table of a store configuration (see `openStoreConfig`), for backends
+   * whose tables need more than the generic mapping (`path` and `host` into the URL, every other
+   * field a query option): a cache's `near` and `far` name other stores of the configuration.
+   */
+  openConfig?(table: ConfigTable, context: ConfigContext): Promise<BlobService>;
 }
 
 /** Maps URL schemes to backends. Most programs use the shared {@link defaultRegistry}. */
@@ -57,7 +73,7 @@ export class BlobServiceRegistry {
         `unknown store scheme ${JSON.stringify(`${scheme}://`)} in ${url.href} (known schemes: ${list})`,
       );
     }
-    return backend.open(url, options);
+    return backend.open(url, { ...options, registry: this });
   }
 }
 

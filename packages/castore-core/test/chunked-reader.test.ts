@@ -267,6 +267,19 @@ describe("ChunkedReader", () => {
     await random.seek(40_000);
     await random.read({ maxBytes: 1 });
     expect(opened).toHaveLength(1);
+
+    // A short range across a boundary after a seek fetches the two chunks it touches, nothing ahead;
+    // reading on through a whole chunk starts the read-ahead again.
+    opened.length = 0;
+    const straddling = counting(3);
+    const second = blob.chunks[0]?.size as number;
+    await straddling.seek(second - 2);
+    expect((await straddling.read())?.length).toBe(2);
+    await straddling.read({ maxBytes: 2 });
+    expect(opened).toEqual([0, 1]);
+    while (straddling.position < second + (blob.chunks[1]?.size as number)) await straddling.read();
+    await straddling.read({ maxBytes: 1 });
+    expect(opened).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("honours a read's signal without losing its place, and aborts fetches when closed", async () => {

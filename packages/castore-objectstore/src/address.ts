@@ -79,10 +79,12 @@ function checkOptionNames(url: URL, parsers: OptionParsers): void {
     if (CREDENTIAL_LIKE.test(name)) {
       throw new InvalidAddressError(
         `${href}: option ${JSON.stringify(name)} looks like a credential; credentials never go in an address (use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a shared credentials file, or profile=)`,
+        { option: name },
       );
     }
     throw new InvalidAddressError(
       `${href}: unknown option ${JSON.stringify(name)} (known options: ${allowed.join(", ")})`,
+      { option: name },
     );
   }
 }

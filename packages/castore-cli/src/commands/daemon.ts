@@ -17,6 +17,7 @@ export const daemonCommand: Command = {
   options: {
     "listen-address": { type: "string" },
     "blob-service-addr": { type: "string" },
+    config: { type: "string" },
     ...securityOptionSpecs,
   },
   help: () => `Usage: castore daemon [options]
@@ -31,6 +32,8 @@ Options:
       --blob-service-addr URL  the store to serve (default: the embedded SQLite store
                                $XDG_DATA_HOME/castore/blobs.sqlite; see 'castore --help').
                                The daemon does not read CASTORE_BLOB_SERVICE_ADDR.
+      --config FILE            serve the root store of a configuration file (.toml or .json)
+                               instead: named stores, cache tiers (see the README)
       --log-level LEVEL        error, warn, info (default) or debug (one line per request)
   -h, --help                   show this help
 
@@ -62,7 +65,12 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     expectPositionals(line, 0, 0, "");
     const { logger, signal } = context;
     const listen = parseListenAddress(stringOption(line, "listen-address") ?? DEFAULT_LISTEN_ADDRESS);
-    const choice = chooseStore(stringOption(line, "blob-service-addr"), context.env, false);
+    const choice = chooseStore(
+      stringOption(line, "blob-service-addr"),
+      context.env,
+      false,
+      stringOption(line, "config"),
+    );
     refuseToServeItself(choice.address, listen);
     const settings = await serverSettings(line);
 

@@ -70,6 +70,8 @@ export class ChunkedReader extends BaseBlobReader {
   #blake3: Blake3Implementation | undefined;
   /** Index of the chunk the last read came from (-1 before the first read). */
   #lastIndex = -1;
+  /** Whether the read that entered chunk #lastIndex began at the chunk's first byte. */
+  #lastEnteredAtStart = true;
   /** True while reads go forward without seeks: prefetch is worth it. */
   #sequential = true;
   /** Hashes the bytes handed out since offset 0, while they are contiguous. */
@@ -120,7 +122,14 @@ export class ChunkedReader extends BaseBlobReader {
       return undefined;
     }
     const index = pieceIndexAt(this.#starts, position);
-    if (index === this.#lastIndex + 1 && position === this.#starts[index]) this.#sequential = true;
+    if (index !== this.#lastIndex) {
+      // Reading crossed into the next chunk at its start, after reading the previous one from its
+      // start: a sequential run, worth fetching ahead. A short range that merely straddles a
+      // boundary after a seek is not one, and fetches only the two chunks it touches.
+      const enteredAtStart = position === this.#starts[index];
+      if (index === this.#lastIndex + 1 && enteredAtStart && this.#lastEnteredAtStart) this.#sequential = true;
+      this.#lastEnteredAtStart = enteredAtStart;
+    }
     this.#lastIndex = index;
     const bytes = await raceAbort(this.#enterChunk(index), signal);
     const offset = position - (this.#starts[index] as number);
@@ -138,6 +147,7 @@ export class ChunkedReader extends BaseBlobReader {
     this.#dropBlobHasher();
     this.#verifiedEnd = false;
     if (target === 0) this.#lastIndex = -1;
+    this.#lastEnteredAtStart = target === 0;
   }
 
   protected override async release(): Promise<void> {

@@ -29,6 +29,7 @@ const codeOfError: Record<ErrorCode, Code> = {
   Closed: Code.Unavailable,
   TooLarge: Code.ResourceExhausted,
   Unsupported: Code.Unimplemented,
+  Unavailable: Code.Unavailable,
   Backend: Code.Internal,
 };
 
