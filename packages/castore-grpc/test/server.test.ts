@@ -17,6 +17,7 @@ import {
   isBackend,
   isInvalidArgument,
   isTooLarge,
+  isUnavailable,
   putBlob,
 } from "castore-core";
 import { BLOB_B, BLOB_C, checkBytes, DUMMY_DIGEST, HELLOWORLD, pseudoRandomBytes } from "castore-fixtures";
@@ -267,7 +268,7 @@ describe("graceful shutdown", () => {
       checkBytes(Buffer.concat(rest), big, "the blob read while the server shuts down");
       await closing;
       const late = new GrpcBlobService(castore.server.address);
-      expect(isBackend(await late.has(digest).catch((e: unknown) => e))).toBe(true);
+      expect(isUnavailable(await late.has(digest).catch((e: unknown) => e))).toBe(true);
       await late.close();
       await castore.close();
     },
@@ -305,7 +306,7 @@ describe("graceful shutdown", () => {
     castore.backend.release();
     // UNAVAILABLE, not CANCELLED: the client did not cancel, and may retry elsewhere.
     const error = await writer.close().catch((e: unknown) => e);
-    expect(isBackend(error), String(error)).toBe(true);
+    expect(isUnavailable(error), String(error)).toBe(true);
     expect(String(error)).toMatch(/shutting down/);
     expect(castore.backend.writersClosed).toBe(0);
     expect(castore.backend.blobCount).toBe(0);

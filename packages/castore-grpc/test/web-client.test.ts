@@ -99,8 +99,8 @@ describe("the browser client's errors", () => {
         () => undefined,
         (e: unknown) => e,
       );
-      expect(isCastoreError(error, ErrorCode.Backend), String(error)).toBe(true);
-      expect(String(error)).toMatch(/gRPC status Unavailable/);
+      expect(isCastoreError(error, ErrorCode.Unavailable), String(error)).toBe(true);
+      expect(String(error)).toMatch(/server unreachable/);
     }
     await client.close();
   });

@@ -11,12 +11,14 @@ import {
   isCastoreError,
   NotFoundError,
   TooLargeError,
+  UnavailableError,
   UnsupportedError,
 } from "castore-core";
 
 /**
  * castore errors ↔ gRPC status codes (docs/design.md §7): NotFound ↔ NOT_FOUND, InvalidDigest ↔
- * INVALID_ARGUMENT, Integrity ↔ DATA_LOSS, Aborted ↔ CANCELLED, TooLarge ↔ RESOURCE_EXHAUSTED.
+ * INVALID_ARGUMENT, Integrity ↔ DATA_LOSS, Aborted ↔ CANCELLED, TooLarge ↔ RESOURCE_EXHAUSTED,
+ * Unavailable ↔ UNAVAILABLE.
  * Connect's `Code` numbers are the gRPC status numbers.
  */
 const codeOfError: Record<ErrorCode, Code> = {
@@ -43,7 +45,7 @@ export const ERROR_CODE_METADATA = "castore-error-code";
 /**
  * The kinds that share INVALID_ARGUMENT, which the metadata tells apart. Every other status maps to
  * one kind on the client (and Closed or Backend on the server are not the client's own Closed or
- * Backend: a server shutting down is UNAVAILABLE, a Backend failure with "unavailable").
+ * Backend: a server shutting down is UNAVAILABLE, which its clients see as Unavailable).
  */
 const invalidInputOfCode: Partial<Record<ErrorCode, new (message: string, options?: ErrorOptions) => CastoreError>> = {
   InvalidDigest: InvalidDigestError,
@@ -91,6 +93,10 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
       return new TooLargeError(message, options);
     case Code.Unimplemented:
       return new UnsupportedError(message, options);
+    case Code.Unavailable:
+      // The server cannot be reached, went away mid-call or is shutting down: worth a retry later
+      // or elsewhere (a cache tier reports its far store this way).
+      return new UnavailableError(message, options);
     default:
       return new BackendError(`${message} (gRPC status ${Code[code]})`, options);
   }

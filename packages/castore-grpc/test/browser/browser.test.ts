@@ -148,6 +148,8 @@ describe.skipIf(unavailable !== undefined)("castore-grpc in Chromium", { timeout
     await gone.close();
     const digest = (await digestOf(patterned(10, 9))).toString();
     const result = await call(esbuildPage(), "has", gone.address, digest);
-    expect(result).toMatchObject({ error: { code: "Backend", message: expect.stringMatching(/Unavailable/) } });
+    expect(result).toMatchObject({
+      error: { code: "Unavailable", message: expect.stringMatching(/server unreachable/) },
+    });
   });
 });
