@@ -1,20 +1,22 @@
 import {
   type B3Digest,
-  BaseBlobService,
   type Blake3Implementation,
   type BlobReader,
   type BlobWriter,
-  BytesReader,
   blake3,
-  ChunkedReader,
   type ChunkMeta,
+  InvalidArgumentError,
+  isInvalidArgument,
+} from "castore-core";
+import {
+  BaseBlobService,
+  BytesReader,
+  ChunkedReader,
   chunkSizesFor,
   DEFAULT_AVG_CHUNK_SIZE,
   type FastCdcOptions,
-  InvalidArgumentError,
-  isInvalidArgument,
   type SplitChunk,
-} from "castore-core";
+} from "castore-core/backend";
 import { MemoryBlobWriter } from "./memory-writer.js";
 
 export interface MemoryBlobServiceOptions {

@@ -1,4 +1,5 @@
-import { BlobServiceRegistry, chunkSizesFor, FastCdcChunker, fromAddr, isInvalidAddress, register } from "castore-core";
+import { BlobServiceRegistry, fromAddr, isInvalidAddress, register } from "castore-core";
+import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
 import { BLOB_B, BLOB_C, checkBytes, HELLOWORLD, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { MemoryBlobService, memoryBackend } from "../src/index.js";

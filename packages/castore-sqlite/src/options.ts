@@ -1,4 +1,5 @@
-import { chunkSizesFor, DEFAULT_AVG_CHUNK_SIZE, type FastCdcOptions, InvalidArgumentError } from "castore-core";
+import { InvalidArgumentError } from "castore-core";
+import { chunkSizesFor, DEFAULT_AVG_CHUNK_SIZE, type FastCdcOptions } from "castore-core/backend";
 
 /** How hard SQLite works to make a commit survive power loss (WAL mode). */
 export type SynchronousMode = "normal" | "full";

@@ -6,13 +6,12 @@ import {
   type BlobWriter,
   type BytesInput,
   type ChunkMeta,
-  chunksOf,
   isCastoreError,
-  iterateReader,
   type ReadOptions,
   type SeekOrigin,
   type SignalOptions,
 } from "castore-core";
+import { chunksOf, iterateReader } from "castore-core/backend";
 import type { Logger } from "../logger.js";
 
 /**

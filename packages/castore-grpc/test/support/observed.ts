@@ -10,7 +10,7 @@ import type {
   SeekOrigin,
   SignalOptions,
 } from "castore-core";
-import { chunksOf } from "castore-core";
+import { chunksOf } from "castore-core/backend";
 import { MemoryBlobService } from "castore-memory";
 
 export class ObservedBlobService extends MemoryBlobService {

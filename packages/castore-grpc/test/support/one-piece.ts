@@ -1,7 +1,8 @@
 // A store that never reports chunk lists (chunks() is [] for every stored blob, core's default), as
 // a backend that stores blobs whole, or an older server, does: castore's clients then read blobs as
 // verified forward-only streams. The bytes live in a memory store, reachable for test hooks.
-import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter } from "castore-core";
+import type { B3Digest, BlobReader, BlobWriter } from "castore-core";
+import { BaseBlobService } from "castore-core/backend";
 import { MemoryBlobService } from "castore-memory";
 
 export class OnePieceBlobService extends BaseBlobService {

@@ -1,23 +1,20 @@
 // Deliberately broken BlobServices, made by wrapping a healthy MemoryBlobService, each with one
 // realistic bug. The conformance suite must fail each of them: that is how the suite itself is tested.
 import {
-  abortedError,
   type B3Digest,
   type BlobReader,
   type BlobService,
   type BlobWriter,
   type BytesInput,
-  BytesReader,
   type ChunkMeta,
   ClosedError,
-  chunksOf,
   isCastoreError,
-  iterateReader,
   type ReadOptions,
   readAll,
   type SeekOrigin,
   type SignalOptions,
 } from "castore-core";
+import { abortedError, BytesReader, chunksOf, iterateReader } from "castore-core/backend";
 import { type BlobServiceCapabilities, HELLOWORLD } from "castore-fixtures";
 import { MemoryBlobService } from "../../src/index.js";
 
