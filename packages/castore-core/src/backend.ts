@@ -16,6 +16,12 @@ export {
   MIN_AVG_CHUNK_SIZE,
   validateFastCdcOptions,
 } from "./chunking/fastcdc.js";
+export {
+  checkInteger,
+  checkOptionalInteger,
+  describeIntegerRange,
+  isIntegerInRange,
+} from "./integers.js";
 export { BaseBlobReader } from "./readers/base-reader.js";
 export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
 export { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions } from "./readers/chunked-reader.js";
