@@ -24,6 +24,7 @@ import * as core from "castore-core";
 import * as coreBackend from "castore-core/backend";
 import * as coreNode from "castore-core/node";
 import * as memory from "castore-memory";
+import * as memoryTesting from "castore-memory/testing";
 import * as sqlite from "castore-sqlite";
 import * as sqliteTesting from "castore-sqlite/testing";
 import * as grpc from "castore-grpc";
@@ -32,7 +33,7 @@ import * as objectstore from "castore-objectstore";
 import * as fixtures from "castore-fixtures";
 import * as cli from "castore-cli";
 
-export const modules = [core, coreBackend, coreNode, memory, sqlite, sqliteTesting, grpc, grpcWeb, objectstore, fixtures, cli];
+export const modules = [core, coreBackend, coreNode, memory, memoryTesting, sqlite, sqliteTesting, grpc, grpcWeb, objectstore, fixtures, cli];
 export async function roundTrip(service: core.BlobService): Promise<core.B3Digest> {
   return core.putBlob(service, new TextEncoder().encode("Hello World!"));
 }

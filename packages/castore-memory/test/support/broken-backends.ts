@@ -17,6 +17,7 @@ import {
 import { abortedError, BytesReader, chunksOf, iterateReader } from "castore-core/backend";
 import { type BlobServiceCapabilities, HELLOWORLD } from "castore-fixtures";
 import { MemoryBlobService } from "../../src/index.js";
+import { corruptForTesting } from "../../src/testing.js";
 
 /** A reader that forwards everything to a healthy one; bugs override single methods. */
 export class ForwardingReader implements BlobReader {
@@ -138,7 +139,7 @@ export const forwardingCapabilities: BlobServiceCapabilities = {
   backwardSeek: true,
   seekFromEnd: true,
   corrupt: async (service, digest) => {
-    if (!(service as ForwardingService).inner.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+    if (!corruptForTesting((service as ForwardingService).inner, digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => (service as ForwardingService).inner.blobCount,
   chunks: true,
