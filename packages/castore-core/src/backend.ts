@@ -16,6 +16,7 @@ export {
   MIN_AVG_CHUNK_SIZE,
   validateFastCdcOptions,
 } from "./chunking/fastcdc.js";
+export { ForwardingBlobReader, ForwardingBlobService, ForwardingBlobWriter } from "./forwarding.js";
 export {
   checkInteger,
   checkOptionalInteger,
