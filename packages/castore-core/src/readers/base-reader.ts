@@ -9,7 +9,7 @@ import {
   UnsupportedError,
 } from "../errors.js";
 import { checkInteger } from "../integers.js";
-import { notifyFinished } from "../lifecycle.js";
+import { markReportsFinish, notifyFinished } from "../lifecycle.js";
 import { SerialQueue } from "../serial.js";
 import { type SignalOptions, throwIfAborted } from "../signal.js";
 import type { BlobReader, ReadOptions, SeekOrigin } from "../types.js";
@@ -137,3 +137,6 @@ export abstract class BaseBlobReader implements BlobReader {
     }
   }
 }
+
+// Services of any copy of castore-core track these handles (see lifecycle.ts).
+markReportsFinish(BaseBlobReader.prototype);
