@@ -21,8 +21,10 @@ const TYPESCRIPTS = { "5.9": "~5.9.3", latest: "latest" } as const;
 /** Imports every public entry point, so that tsc checks every declaration file a user can reach. */
 const NODE_CONSUMER = `
 import * as core from "castore-core";
+import * as coreBackend from "castore-core/backend";
 import * as coreNode from "castore-core/node";
 import * as memory from "castore-memory";
+import * as memoryTesting from "castore-memory/testing";
 import * as sqlite from "castore-sqlite";
 import * as sqliteTesting from "castore-sqlite/testing";
 import * as grpc from "castore-grpc";
@@ -32,7 +34,21 @@ import * as cache from "castore-cache";
 import * as fixtures from "castore-fixtures";
 import * as cli from "castore-cli";
 
-export const modules = [core, coreNode, memory, sqlite, sqliteTesting, grpc, grpcWeb, objectstore, cache, fixtures, cli];
+export const modules = [
+  core,
+  coreBackend,
+  coreNode,
+  memory,
+  memoryTesting,
+  sqlite,
+  sqliteTesting,
+  grpc,
+  grpcWeb,
+  objectstore,
+  cache,
+  fixtures,
+  cli,
+];
 export async function roundTrip(service: core.BlobService): Promise<core.B3Digest> {
   return core.putBlob(service, new TextEncoder().encode("Hello World!"));
 }
@@ -40,6 +56,9 @@ export async function roundTrip(service: core.BlobService): Promise<core.B3Diges
 
 const BROWSER_CONSUMER = `
 import * as core from "castore-core";
+import * as backend from "castore-core/backend";
+
+export const reader = (digest: core.B3Digest, bytes: Uint8Array): core.BlobReader => new backend.BytesReader(digest, bytes);
 
 export async function roundTrip(service: core.BlobService): Promise<Uint8Array | undefined> {
   const digest = await core.putBlob(service, new TextEncoder().encode("Hello World!"));
@@ -107,7 +126,7 @@ describe.each(Object.keys(TYPESCRIPTS) as (keyof typeof TYPESCRIPTS)[])("a consu
       expect(await compile(name, NODE_CONSUMER, options, typescript), label).toBe("");
     });
 
-    it("compiles against castore-core in a browser project (lib ES2022 + DOM)", async () => {
+    it("compiles against castore-core and castore-core/backend in a browser project (lib ES2022 + DOM)", async () => {
       const name = `browser-${typescript}-${resolution}`;
       const options = { ...RESOLUTIONS[resolution], lib: ["ES2022", "DOM"], types: [] };
       expect(await compile(name, BROWSER_CONSUMER, options, typescript)).toBe("");

@@ -1,13 +1,5 @@
-import {
-  type BlobService,
-  type BlobServiceBackend,
-  defaultRegistry,
-  InvalidAddressError,
-  oneOf,
-  parseOptions,
-  requireNoHost,
-  requireNoPath,
-} from "castore-core";
+import { type BlobService, type BlobServiceBackend, defaultRegistry, InvalidAddressError } from "castore-core";
+import { oneOf, parseOptions, requireNoHost, requireNoPath } from "castore-core/backend";
 import { CacheBlobService, type CacheWriteMode } from "./cache-service.js";
 
 const writeMode = oneOf<CacheWriteMode>("near", "through");

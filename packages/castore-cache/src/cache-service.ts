@@ -1,10 +1,8 @@
 import {
   type B3Digest,
-  BaseBlobService,
   type BlobReader,
   type BlobService,
   type BlobWriter,
-  BytesReader,
   type ChunkMeta,
   digestOf,
   IntegrityError,
@@ -12,6 +10,7 @@ import {
   isTooLarge,
   readAll,
 } from "castore-core";
+import { BaseBlobService, BytesReader } from "castore-core/backend";
 import { ChunkListMemo } from "./chunk-lists.js";
 import { fromFar } from "./far.js";
 import { ReadThroughReader } from "./read-through-reader.js";

@@ -1,4 +1,5 @@
-import { type B3Digest, ChunkedReader, type ChunkedReaderOptions, type ChunkMeta } from "castore-core";
+import type { B3Digest, ChunkMeta } from "castore-core";
+import { ChunkedReader, type ChunkedReaderOptions } from "castore-core/backend";
 
 export interface ReadThroughReaderOptions extends ChunkedReaderOptions {
   /** Called once, after a complete, verified read. */

@@ -1,4 +1,5 @@
-import { type B3Digest, BaseBlobWriter, type BlobWriter, IntegrityError } from "castore-core";
+import { type B3Digest, type BlobWriter, IntegrityError } from "castore-core";
+import { BaseBlobWriter } from "castore-core/backend";
 import { fromFar } from "./far.js";
 
 /**

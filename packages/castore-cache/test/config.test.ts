@@ -8,11 +8,9 @@ import {
   getBlob,
   InvalidAddressError,
   openStoreConfig,
-  parseOptions,
   putBlob,
-  requireNoHost,
-  requireNoPath,
 } from "castore-core";
+import { parseOptions, requireNoHost, requireNoPath } from "castore-core/backend";
 import { MemoryBlobService, memoryBackend } from "castore-memory";
 import { objectStoreBackends } from "castore-objectstore";
 import { SqliteBlobService, sqliteBackend } from "castore-sqlite";

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type BlobService, fromAddr, register } from "castore-core";
 import { describeBlobService } from "castore-fixtures/vitest";
 import { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 import { objectStoreBackends } from "castore-objectstore";
 import { SqliteBlobService } from "castore-sqlite";
 import { isReleased } from "castore-sqlite/testing";
@@ -62,7 +63,7 @@ describeBlobService(
     seekFromEnd: true,
     chunks: true,
     corrupt: async (service, digest) => {
-      if (!(cacheOf(service).near as MemoryBlobService).corruptForTesting(digest))
+      if (!corruptForTesting(cacheOf(service).near as MemoryBlobService, digest))
         throw new Error(`cannot corrupt ${digest}`);
     },
     storedBlobCount: async (service) => (cacheOf(service).near as MemoryBlobService).blobCount,

@@ -1,10 +1,12 @@
 // `castore stat --chunks` and `castore cat --offset/--length`: through a chunking store in this
 // process (a test scheme over castore-memory, so the chunk list is real), against the default SQLite
 // store in real processes, and through a real daemon (a forward-only stream).
+
 import { join } from "node:path";
 import { type BlobService, type ChunkMeta, register } from "castore-core";
 import { BLOB_C, DUMMY_DIGEST, HELLOWORLD, put } from "castore-fixtures";
 import { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSandbox, runCastore, type Sandbox } from "./helpers/cli.js";
 import { type Daemon, startDaemon } from "./helpers/daemon.js";
@@ -30,7 +32,7 @@ register({
     const store = new MemoryBlobService({ avgChunkSize: 65536 });
     await put(store, BLOB_C.data);
     await put(store, HELLOWORLD.data);
-    if (corruptOnOpen) store.corruptForTesting(corruptOnOpen.digest);
+    if (corruptOnOpen) corruptForTesting(store, corruptOnOpen.digest);
     return store;
   },
 });

@@ -1,4 +1,5 @@
 import { InvalidAddressError } from "./errors.js";
+import { describeIntegerRange, isIntegerInRange } from "./integers.js";
 
 /**
  * Helpers backends use to validate their addresses the same way (docs/design.md §4), so every scheme
@@ -125,9 +126,8 @@ export const booleanOption: OptionParser<boolean> = (value) => {
 export function integerOption(min: number, max: number): OptionParser<number> {
   return (value) => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new Error(`expected an integer from ${min} to ${max}`);
-    }
+    if (!/^\d+$/.test(value) || !isIntegerInRange(n, min, max))
+      throw new Error(`expected ${describeIntegerRange(min, max)}`);
     return n;
   };
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, TooLargeError } from "./errors.js";
+import { checkInteger } from "./integers.js";
 import { raceAbort, type SignalOptions, throwIfAborted } from "./signal.js";
 import type { BytesInput } from "./types.js";
 
@@ -124,7 +125,6 @@ export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uin
 
 /** Splits bytes into pieces of at most `size` bytes, without copying. */
 export function* splitBytes(bytes: Uint8Array, size: number): Generator<Uint8Array> {
-  if (!Number.isSafeInteger(size) || size <= 0)
-    throw new InvalidArgumentError(`piece size must be a positive integer, got ${size}`);
+  checkInteger("piece size", size);
   for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
 }

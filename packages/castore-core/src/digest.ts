@@ -4,6 +4,11 @@ import { InvalidDigestError } from "./errors.js";
 
 const PREFIX = "b3:";
 const HEX = /^[0-9a-fA-F]{64}$/;
+/**
+ * Marks every B3Digest, in every copy of castore-core a process loads (Symbol.for is shared by all
+ * of them), so a digest made by one copy is a digest to another: `instanceof B3Digest` tests it.
+ */
+const DIGEST_BRAND = Symbol.for("castore-core.B3Digest");
 
 /**
  * A BLAKE3 digest: exactly 32 bytes, immutable.
@@ -18,6 +23,16 @@ export class B3Digest {
 
   readonly #bytes: Uint8Array;
   #text: string | undefined;
+
+  /**
+   * True for a B3Digest from any copy of castore-core, not only this one: a dependency tree may hold
+   * two copies, and a digest from one must be accepted by the other.
+   */
+  static [Symbol.hasInstance](value: unknown): value is B3Digest {
+    return (
+      typeof value === "object" && value !== null && (value as { [DIGEST_BRAND]?: unknown })[DIGEST_BRAND] === true
+    );
+  }
 
   private constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
@@ -97,9 +112,14 @@ export class B3Digest {
 
   /** Equality by bytes. */
   equals(other: B3Digest | Uint8Array): boolean {
-    const theirs = other instanceof B3Digest ? other.#bytes : other;
+    // unsafeBytes, not #bytes: `other` may come from another copy of castore-core.
+    const theirs = other instanceof B3Digest ? other.unsafeBytes : other;
     if (theirs.length !== this.#bytes.length) return false;
     for (let i = 0; i < theirs.length; i++) if (theirs[i] !== this.#bytes[i]) return false;
     return true;
   }
 }
+
+// The brand lives on the prototype (not enumerable, not writable), outside the class body so the
+// published declarations do not name a private symbol.
+Object.defineProperty(B3Digest.prototype, DIGEST_BRAND, { value: true });

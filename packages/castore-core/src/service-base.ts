@@ -1,18 +1,16 @@
 import { type ChunkMeta, validateChunkList } from "./chunking/chunk-list.js";
 import { B3Digest } from "./digest.js";
 import { ClosedError, InvalidDigestError } from "./errors.js";
-import { onFinished } from "./lifecycle.js";
-import { BaseBlobReader } from "./readers/base-reader.js";
+import { onFinished, reportsFinish } from "./lifecycle.js";
 import { type SignalOptions, throwIfAborted } from "./signal.js";
 import type { BlobReader, BlobService, BlobWriter } from "./types.js";
-import { BaseBlobWriter } from "./writers/base-writer.js";
 
 /** What callers may pass where a digest is expected (JavaScript callers are not type-checked). */
 export type DigestLike = B3Digest | Uint8Array | string;
 
 /** Turns a caller's digest argument into a B3Digest, or throws an `InvalidDigest` error naming the problem. */
 export function toDigest(value: DigestLike): B3Digest {
-  if (value instanceof B3Digest) return value;
+  if (value instanceof B3Digest) return value; // from any copy of castore-core (B3Digest's brand)
   if (value instanceof Uint8Array || typeof value === "string") return B3Digest.from(value);
   throw new InvalidDigestError(`expected a B3Digest, got ${value === null ? "null" : typeof value}`);
 }
@@ -30,10 +28,10 @@ export abstract class BaseBlobService implements BlobService {
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Unfinished writers, held strongly: a dropped writer must still be aborted on close. */
-  readonly #writers = new Set<BaseBlobWriter>();
+  readonly #writers = new Set<BlobWriter>();
   /** Unfinished readers, held weakly: a reader read to the end and dropped must not pin memory. */
-  readonly #readers = new Set<WeakRef<BaseBlobReader>>();
-  readonly #forgetCollected = new FinalizationRegistry<WeakRef<BaseBlobReader>>((ref) => this.#readers.delete(ref));
+  readonly #readers = new Set<WeakRef<BlobReader>>();
+  readonly #forgetCollected = new FinalizationRegistry<WeakRef<BlobReader>>((ref) => this.#readers.delete(ref));
 
   protected abstract hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean>;
   protected abstract openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined>;
@@ -66,7 +64,8 @@ export abstract class BaseBlobService implements BlobService {
       await reader.close().catch(() => {});
       throw new ClosedError("blob service was closed while the blob was being opened");
     }
-    if (reader instanceof BaseBlobReader) {
+    // Readers and writers on core's base classes report when they finish (from any copy of core).
+    if (reportsFinish(reader)) {
       const ref = new WeakRef(reader);
       this.#readers.add(ref);
       this.#forgetCollected.register(reader, ref, ref);
@@ -93,7 +92,7 @@ export abstract class BaseBlobService implements BlobService {
       await writer.abort(new ClosedError("service closed")).catch(() => {});
       throw new ClosedError("blob service was closed while the writer was being opened");
     }
-    if (writer instanceof BaseBlobWriter) {
+    if (reportsFinish(writer)) {
       this.#writers.add(writer);
       onFinished(writer, () => this.#writers.delete(writer));
     }

@@ -1,13 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions, FastCdcChunker } from "../src/backend.js";
 import {
   type B3Digest,
-  type ChunkBytes,
-  ChunkedReader,
-  type ChunkedReaderOptions,
   type ChunkMeta,
   digestOf,
-  FastCdcChunker,
   isAborted,
   isIntegrity,
   isInvalidArgument,

@@ -1,14 +1,11 @@
 // Calls that overlap or race a close: each must behave as if the calls had been made one by one.
 import { describe, expect, it } from "vitest";
+import { BaseBlobService, BaseBlobWriter, BytesReader, ForwardSeeker } from "../src/backend.js";
 import {
   type B3Digest,
-  BaseBlobService,
-  BaseBlobWriter,
   type BlobReader,
   type BlobWriter,
-  BytesReader,
   digestOf,
-  ForwardSeeker,
   isAborted,
   isClosed,
   readAll,

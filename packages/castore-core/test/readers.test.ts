@@ -1,17 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { BytesReader, ForwardSeeker, splitBytes, verifyStream } from "../src/backend.js";
 import {
   type BlobReader,
-  BytesReader,
   digestOf,
-  ForwardSeeker,
   isClosed,
   isIntegrity,
   isInvalidArgument,
   isUnsupported,
   readAll,
-  splitBytes,
-  verifyStream,
 } from "../src/index.js";
 
 /** Flips the low bit of one byte in place and returns the array. */

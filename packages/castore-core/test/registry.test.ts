@@ -1,18 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
-  type BlobService,
-  type BlobServiceBackend,
-  BlobServiceRegistry,
   booleanOption,
   integerOption,
-  isInvalidAddress,
   oneOf,
   parseOptions,
   requireHost,
   requireNoHost,
   requireNoPath,
   requirePath,
-} from "../src/index.js";
+} from "../src/backend.js";
+import { type BlobService, type BlobServiceBackend, BlobServiceRegistry, isInvalidAddress } from "../src/index.js";
 
 const fakeService = {} as BlobService;
 const backend = (scheme: string, open: (url: URL) => void = () => {}): BlobServiceBackend => ({

@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  type B3Digest,
-  BaseBlobService,
-  type BlobReader,
-  type BlobWriter,
-  BytesReader,
-  type ChunkMeta,
-  digestOf,
-} from "../src/index.js";
+import { BaseBlobService, BytesReader } from "../src/backend.js";
+import { type B3Digest, type BlobReader, type BlobWriter, type ChunkMeta, digestOf } from "../src/index.js";
 
 /** A backend that never chunks and knows one blob: it relies on the base's default `chunks()`. */
 class OnePieceService extends BaseBlobService {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type B3Digest, BaseBlobWriter, digestOf, isAborted, isBackend, isClosed } from "../src/index.js";
+import { BaseBlobWriter } from "../src/backend.js";
+import { type B3Digest, digestOf, isAborted, isBackend, isClosed } from "../src/index.js";
 
 /** A writer over an in-test store that records what the base class asks of it. */
 class RecordingWriter extends BaseBlobWriter {

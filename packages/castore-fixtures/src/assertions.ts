@@ -135,3 +135,29 @@ function describe(value: unknown): string {
     ? String(value)
     : Object.prototype.toString.call(value);
 }
+
+/**
+ * How many microtask turns {@link waitsOnTheOutside} lets pass. A call that needs nothing but
+ * promise steps (an in-memory read: a few dozen turns) settles well within them.
+ */
+const MICROTASK_TURNS = 10_000;
+
+/**
+ * True when `promise` is still pending after every step it could take without the event loop: no
+ * I/O callback or timer can run during microtask turns, so a call still pending then is waiting on
+ * the outside (a file, a socket, a timer, a worker) and is certainly in flight. That holds on any
+ * machine at any load: it is how the race cases put a read in flight by construction, not by timing.
+ */
+export async function waitsOnTheOutside(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  for (let turn = 0; turn < MICROTASK_TURNS && !done; turn++) await undefined;
+  return !done;
+}

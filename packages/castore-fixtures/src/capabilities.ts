@@ -1,7 +1,25 @@
 import type { B3Digest, BlobService } from "castore-core";
 
-/** Creates a fresh, empty service under test. Called once per case; the runner closes it afterwards. */
-export type BlobServiceFactory = () => BlobService | Promise<BlobService>;
+/**
+ * A service under test with what releases the resources created for it: a temporary directory, a
+ * server, a database. `teardown` runs after every case, once the service is closed, whether the case
+ * passed or failed (only a case that hangs past the runner's timeout is left behind, with its service).
+ */
+export interface BlobServiceUnderTest {
+  readonly service: BlobService;
+  readonly teardown?: (() => Promise<void> | void) | undefined;
+}
+
+/**
+ * Creates a fresh, empty service under test. Called once per case; the runner closes it afterwards.
+ * Return `{ service, teardown }` when the case leaves something behind that closing the service
+ * does not remove (a directory per case, say): the runner calls `teardown` after every case.
+ */
+export type BlobServiceFactory = () =>
+  | BlobService
+  | BlobServiceUnderTest
+  | Promise<BlobService>
+  | Promise<BlobServiceUnderTest>;
 
 /**
  * What a backend declares it supports. Cases for a capability that is not declared are reported as

@@ -11,10 +11,12 @@ export {
   resolves,
   SETTLE_TIMEOUT,
   settled,
+  waitsOnTheOutside,
 } from "./assertions.js";
 export {
   type BlobServiceCapabilities,
   type BlobServiceFactory,
+  type BlobServiceUnderTest,
   type ConformanceCase,
   type ConformanceContext,
   refuses,

@@ -1,4 +1,5 @@
-import { type B3Digest, type BlobReader, type BlobService, concatBytes } from "castore-core";
+import type { B3Digest, BlobReader, BlobService } from "castore-core";
+import { concatBytes } from "castore-core/backend";
 import { ConformanceFailure, check } from "./assertions.js";
 
 /**

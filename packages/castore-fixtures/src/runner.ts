@@ -1,5 +1,11 @@
+import type { BlobService } from "castore-core";
 import { ConformanceFailure, settled } from "./assertions.js";
-import type { BlobServiceCapabilities, BlobServiceFactory, ConformanceCase } from "./capabilities.js";
+import type {
+  BlobServiceCapabilities,
+  BlobServiceFactory,
+  BlobServiceUnderTest,
+  ConformanceCase,
+} from "./capabilities.js";
 import { conformanceCases } from "./cases/index.js";
 
 /** The outcome of one case. */
@@ -9,16 +15,54 @@ export type CaseResult =
   | { readonly id: string; readonly title: string; readonly status: "failed"; readonly error: unknown };
 
 /**
- * Runs one case against a fresh service from `factory` and closes the service afterwards.
- * Rejects when the case fails or the service does not close cleanly. Does not look at skipReason:
- * callers decide what to skip (see {@link runConformance}).
+ * Runs one case against a fresh service from `factory`, closes the service afterwards and then runs
+ * the factory's teardown, if it gave one (also when the case failed). Rejects when the case fails,
+ * the service does not close cleanly or the teardown fails. Does not look at skipReason: callers
+ * decide what to skip (see {@link runConformance}).
  */
 export async function runCase(
   testCase: ConformanceCase,
   factory: BlobServiceFactory,
   capabilities: Readonly<BlobServiceCapabilities> = {},
 ): Promise<void> {
-  const service = await factory();
+  const { service, teardown } = underTest(await factory());
+  let outcome: { failed: false } | { failed: true; error: unknown } = { failed: false };
+  try {
+    await runAndClose(testCase, service, capabilities);
+  } catch (error) {
+    outcome = { failed: true, error };
+  }
+  if (teardown) {
+    try {
+      await teardown();
+    } catch (error) {
+      // The case's own failure is the better report; a teardown failure fails a case that passed.
+      if (!outcome.failed) {
+        outcome = {
+          failed: true,
+          error: new ConformanceFailure(`the factory's teardown failed after the case: ${String(error)}`, {
+            cause: error,
+          }),
+        };
+      }
+    }
+  }
+  if (outcome.failed) throw outcome.error;
+}
+
+/** A factory's result as a service and its teardown. */
+function underTest(created: BlobService | BlobServiceUnderTest): BlobServiceUnderTest {
+  const { service } = created as Partial<BlobServiceUnderTest>;
+  return typeof service === "object" && service !== null
+    ? (created as BlobServiceUnderTest)
+    : { service: created as BlobService };
+}
+
+async function runAndClose(
+  testCase: ConformanceCase,
+  service: BlobService,
+  capabilities: Readonly<BlobServiceCapabilities>,
+): Promise<void> {
   try {
     await testCase.run({ service, capabilities });
   } catch (error) {

@@ -14,8 +14,9 @@ export interface DescribeBlobServiceOptions {
 
 /**
  * Declares the conformance suite as vitest tests: one test per case, grouped by area, each against a
- * fresh service from `factory` (closed afterwards). Cases that need a capability the backend does
- * not declare are reported as skipped, with the reason in the title.
+ * fresh service from `factory` (closed afterwards, then the factory's teardown if it gave one).
+ * Cases that need a capability the backend does not declare are reported as skipped, with the
+ * reason in the title.
  */
 export function describeBlobService(
   name: string,
@@ -42,4 +43,4 @@ export function describeBlobService(
   });
 }
 
-export type { BlobServiceCapabilities, BlobServiceFactory } from "./capabilities.js";
+export type { BlobServiceCapabilities, BlobServiceFactory, BlobServiceUnderTest } from "./capabilities.js";

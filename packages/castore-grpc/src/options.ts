@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "castore-core";
+import { checkOptionalInteger } from "castore-core/backend";
 
 /** Largest HTTP/2 flow-control window (RFC 9113 §6.9.1). */
 export const MAX_WINDOW_BYTES = 2 ** 31 - 1;
@@ -15,9 +15,5 @@ export function positiveInteger(
   value: number | undefined,
   max = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value <= 0 || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}, got ${value}`);
-  }
-  return value;
+  return checkOptionalInteger(name, value, 1, max);
 }

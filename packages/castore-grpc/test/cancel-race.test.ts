@@ -2,7 +2,7 @@
 // server commits only once the client's END_STREAM arrived and a round trip after it found the
 // stream still open. The delays are the scenario (when the client gives up), not synchronisation.
 import * as http2 from "node:http2";
-import { concatBytes } from "castore-core";
+import { concatBytes } from "castore-core/backend";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { expect, it } from "vitest";
 import { blobChunkFrameHeader } from "../src/wire/frames.js";

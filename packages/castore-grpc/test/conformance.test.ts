@@ -1,9 +1,11 @@
 // The whole conformance suite through castore's client, a real server on a real socket, and a
 // store behind it: every case gets its own server (a fresh, empty store).
+
 import * as net from "node:net";
 import type { BlobService } from "castore-core";
 import { describeBlobService } from "castore-fixtures/vitest";
 import type { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 import { parseGrpcAddress } from "../src/client/address.js";
 import { OnePieceBlobService } from "./support/one-piece.js";
 import { type ServedClient, served, type Transport } from "./support/served.js";
@@ -32,7 +34,7 @@ for (const transport of ["unix", "tcp"] satisfies Transport[]) {
     seekFromEnd: true,
     chunks: true,
     corrupt: async (service, digest) => {
-      if (!memoryOf(service).corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+      if (!corruptForTesting(memoryOf(service), digest)) throw new Error(`cannot corrupt ${digest}`);
     },
     storedBlobCount: async (service) => memoryOf(service).blobCount,
     storedBytes: async (service) => memoryOf(service).storedBytes,
@@ -47,7 +49,7 @@ describeBlobService("gRPC over unix, one-piece store", () => served("unix", { ba
   seekFromEnd: false,
   corrupt: async (service, digest) => {
     const backend = (service as ServedClient).backend as OnePieceBlobService;
-    if (!backend.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+    if (!backend.corrupt(digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => ((service as ServedClient).backend as OnePieceBlobService).blobCount,
   checkReleased: checkServerGone,

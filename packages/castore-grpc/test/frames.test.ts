@@ -1,7 +1,7 @@
 // The hand-written framing against protobuf-es, the reference encoder and decoder of the messages.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { concatBytes } from "castore-core";
+import { concatBytes } from "castore-core/backend";
 import { checkBytes, pseudoRandomBytes } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { BlobChunkSchema } from "../src/gen/tvix/castore/v1/castore_pb.js";

@@ -1,7 +1,8 @@
 // Wire compatibility with a gRPC stack castore did not write: grpc-js as a client of castore's
 // server, and castore's client against a small grpc-js server.
 import { join } from "node:path";
-import { B3Digest, concatBytes, digestOf, getBlob, isIntegrity, putBlob } from "castore-core";
+import { B3Digest, digestOf, getBlob, isIntegrity, putBlob } from "castore-core";
+import { concatBytes } from "castore-core/backend";
 import { BLOB_B, BLOB_C, checkBytes, DUMMY_DIGEST, HELLOWORLD, pseudoRandomBytes } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GrpcBlobService } from "../src/client/blob-service.js";

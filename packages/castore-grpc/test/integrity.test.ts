@@ -1,13 +1,6 @@
 // castore's client verifies what any server sends: wrong bytes make a read fail with Integrity.
-import {
-  type B3Digest,
-  BaseBlobService,
-  type BlobReader,
-  type BlobWriter,
-  ForwardSeeker,
-  getBlob,
-  isIntegrity,
-} from "castore-core";
+import { type B3Digest, type BlobReader, type BlobWriter, getBlob, isIntegrity } from "castore-core";
+import { BaseBlobService, ForwardSeeker } from "castore-core/backend";
 import { BLOB_C, HELLOWORLD } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { served } from "./support/served.js";

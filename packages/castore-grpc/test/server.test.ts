@@ -9,7 +9,6 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import {
   B3Digest,
-  BaseBlobService,
   type BlobReader,
   type BlobWriter,
   digestOf,
@@ -20,6 +19,7 @@ import {
   isUnavailable,
   putBlob,
 } from "castore-core";
+import { BaseBlobService } from "castore-core/backend";
 import { BLOB_B, BLOB_C, checkBytes, DUMMY_DIGEST, HELLOWORLD, pseudoRandomBytes } from "castore-fixtures";
 import { MemoryBlobService } from "castore-memory";
 import { describe, expect, it } from "vitest";

@@ -3,7 +3,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type B3Digest,
-  BaseBlobService,
   type BlobReader,
   type BlobWriter,
   type CastoreError,
@@ -12,6 +11,7 @@ import {
   InvalidDigestError,
   isCastoreError,
 } from "castore-core";
+import { BaseBlobService } from "castore-core/backend";
 import { DUMMY_DIGEST } from "castore-fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { fromConnectError } from "../src/wire/status.js";

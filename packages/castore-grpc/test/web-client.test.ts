@@ -1,9 +1,11 @@
 // The browser client's own behaviour (connect-web over Node's fetch, against a real server), and the
 // server side of castore.v1.BlobUploadService/CommitChunked that its uploads end with.
+
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { B3Digest, digestOf, ErrorCode, getBlob, isCastoreError, putBlob } from "castore-core";
 import { BLOB_C } from "castore-fixtures";
 import { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { BlobUploadService } from "../src/gen/castore/v1/upload_pb.js";
 import { serveBlobService } from "../src/server/serve.js";
@@ -75,7 +77,7 @@ describe.each(["grpc-web", "connect"] as const)("the browser client over %s", { 
   it("reads a corrupted blob to an Integrity error and an absent one as undefined", async () => {
     const client = await servedWeb({ client: { protocol } });
     await putBlob(client.backend, BLOB_C.data);
-    expect(client.backend.corruptForTesting(BLOB_C.digest)).toBe(true);
+    expect(corruptForTesting(client.backend, BLOB_C.digest)).toBe(true);
     const error = await getBlob(client, BLOB_C.digest).catch((e: unknown) => e);
     expect(isCastoreError(error, ErrorCode.Integrity), String(error)).toBe(true);
     expect(await client.openRead(B3Digest.fromBytes(new Uint8Array(32)))).toBeUndefined();
@@ -165,7 +167,7 @@ describe("CommitChunked on the server", { timeout: 30_000 }, async () => {
       createWebTransport(corruptServer.address.replace("grpc+", ""), "grpc-web", fetchWithoutKeepAlive),
     );
     for (const part of parts) await putBlob(corruptStore, part);
-    expect(corruptStore.corruptForTesting(chunkDigests[2]!)).toBe(true);
+    expect(corruptForTesting(corruptStore, chunkDigests[2]!)).toBe(true);
     const error = await client.commitChunked({ digest: wholeDigest.bytes, chunks: chunkList }).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.DataLoss);
     expect(await corruptStore.has(wholeDigest)).toBe(false);

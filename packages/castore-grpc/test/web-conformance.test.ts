@@ -1,8 +1,10 @@
 // The conformance suite through the browser client (connect-web, here on Node's fetch) against a
 // real server with a chunking store: chunked blobs are read chunk by chunk (seekable, verified per
 // chunk), writes are chunked uploads committed with castore.v1.BlobUploadService/CommitChunked.
+
 import { describeBlobService } from "castore-fixtures/vitest";
 import type { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 import { FixedSizeCutter } from "../src/web/cutter.js";
 import { type ServedWebClient, servedWeb } from "./support/served-web.js";
 
@@ -19,7 +21,7 @@ for (const protocol of ["grpc-web"] as const) {
       chunks: true,
       corrupt: async (service, digest) => {
         const backend = (service as ServedWebClient).backend as MemoryBlobService;
-        if (!backend.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+        if (!corruptForTesting(backend, digest)) throw new Error(`cannot corrupt ${digest}`);
       },
     },
   );

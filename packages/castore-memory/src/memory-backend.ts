@@ -1,12 +1,12 @@
+import type { BlobServiceBackend } from "castore-core";
 import {
-  type BlobServiceBackend,
   integerOption,
   MAX_AVG_CHUNK_SIZE,
   MIN_AVG_CHUNK_SIZE,
   parseOptions,
   requireNoHost,
   requireNoPath,
-} from "castore-core";
+} from "castore-core/backend";
 import { MemoryBlobService } from "./memory-service.js";
 
 /**

@@ -1,21 +1,36 @@
 import {
   type B3Digest,
-  BaseBlobService,
   type Blake3Implementation,
   type BlobReader,
   type BlobWriter,
-  BytesReader,
   blake3,
-  ChunkedReader,
   type ChunkMeta,
+  InvalidArgumentError,
+  isInvalidArgument,
+} from "castore-core";
+import {
+  BaseBlobService,
+  BytesReader,
+  ChunkedReader,
   chunkSizesFor,
   DEFAULT_AVG_CHUNK_SIZE,
   type FastCdcOptions,
-  InvalidArgumentError,
-  isInvalidArgument,
   type SplitChunk,
-} from "castore-core";
+} from "castore-core/backend";
 import { MemoryBlobWriter } from "./memory-writer.js";
+
+/** Set by MemoryBlobService's static block; the testing entry point's way in. */
+let corruptHook: (service: MemoryBlobService, digest: B3Digest, offset: number | undefined) => boolean;
+
+/**
+ * FOR TESTS ONLY (exported from `castore-memory/testing`, not from the package root): flips one byte
+ * of a stored blob or chunk in place (of the chunk holding `offset` for a chunked blob), so tests can
+ * check that readers detect corruption. Default offset: the middle. Returns false when the blob is
+ * absent or empty (nothing to flip).
+ */
+export function corruptForTesting(service: MemoryBlobService, digest: B3Digest, offset?: number): boolean {
+  return corruptHook(service, digest, offset);
+}
 
 export interface MemoryBlobServiceOptions {
   /**
@@ -141,12 +156,13 @@ export class MemoryBlobService extends BaseBlobService {
     this.#storedBytes += size;
   }
 
-  /**
-   * FOR TESTS ONLY: flips one byte of a stored blob or chunk in place (of the chunk holding `offset`
-   * for a chunked blob), so tests can check that readers detect corruption. Default offset: the
-   * middle. Returns false when the blob is absent or empty (nothing to flip).
-   */
-  corruptForTesting(digest: B3Digest, offset?: number): boolean {
+  static {
+    // The test hook reaches the stored bytes through this function, not through a public method.
+    corruptHook = (service, digest, offset) => service.#corrupt(digest, offset);
+  }
+
+  /** Flips one byte in place; reached only through `castore-memory/testing` (see corruptForTesting). */
+  #corrupt(digest: B3Digest, offset: number | undefined): boolean {
     const key = digest.toString();
     const chunked = this.#chunked.get(key);
     const size = chunked?.size ?? this.#pieces.get(key)?.size ?? 0;

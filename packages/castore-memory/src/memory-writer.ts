@@ -1,11 +1,5 @@
-import {
-  type B3Digest,
-  BaseBlobWriter,
-  type Blake3Implementation,
-  ChunkSplitter,
-  type FastCdcOptions,
-  type SplitChunk,
-} from "castore-core";
+import type { B3Digest, Blake3Implementation } from "castore-core";
+import { BaseBlobWriter, ChunkSplitter, type FastCdcOptions, type SplitChunk } from "castore-core/backend";
 
 /**
  * Cuts the written bytes into FastCDC chunks as they arrive (each byte copied once, by the splitter)

@@ -1,12 +1,13 @@
 import { describeBlobService } from "castore-fixtures/vitest";
 import { MemoryBlobService } from "../src/index.js";
+import { corruptForTesting } from "../src/testing.js";
 
 describeBlobService("memory", () => new MemoryBlobService(), {
   backwardSeek: true,
   seekFromEnd: true,
   chunks: true,
   corrupt: async (service, digest) => {
-    if (!(service as MemoryBlobService).corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+    if (!corruptForTesting(service as MemoryBlobService, digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => (service as MemoryBlobService).blobCount,
   storedBytes: async (service) => (service as MemoryBlobService).storedBytes,

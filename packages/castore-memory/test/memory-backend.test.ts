@@ -1,7 +1,9 @@
-import { BlobServiceRegistry, chunkSizesFor, FastCdcChunker, fromAddr, isInvalidAddress, register } from "castore-core";
+import { BlobServiceRegistry, fromAddr, isInvalidAddress, register } from "castore-core";
+import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
 import { BLOB_B, BLOB_C, checkBytes, HELLOWORLD, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { MemoryBlobService, memoryBackend } from "../src/index.js";
+import { corruptForTesting } from "../src/testing.js";
 
 describe("memory:// addresses", () => {
   const registry = new BlobServiceRegistry([memoryBackend]);
@@ -98,14 +100,20 @@ describe("MemoryBlobService", () => {
     await service.close();
   });
 
+  it("keeps its test hook out of the store's API (castore-memory/testing has it)", async () => {
+    const root: Record<string, unknown> = await import("../src/index.js");
+    expect(Object.keys(root).sort()).toEqual(["MemoryBlobService", "memoryBackend"]);
+    expect("corruptForTesting" in MemoryBlobService.prototype).toBe(false);
+  });
+
   it("corruptForTesting damages a stored blob so that reading it fails with Integrity", async () => {
     const service = new MemoryBlobService();
     await put(service, BLOB_B.data);
-    expect(service.corruptForTesting(HELLOWORLD.digest)).toBe(false);
-    expect(service.corruptForTesting(BLOB_B.digest, 0)).toBe(true);
+    expect(corruptForTesting(service, HELLOWORLD.digest)).toBe(false);
+    expect(corruptForTesting(service, BLOB_B.digest, 0)).toBe(true);
     await expect(readBlob(service, BLOB_B.digest)).rejects.toMatchObject({ code: "Integrity" });
     // Flipping the same byte back repairs it.
-    expect(service.corruptForTesting(BLOB_B.digest, 0)).toBe(true);
+    expect(corruptForTesting(service, BLOB_B.digest, 0)).toBe(true);
     checkBytes(await readBlob(service, BLOB_B.digest), BLOB_B.data, "BLOB_B after repair");
     await service.close();
   });

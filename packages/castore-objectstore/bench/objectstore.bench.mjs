@@ -19,7 +19,8 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
-import { chunkSizesFor, FastCdcChunker, putBlob } from "castore-core";
+import { putBlob } from "castore-core";
+import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
 import { ObjectStoreBlobService, S3ObjectStore } from "../dist/index.js";
 import { startGateway, stopGateway } from "../scripts/gateway.mjs";
 

@@ -1,14 +1,14 @@
+import { InvalidAddressError } from "castore-core";
 import {
   booleanOption,
   decodePath,
-  InvalidAddressError,
   integerOption,
   MAX_AVG_CHUNK_SIZE,
   MIN_AVG_CHUNK_SIZE,
   type OptionParsers,
   parseOptions,
   schemeOf,
-} from "castore-core";
+} from "castore-core/backend";
 import { normalizePrefix } from "./layout.js";
 import { MAX_CONCURRENCY, type ObjectStoreBlobServiceOptions } from "./options.js";
 

@@ -1,4 +1,5 @@
-import { abortedError, type B3Digest, throwIfAborted } from "castore-core";
+import type { B3Digest } from "castore-core";
+import { abortedError, throwIfAborted } from "castore-core/backend";
 import { chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import type { TransferStats } from "./stats.js";

@@ -1,15 +1,11 @@
+import { type B3Digest, type BlobReader, type BlobWriter, type ChunkMeta, IntegrityError } from "castore-core";
 import {
-  type B3Digest,
   BaseBlobService,
-  type BlobReader,
-  type BlobWriter,
   BytesReader,
   ChunkedReader,
-  type ChunkMeta,
   chunkSizesFor,
   DEFAULT_AVG_CHUNK_SIZE,
-  IntegrityError,
-} from "castore-core";
+} from "castore-core/backend";
 import { blobKey, chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import {

@@ -1,5 +1,5 @@
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { B3Digest, IntegrityError } from "castore-core";
+import { B3Digest, IntegrityError, isIntegrity } from "castore-core";
 
 /** One entry of a blob's chunk list. */
 export interface StoredChunk {
@@ -50,7 +50,7 @@ export function decodeChunkList(bytes: Uint8Array, where: string): StoredChunk[]
     }
     return chunks;
   } catch (error) {
-    if (error instanceof IntegrityError) throw new IntegrityError(`${where}: ${error.message}`);
+    if (isIntegrity(error)) throw new IntegrityError(`${where}: ${error.message}`);
     throw new IntegrityError(`${where} is not a valid StatBlobResponse`, { cause: error });
   }
 }

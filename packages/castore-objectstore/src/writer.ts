@@ -1,14 +1,11 @@
+import { type B3Digest, BackendError, blake3, type ChunkMeta } from "castore-core";
 import {
-  type B3Digest,
-  BackendError,
   BaseBlobWriter,
-  blake3,
-  type ChunkMeta,
   ChunkSplitter,
   chunkSizesFor,
   type FastCdcOptions,
   type SplitChunk,
-} from "castore-core";
+} from "castore-core/backend";
 import { ChunkUploads } from "./chunk-uploads.js";
 import { blobKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";

@@ -1,5 +1,6 @@
 import * as zlib from "node:zlib";
-import { BackendError, concatBytes, IntegrityError } from "castore-core";
+import { BackendError, IntegrityError } from "castore-core";
+import { concatBytes } from "castore-core/backend";
 
 /**
  * zstd for chunk objects, from Node's own zlib (added in Node 22.15 / 23.8; no native addon, no

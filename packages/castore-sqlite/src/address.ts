@@ -1,13 +1,13 @@
+import { InvalidAddressError } from "castore-core";
 import {
   booleanOption,
   decodePath,
-  InvalidAddressError,
   integerOption,
   oneOf,
   parseOptions,
   requireNoHost,
   schemeOf,
-} from "castore-core";
+} from "castore-core/backend";
 import {
   MAX_AVG_CHUNK_SIZE,
   MAX_BUSY_TIMEOUT,

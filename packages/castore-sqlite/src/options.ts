@@ -1,4 +1,5 @@
-import { chunkSizesFor, DEFAULT_AVG_CHUNK_SIZE, type FastCdcOptions, InvalidArgumentError } from "castore-core";
+import { InvalidArgumentError } from "castore-core";
+import { checkInteger, chunkSizesFor, DEFAULT_AVG_CHUNK_SIZE, type FastCdcOptions } from "castore-core/backend";
 
 /** How hard SQLite works to make a commit survive power loss (WAL mode). */
 export type SynchronousMode = "normal" | "full";
@@ -81,10 +82,4 @@ export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptio
     busyTimeout,
     uploadLease,
   };
-}
-
-function checkInteger(name: string, value: number, min: number, max: number): void {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
-  }
 }

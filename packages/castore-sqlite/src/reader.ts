@@ -1,4 +1,5 @@
-import { B3Digest, type BlobReader, BytesReader, ChunkedReader, IntegrityError, isCastoreError } from "castore-core";
+import { B3Digest, type BlobReader, IntegrityError, isCastoreError } from "castore-core";
+import { BytesReader, ChunkedReader } from "castore-core/backend";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 

@@ -1,6 +1,5 @@
 import {
   B3Digest,
-  BaseBlobService,
   type BlobLister,
   type BlobReader,
   type BlobWriter,
@@ -8,9 +7,9 @@ import {
   ClosedError,
   InvalidArgumentError,
   type SignalOptions,
-  throwIfAborted,
   UnsupportedError,
 } from "castore-core";
+import { BaseBlobService, throwIfAborted } from "castore-core/backend";
 import { resolveOptions, type SqliteBlobServiceOptions } from "./options.js";
 import { openStoredBlob } from "./reader.js";
 import { sqliteCall } from "./sqlite-errors.js";

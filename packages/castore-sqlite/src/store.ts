@@ -2,7 +2,8 @@ import { closeSync, fchmodSync, mkdtempSync, openSync, rmSync, statSync } from "
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { type Blake3Implementation, blake3, type FastCdcOptions, InvalidArgumentError } from "castore-core";
+import { type Blake3Implementation, blake3, InvalidArgumentError } from "castore-core";
+import type { FastCdcOptions } from "castore-core/backend";
 import { AbandonedUploads } from "./abandoned-uploads.js";
 import { assertSupportedNode } from "./node-support.js";
 import type { ResolvedOptions } from "./options.js";

@@ -1,4 +1,5 @@
-import { type B3Digest, BackendError, BaseBlobWriter, ChunkSplitter, concatBytes, type SplitChunk } from "castore-core";
+import { type B3Digest, BackendError } from "castore-core";
+import { BaseBlobWriter, ChunkSplitter, concatBytes, type SplitChunk } from "castore-core/backend";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 

@@ -6,13 +6,11 @@ import {
   type BlobWriter,
   type BytesInput,
   type ChunkMeta,
-  chunksOf,
   isCastoreError,
-  iterateReader,
   type ReadOptions,
-  type SeekOrigin,
   type SignalOptions,
 } from "castore-core";
+import { chunksOf, ForwardingBlobReader, ForwardingBlobService, ForwardingBlobWriter } from "castore-core/backend";
 import type { Logger } from "../logger.js";
 
 /**
@@ -21,37 +19,44 @@ import type { Logger } from "../logger.js";
  * It also knows which uploads are unfinished, so shutdown can abort them: an upload cut short by a
  * shutdown stores nothing.
  */
-export class LoggedBlobService implements BlobService {
-  readonly #inner: BlobService;
+export class LoggedBlobService extends ForwardingBlobService {
   readonly #logger: Logger;
   readonly #uploads = new Set<LoggedWriter>();
 
   constructor(inner: BlobService, logger: Logger) {
-    this.#inner = inner;
+    super(inner);
     this.#logger = logger;
   }
 
-  async has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
-    const present = await this.#watch("stat", digest, () => this.#inner.has(digest, options));
+  override async has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
+    const present = await this.#watch("stat", digest, () => super.has(digest, options));
     this.#logger.debug("stat", { digest, present });
     return present;
   }
 
-  async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
-    const reader = await this.#watch("read", digest, () => this.#inner.openRead(digest, options));
+  override async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
+    const reader = await this.#watch("read", digest, () => super.openRead(digest, options));
     this.#logger.debug("read", { digest, present: reader !== undefined, size: reader?.size });
-    return reader && new LoggedReader(reader, this.#logger);
+    return reader;
   }
 
-  async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
-    const chunks = await this.#watch("chunks", digest, () => this.#inner.chunks(digest, options));
+  override async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
+    const chunks = await this.#watch("chunks", digest, () => super.chunks(digest, options));
     this.#logger.debug("chunks", { digest, present: chunks !== undefined, chunks: chunks?.length });
     return chunks;
   }
 
-  async openWrite(options?: SignalOptions): Promise<BlobWriter> {
-    const writer = await this.#watch("put", undefined, () => this.#inner.openWrite(options));
+  override async openWrite(options?: SignalOptions): Promise<BlobWriter> {
+    const writer = await this.#watch("put", undefined, () => super.openWrite(options));
     this.#logger.debug("upload started");
+    return writer;
+  }
+
+  protected override wrapReader(reader: BlobReader): BlobReader {
+    return new LoggedReader(reader, this.#logger);
+  }
+
+  protected override wrapWriter(writer: BlobWriter): BlobWriter {
     const logged = new LoggedWriter(writer, this.#logger, () => this.#uploads.delete(logged));
     this.#uploads.add(logged);
     return logged;
@@ -65,14 +70,6 @@ export class LoggedBlobService implements BlobService {
   /** Aborts every unfinished upload (shutdown): none of them becomes a blob. */
   async abortUploads(reason: string): Promise<void> {
     await Promise.allSettled([...this.#uploads].map((upload) => upload.abort(new AbortedError(reason))));
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   async #watch<T>(operation: string, digest: B3Digest | undefined, call: () => Promise<T>): Promise<T> {
@@ -92,85 +89,51 @@ function logFailure(logger: Logger, operation: string, digest: B3Digest | undefi
   else logger.warn("request failed", fields);
 }
 
-class LoggedReader implements BlobReader {
-  readonly #inner: BlobReader;
+class LoggedReader extends ForwardingBlobReader {
   readonly #logger: Logger;
 
   constructor(inner: BlobReader, logger: Logger) {
-    this.#inner = inner;
+    super(inner);
     this.#logger = logger;
   }
 
-  get digest(): B3Digest {
-    return this.#inner.digest;
-  }
-  get position(): number {
-    return this.#inner.position;
-  }
-  get size(): number | undefined {
-    return this.#inner.size;
-  }
-  get seekable(): boolean {
-    return this.#inner.seekable;
-  }
-
-  async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+  // Iteration is core's over this read() (ForwardingBlobReader), so its failures are logged too and
+  // an early exit closes the reader.
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
     try {
-      return await this.#inner.read(options);
+      return await super.read(options);
     } catch (error) {
       logFailure(this.#logger, "read", this.digest, error);
       throw error;
     }
   }
-
-  seek(offset: number, origin?: SeekOrigin, options?: SignalOptions): Promise<number> {
-    return this.#inner.seek(offset, origin, options);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    // Core's iteration over our read(), so failures are logged and an early exit closes the reader.
-    return iterateReader(this);
-  }
 }
 
-class LoggedWriter implements BlobWriter {
-  readonly #inner: BlobWriter;
+class LoggedWriter extends ForwardingBlobWriter {
   readonly #logger: Logger;
   readonly #onFinished: () => void;
   #finished = false;
   #receiving = false;
 
   constructor(inner: BlobWriter, logger: Logger, onFinished: () => void) {
-    this.#inner = inner;
+    super(inner);
     this.#logger = logger;
     this.#onFinished = onFinished;
   }
 
-  get bytesWritten(): number {
-    return this.#inner.bytesWritten;
-  }
-
-  async write(data: BytesInput, options?: SignalOptions): Promise<void> {
+  override async write(data: BytesInput, options?: SignalOptions): Promise<void> {
     try {
-      await this.#inner.write(this.#logger.enabled("debug") ? this.#noticeFirstBytes(data) : data, options);
+      await super.write(this.#logger.enabled("debug") ? this.#noticeFirstBytes(data) : data, options);
     } catch (error) {
       this.#endUnstored(error);
       throw error;
     }
   }
 
-  async close(options?: SignalOptions): Promise<B3Digest> {
+  override async close(options?: SignalOptions): Promise<B3Digest> {
     let digest: B3Digest;
     try {
-      digest = await this.#inner.close(options);
+      digest = await super.close(options);
     } catch (error) {
       this.#endUnstored(error);
       throw error;
@@ -179,13 +142,9 @@ class LoggedWriter implements BlobWriter {
     return digest;
   }
 
-  async abort(reason?: unknown): Promise<void> {
+  override async abort(reason?: unknown): Promise<void> {
     this.#endUnstored(reason ?? new AbortedError("upload aborted"));
-    await this.#inner.abort(reason);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.abort(new AbortedError("writer was disposed without close"));
+    await super.abort(reason);
   }
 
   /** `data`, logging (at debug, once per upload) when its first bytes arrive: an upload is flowing. */

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { integerOption } from "castore-core/backend";
 import { type CommandLine, stringOption } from "../args.js";
 import { UsageError } from "../errors.js";
 
@@ -49,10 +50,15 @@ function seconds(line: CommandLine, name: string): number | undefined {
 function count(line: CommandLine, name: string): number | undefined {
   const text = stringOption(line, name);
   if (text === undefined) return undefined;
-  if (!/^[1-9]\d{0,8}$/.test(text))
-    throw new UsageError(`invalid --${name} ${JSON.stringify(text)} (expected a positive integer)`);
-  return Number(text);
+  try {
+    return countOption(text);
+  } catch (error) {
+    throw new UsageError(`invalid --${name} ${JSON.stringify(text)} (${(error as Error).message})`);
+  }
 }
+
+/** A count flag: a positive integer of at most nine digits (core's option parser says what is wrong). */
+const countOption = integerOption(1, 999_999_999);
 
 async function readSecretFile(flag: string, path: string): Promise<Buffer> {
   try {

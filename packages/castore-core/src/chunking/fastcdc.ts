@@ -1,5 +1,6 @@
 import { copyBytes } from "../bytes.js";
 import { ClosedError, InvalidArgumentError } from "../errors.js";
+import { checkInteger } from "../integers.js";
 import { type GearMask, type GearScanner, gearMask } from "./gear-scanner.js";
 import { JsGearScanner } from "./gear-scanner-js.js";
 import { WasmGearScanner, wasmGearScannerAvailable } from "./gear-scanner-wasm.js";
@@ -28,7 +29,7 @@ export const MAX_AVG_CHUNK_SIZE = 2_097_152;
 
 /** snix's sizes for an average: min / avg / max = avg/2, avg, 2·avg (131072 / 262144 / 524288 by default). */
 export function chunkSizesFor(avgSize: number = DEFAULT_AVG_CHUNK_SIZE): FastCdcOptions {
-  checkRange("average chunk size", avgSize, MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE);
+  checkInteger("average chunk size", avgSize, MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE);
   const options = { minSize: Math.floor(avgSize / 2), avgSize, maxSize: avgSize * 2 };
   validateFastCdcOptions(options);
   return options;
@@ -42,21 +43,15 @@ const AVERAGE_MAX = 4_194_304;
 const MAXIMUM_MIN = 1024;
 const MAXIMUM_MAX = 16_777_216;
 
-function checkRange(name: string, value: unknown, low: number, high: number): void {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < low || value > high) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${low} to ${high}, got ${String(value)}`);
-  }
-}
-
 /**
  * Throws an `InvalidArgument` error unless the sizes are within the crate's bounds and ordered
  * min ≤ avg ≤ max. (The crate accepts avg > max, but then cuts chunks longer than max, and its
  * StreamCDC panics on them; castore refuses the combination.)
  */
 export function validateFastCdcOptions(options: FastCdcOptions): void {
-  checkRange("minSize", options.minSize, MINIMUM_MIN, MINIMUM_MAX);
-  checkRange("avgSize", options.avgSize, AVERAGE_MIN, AVERAGE_MAX);
-  checkRange("maxSize", options.maxSize, MAXIMUM_MIN, MAXIMUM_MAX);
+  checkInteger("minSize", options.minSize, MINIMUM_MIN, MINIMUM_MAX);
+  checkInteger("avgSize", options.avgSize, AVERAGE_MIN, AVERAGE_MAX);
+  checkInteger("maxSize", options.maxSize, MAXIMUM_MIN, MAXIMUM_MAX);
   if (options.minSize > options.avgSize || options.avgSize > options.maxSize) {
     throw new InvalidArgumentError(
       `chunk sizes must satisfy min ≤ avg ≤ max, got ${options.minSize} / ${options.avgSize} / ${options.maxSize}`,

@@ -8,7 +8,8 @@ import {
   isUnsupported,
   UnsupportedError,
 } from "../errors.js";
-import { notifyFinished } from "../lifecycle.js";
+import { checkInteger } from "../integers.js";
+import { markReportsFinish, notifyFinished } from "../lifecycle.js";
 import { SerialQueue } from "../serial.js";
 import { type SignalOptions, throwIfAborted } from "../signal.js";
 import type { BlobReader, ReadOptions, SeekOrigin } from "../types.js";
@@ -55,9 +56,7 @@ export abstract class BaseBlobReader implements BlobReader {
       this.#assertOpen();
       throwIfAborted(options?.signal);
       const maxBytes = options?.maxBytes ?? Number.POSITIVE_INFINITY;
-      if (maxBytes !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)) {
-        throw new InvalidArgumentError(`maxBytes must be a positive integer, got ${maxBytes}`);
-      }
+      if (maxBytes !== Number.POSITIVE_INFINITY) checkInteger("maxBytes", maxBytes);
       const chunk = await this.#guard(async () => {
         const next = await this.readChunk(maxBytes, options?.signal);
         // An empty chunk would look like progress while reading nothing: a bug in the subclass.
@@ -138,3 +137,6 @@ export abstract class BaseBlobReader implements BlobReader {
     }
   }
 }
+
+// Services of any copy of castore-core track these handles (see lifecycle.ts).
+markReportsFinish(BaseBlobReader.prototype);

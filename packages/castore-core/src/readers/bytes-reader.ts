@@ -1,7 +1,8 @@
 import { copyBytes } from "../bytes.js";
 import type { B3Digest } from "../digest.js";
-import { IntegrityError, InvalidArgumentError } from "../errors.js";
+import { IntegrityError } from "../errors.js";
 import { createBlake3Hasher } from "../hashing/hash.js";
+import { checkInteger } from "../integers.js";
 import { BaseBlobReader } from "./base-reader.js";
 import { pieceIndexAt } from "./piece-index.js";
 
@@ -32,11 +33,7 @@ export class BytesReader extends BaseBlobReader {
 
   constructor(digest: B3Digest, bytes: Uint8Array | readonly Uint8Array[], options: BytesReaderOptions = {}) {
     super(digest);
-    const chunkSize = options.chunkSize ?? 1 << 20;
-    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
-      throw new InvalidArgumentError(`chunkSize must be a positive integer, got ${chunkSize}`);
-    }
-    this.#chunkSize = chunkSize;
+    this.#chunkSize = checkInteger("chunkSize", options.chunkSize ?? 1 << 20);
     this.#segments = (bytes instanceof Uint8Array ? [bytes] : bytes).filter((segment) => segment.length > 0);
     this.#starts = [];
     let size = 0;

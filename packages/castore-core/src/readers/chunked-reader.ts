@@ -1,9 +1,10 @@
 import { concatBytes, copyBytes } from "../bytes.js";
 import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
 import type { B3Digest } from "../digest.js";
-import { IntegrityError, InvalidArgumentError } from "../errors.js";
+import { IntegrityError } from "../errors.js";
 import type { Blake3Hasher, Blake3Implementation } from "../hashing/blake3.js";
 import { blake3, digestWith } from "../hashing/hash.js";
+import { checkInteger } from "../integers.js";
 import { raceAbort, throwIfAborted } from "../signal.js";
 import { BaseBlobReader } from "./base-reader.js";
 import { pieceIndexAt } from "./piece-index.js";
@@ -88,14 +89,9 @@ export class ChunkedReader extends BaseBlobReader {
    */
   constructor(digest: B3Digest, size: number, chunks: readonly ChunkMeta[], options: ChunkedReaderOptions) {
     super(digest);
-    if (!Number.isSafeInteger(size) || size < 0) {
-      throw new InvalidArgumentError(`blob size must be a non-negative integer, got ${size}`);
-    }
+    checkInteger("blob size", size, 0);
     this.#chunks = validateChunkList(chunks, size);
-    const window = options.window ?? 4;
-    if (!Number.isSafeInteger(window) || window < 1) {
-      throw new InvalidArgumentError(`window must be a positive integer, got ${window}`);
-    }
+    const window = checkInteger("window", options.window ?? 4);
     this.size = size;
     this.#window = window;
     this.#openChunk = options.openChunk;

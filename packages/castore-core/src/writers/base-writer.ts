@@ -3,7 +3,7 @@ import { B3Digest } from "../digest.js";
 import { AbortedError, BackendError, ClosedError, isCastoreError } from "../errors.js";
 import type { Blake3Hasher } from "../hashing/blake3.js";
 import { createBlake3Hasher } from "../hashing/hash.js";
-import { notifyFinished } from "../lifecycle.js";
+import { markReportsFinish, notifyFinished } from "../lifecycle.js";
 import { SerialQueue } from "../serial.js";
 import { abortedError, type SignalOptions, throwIfAborted } from "../signal.js";
 import type { BlobWriter, BytesInput } from "../types.js";
@@ -144,6 +144,9 @@ export abstract class BaseBlobWriter implements BlobWriter {
     return signal ? AbortSignal.any([signal, this.#cancel.signal]) : this.#cancel.signal;
   }
 }
+
+// Services of any copy of castore-core track these handles (see lifecycle.ts).
+markReportsFinish(BaseBlobWriter.prototype);
 
 function abortedErrorFrom(reason: unknown): AbortedError {
   if (isCastoreError(reason) && reason.code === "Aborted") return reason as AbortedError;

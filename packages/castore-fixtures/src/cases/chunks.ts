@@ -1,4 +1,5 @@
-import { type B3Digest, type BlobService, type ChunkMeta, concatBytes, isCastoreError } from "castore-core";
+import { type B3Digest, type BlobService, type ChunkMeta, isCastoreError } from "castore-core";
+import { concatBytes } from "castore-core/backend";
 import { ConformanceFailure, check, checkBytes, checkEqual } from "../assertions.js";
 import { type ConformanceCase, requires, requiresAll } from "../capabilities.js";
 import { BLOB_C, DUMMY_DIGEST, HELLOWORLD } from "../fixtures.js";

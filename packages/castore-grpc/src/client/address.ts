@@ -1,5 +1,5 @@
+import { InvalidAddressError } from "castore-core";
 import {
-  InvalidAddressError,
   oneOf,
   parseAddress,
   parseOptions,
@@ -9,7 +9,7 @@ import {
   requireNoPath,
   requirePath,
   schemeOf,
-} from "castore-core";
+} from "castore-core/backend";
 import { DEFAULT_PROTO_PACKAGE, PROTO_PACKAGES, type ProtoPackage } from "../protocol.js";
 
 /** Where a gRPC BlobService lives, parsed from its address (docs/design.md §4). */

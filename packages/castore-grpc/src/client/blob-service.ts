@@ -4,19 +4,15 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
-  abortedError,
   type B3Digest,
-  BaseBlobService,
   type BlobReader,
   type BlobWriter,
   type ChunkMeta,
-  ForwardSeeker,
   InvalidArgumentError,
   isIntegrity,
   isNotFound,
-  raceAbort,
-  verifyStream,
 } from "castore-core";
+import { abortedError, BaseBlobService, ForwardSeeker, raceAbort, verifyStream } from "castore-core/backend";
 import { checkFlowControlOptions, type FlowControlOptions } from "../flow-control.js";
 import { ReadBlobRequestSchema, type BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
 import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";

@@ -1,5 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { B3Digest, BaseBlobWriter, IntegrityError, raceAbort } from "castore-core";
+import { B3Digest, IntegrityError } from "castore-core";
+import { BaseBlobWriter, raceAbort } from "castore-core/backend";
 import { PutBlobResponseSchema } from "../gen/tvix/castore/v1/castore_pb.js";
 import { blobChunkFrameHeader, readSingleFrame } from "../wire/frames.js";
 import { fromConnectError } from "../wire/status.js";

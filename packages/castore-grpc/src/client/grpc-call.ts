@@ -1,6 +1,6 @@
 import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { raceAbort } from "castore-core";
+import { raceAbort } from "castore-core/backend";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { decodeGrpcMessage, ERROR_CODE_METADATA } from "../wire/status.js";
 import type { WindowedSessionManager } from "./session.js";

@@ -1,13 +1,5 @@
-import {
-  type B3Digest,
-  type BlobReader,
-  BytesReader,
-  ChunkedReader,
-  type ChunkMeta,
-  digestOf,
-  InvalidArgumentError,
-  validateChunkList,
-} from "castore-core";
+import { type B3Digest, type BlobReader, type ChunkMeta, digestOf, InvalidArgumentError } from "castore-core";
+import { BytesReader, ChunkedReader, validateChunkList } from "castore-core/backend";
 
 /** How a client reaches a remote blob: the calls both castore clients (Node and browser) make. */
 export interface RemoteBlobCalls {

@@ -1,4 +1,4 @@
-import { raceAbort } from "castore-core";
+import { raceAbort } from "castore-core/backend";
 
 /**
  * A few message-sized buffers for an upload, reused as HTTP/2 finishes sending them. With one

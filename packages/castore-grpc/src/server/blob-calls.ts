@@ -1,4 +1,5 @@
-import { B3Digest, type BlobService, type ChunkMeta, NotFoundError, putBlob, splitBytes } from "castore-core";
+import { B3Digest, type BlobService, type ChunkMeta, NotFoundError, putBlob } from "castore-core";
+import { splitBytes } from "castore-core/backend";
 
 /**
  * What the three BlobService calls do, whichever protocol carried them (native gRPC on the

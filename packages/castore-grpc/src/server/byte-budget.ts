@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { raceAbort } from "castore-core";
+import { raceAbort } from "castore-core/backend";
 
 /**
  * A number of bytes shared by every call of a server: what uploads hold between the socket and the

@@ -7,7 +7,8 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
-import { AbortedError, type BlobService, ClosedError, raceAbort } from "castore-core";
+import { AbortedError, type BlobService, ClosedError } from "castore-core";
+import { raceAbort } from "castore-core/backend";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";

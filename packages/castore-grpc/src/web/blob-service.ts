@@ -1,20 +1,22 @@
 import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import {
-  abortedError,
   type B3Digest,
-  BaseBlobService,
   type BlobReader,
   type BlobWriter,
   type ChunkMeta,
-  chunkSizesFor,
-  FastCdcChunker,
-  ForwardSeeker,
   InvalidAddressError,
   isIntegrity,
   isNotFound,
+} from "castore-core";
+import {
+  abortedError,
+  BaseBlobService,
+  chunkSizesFor,
+  FastCdcChunker,
+  ForwardSeeker,
   raceAbort,
   verifyStream,
-} from "castore-core";
+} from "castore-core/backend";
 import { type GrpcEndpoint, parseGrpcAddress } from "../client/address.js";
 import { chunkListFromWire, failing, openRemoteBlob } from "../client/remote-read.js";
 import { BlobUploadService } from "../gen/castore/v1/upload_pb.js";

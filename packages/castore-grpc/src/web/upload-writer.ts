@@ -1,12 +1,5 @@
-import {
-  type B3Digest,
-  BaseBlobWriter,
-  type Blake3Implementation,
-  blake3,
-  digestWith,
-  IntegrityError,
-  raceAbort,
-} from "castore-core";
+import { type B3Digest, type Blake3Implementation, blake3, digestWith, IntegrityError } from "castore-core";
+import { BaseBlobWriter, raceAbort } from "castore-core/backend";
 import type { ChunkCutter } from "./cutter.js";
 
 /** A chunk of the blob being uploaded: its digest and length. */

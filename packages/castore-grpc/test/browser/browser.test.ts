@@ -1,11 +1,13 @@
 // castore in a real browser: Debian's Chromium, headless, driven by playwright-core. The page is
 // built with esbuild and with vite (nothing copied by hand) and served from its own origin; the blob
 // server (serveBlobService with CORS for that origin) and a memory store run in this process.
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestOf, getBlob, putBlob } from "castore-core";
 import { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BlobServer, serveBlobService } from "../../src/server/serve.js";
@@ -138,7 +140,7 @@ describe.skipIf(unavailable !== undefined)("castore-grpc in Chromium", { timeout
     const chunks = await store.chunks(digest);
     const middle = chunks?.[Math.floor((chunks?.length ?? 0) / 2)];
     if (!middle) throw new Error("the memory store did not chunk 3 MiB");
-    expect(store.corruptForTesting(middle.digest)).toBe(true);
+    expect(corruptForTesting(store, middle.digest)).toBe(true);
     const result = await call(esbuildPage(), "readDigest", server.address, digest.toString(), "grpc-web");
     expect(result).toMatchObject({ error: { code: "Integrity" } });
   });

@@ -1,16 +1,8 @@
 // A memory store that lets a test watch what the server does with it: how many bytes its writers
 // took, whether they were aborted or closed, how many bytes its readers handed out and whether
 // they were closed, and a gate that holds writers back (to see backpressure reach the client).
-import type {
-  B3Digest,
-  BlobReader,
-  BlobWriter,
-  BytesInput,
-  ReadOptions,
-  SeekOrigin,
-  SignalOptions,
-} from "castore-core";
-import { chunksOf } from "castore-core";
+import type { B3Digest, BlobReader, BlobWriter, BytesInput, ReadOptions, SignalOptions } from "castore-core";
+import { chunksOf, ForwardingBlobReader, ForwardingBlobWriter } from "castore-core/backend";
 import { MemoryBlobService } from "castore-memory";
 
 export class ObservedBlobService extends MemoryBlobService {
@@ -36,26 +28,7 @@ export class ObservedBlobService extends MemoryBlobService {
   }
 
   protected override async openWriteImpl(): Promise<BlobWriter> {
-    const writer = await super.openWriteImpl();
-    const observed = this;
-    return {
-      get bytesWritten() {
-        return writer.bytesWritten;
-      },
-      write(data: BytesInput, options?: SignalOptions) {
-        return writer.write(observed.#taken(data, options), options);
-      },
-      async close(options?: SignalOptions) {
-        const digest = await writer.close(options);
-        observed.writersClosed++;
-        return digest;
-      },
-      abort(reason?: unknown) {
-        observed.writersAborted++;
-        return writer.abort(reason);
-      },
-      [Symbol.asyncDispose]: () => writer[Symbol.asyncDispose](),
-    };
+    return new ObservedWriter(await super.openWriteImpl(), this);
   }
 
   /**
@@ -68,29 +41,12 @@ export class ObservedBlobService extends MemoryBlobService {
 
   protected override async openReadImpl(digest: B3Digest) {
     const reader = await super.openReadImpl(digest);
-    if (!reader) return undefined;
-    const observed = this;
-    const wrapped: BlobReader = {
-      digest: reader.digest,
-      get position() {
-        return reader.position;
-      },
-      size: reader.size,
-      seekable: reader.seekable,
-      async read(options?: ReadOptions) {
-        const chunk = await reader.read(options);
-        observed.bytesRead += chunk?.length ?? 0;
-        return chunk;
-      },
-      seek: (offset: number, origin?: SeekOrigin, options?: SignalOptions) => reader.seek(offset, origin, options),
-      async close() {
-        observed.readersClosed++;
-        await reader.close();
-      },
-      [Symbol.asyncIterator]: () => reader[Symbol.asyncIterator](),
-      [Symbol.asyncDispose]: () => reader.close(),
-    };
-    return wrapped;
+    return reader && new ObservedReader(reader, this);
+  }
+
+  /** `data`, counted as the writer takes it, held back while the gate is closed. */
+  taken(data: BytesInput, options?: SignalOptions): AsyncGenerator<Uint8Array> {
+    return this.#taken(data, options);
   }
 
   async *#taken(data: BytesInput, options?: SignalOptions): AsyncGenerator<Uint8Array> {
@@ -102,5 +58,44 @@ export class ObservedBlobService extends MemoryBlobService {
       this.bytesTaken += next.value.length;
       yield next.value;
     }
+  }
+}
+
+class ObservedWriter extends ForwardingBlobWriter {
+  constructor(
+    inner: BlobWriter,
+    private readonly observed: ObservedBlobService,
+  ) {
+    super(inner);
+  }
+  override write(data: BytesInput, options?: SignalOptions): Promise<void> {
+    return super.write(this.observed.taken(data, options), options);
+  }
+  override async close(options?: SignalOptions): Promise<B3Digest> {
+    const digest = await super.close(options);
+    this.observed.writersClosed++;
+    return digest;
+  }
+  override abort(reason?: unknown): Promise<void> {
+    this.observed.writersAborted++;
+    return super.abort(reason);
+  }
+}
+
+class ObservedReader extends ForwardingBlobReader {
+  constructor(
+    inner: BlobReader,
+    private readonly observed: ObservedBlobService,
+  ) {
+    super(inner);
+  }
+  override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    const chunk = await super.read(options);
+    this.observed.bytesRead += chunk?.length ?? 0;
+    return chunk;
+  }
+  override async close(): Promise<void> {
+    this.observed.readersClosed++;
+    await super.close();
   }
 }

@@ -1,8 +1,11 @@
 // A store that never reports chunk lists (chunks() is [] for every stored blob, core's default), as
 // a backend that stores blobs whole, or an older server, does: castore's clients then read blobs as
 // verified forward-only streams. The bytes live in a memory store, reachable for test hooks.
-import { type B3Digest, BaseBlobService, type BlobReader, type BlobWriter } from "castore-core";
+
+import type { B3Digest, BlobReader, BlobWriter } from "castore-core";
+import { BaseBlobService } from "castore-core/backend";
 import { MemoryBlobService } from "castore-memory";
+import { corruptForTesting } from "castore-memory/testing";
 
 export class OnePieceBlobService extends BaseBlobService {
   readonly inner = new MemoryBlobService();
@@ -11,8 +14,8 @@ export class OnePieceBlobService extends BaseBlobService {
     return this.inner.blobCount;
   }
 
-  corruptForTesting(digest: B3Digest): boolean {
-    return this.inner.corruptForTesting(digest);
+  corrupt(digest: B3Digest): boolean {
+    return corruptForTesting(this.inner, digest);
   }
 
   protected hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {

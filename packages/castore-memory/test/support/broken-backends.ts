@@ -1,77 +1,30 @@
 // Deliberately broken BlobServices, made by wrapping a healthy MemoryBlobService, each with one
 // realistic bug. The conformance suite must fail each of them: that is how the suite itself is tested.
 import {
-  abortedError,
   type B3Digest,
   type BlobReader,
   type BlobService,
   type BlobWriter,
   type BytesInput,
-  BytesReader,
   type ChunkMeta,
   ClosedError,
-  chunksOf,
   isCastoreError,
-  iterateReader,
   type ReadOptions,
   readAll,
   type SeekOrigin,
   type SignalOptions,
 } from "castore-core";
+import {
+  abortedError,
+  BytesReader,
+  chunksOf,
+  ForwardingBlobReader,
+  ForwardingBlobService,
+  ForwardingBlobWriter,
+} from "castore-core/backend";
 import { type BlobServiceCapabilities, HELLOWORLD } from "castore-fixtures";
 import { MemoryBlobService } from "../../src/index.js";
-
-/** A reader that forwards everything to a healthy one; bugs override single methods. */
-export class ForwardingReader implements BlobReader {
-  constructor(protected readonly inner: BlobReader) {}
-  get digest(): B3Digest {
-    return this.inner.digest;
-  }
-  get position(): number {
-    return this.inner.position;
-  }
-  get size(): number | undefined {
-    return this.inner.size;
-  }
-  get seekable(): boolean {
-    return this.inner.seekable;
-  }
-  read(options?: ReadOptions): Promise<Uint8Array | undefined> {
-    return this.inner.read(options);
-  }
-  seek(offset: number, origin?: SeekOrigin, options?: SignalOptions): Promise<number> {
-    return this.inner.seek(offset, origin, options);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return iterateReader(this);
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-}
-
-/** A writer that forwards everything to a healthy one; bugs override single methods. */
-export class ForwardingWriter implements BlobWriter {
-  constructor(protected readonly inner: BlobWriter) {}
-  get bytesWritten(): number {
-    return this.inner.bytesWritten;
-  }
-  write(data: BytesInput, options?: SignalOptions): Promise<void> {
-    return this.inner.write(data, options);
-  }
-  close(options?: SignalOptions): Promise<B3Digest> {
-    return this.inner.close(options);
-  }
-  abort(reason?: unknown): Promise<void> {
-    return this.inner.abort(reason);
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.abort();
-  }
-}
+import { corruptForTesting } from "../../src/testing.js";
 
 interface Bugs {
   reader?: (inner: BlobReader, service: ForwardingService) => BlobReader;
@@ -86,13 +39,14 @@ interface Bugs {
   cachesReads?: boolean;
 }
 
-/** A service over a healthy MemoryBlobService with the given bugs. */
-export class ForwardingService implements BlobService {
-  readonly inner = new MemoryBlobService();
+/** A service over a healthy MemoryBlobService with the given bugs (core's forwarding decorator). */
+export class ForwardingService extends ForwardingBlobService<MemoryBlobService> {
   /** State some bugs keep across calls. */
   readonly memo = new Map<string, unknown>();
 
-  constructor(private readonly bugs: Bugs = {}) {}
+  constructor(private readonly bugs: Bugs = {}) {
+    super(new MemoryBlobService());
+  }
 
   #options(options?: SignalOptions): SignalOptions | undefined {
     return this.bugs.ignoreSignals ? undefined : options;
@@ -100,14 +54,14 @@ export class ForwardingService implements BlobService {
   readonly #writes = new Set<Promise<unknown>>();
   readonly #cache = new Map<string, Uint8Array>();
 
-  has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
-    return this.inner.has(digest, this.#options(options));
+  override has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
+    return super.has(digest, this.#options(options));
   }
-  async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
-    const chunks = await this.inner.chunks(digest, this.#options(options));
+  override async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
+    const chunks = await super.chunks(digest, this.#options(options));
     return this.bugs.chunkList ? this.bugs.chunkList(chunks) : chunks;
   }
-  async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
+  override async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
     if (this.bugs.cachesReads) {
       if (this.inner.closed) throw new ClosedError("blob service is closed");
       const cached = this.#cache.get(digest.toString());
@@ -115,24 +69,25 @@ export class ForwardingService implements BlobService {
       const bytes = await this.#fetch(digest);
       if (bytes) this.#cache.set(digest.toString(), bytes);
     }
-    const reader = await this.inner.openRead(digest, this.#options(options));
-    return reader && (this.bugs.reader?.(reader, this) ?? reader);
+    return super.openRead(digest, this.#options(options));
   }
-  async openWrite(options?: SignalOptions): Promise<BlobWriter> {
-    const writer = await this.inner.openWrite(this.#options(options));
+  override openWrite(options?: SignalOptions): Promise<BlobWriter> {
+    return super.openWrite(this.#options(options));
+  }
+  protected override wrapReader(reader: BlobReader): BlobReader {
+    return this.bugs.reader?.(reader, this) ?? reader;
+  }
+  protected override wrapWriter(writer: BlobWriter): BlobWriter {
     const broken = this.bugs.writer?.(writer, this) ?? writer;
     return this.bugs.closeWaitsForWrites ? new TrackedWrites(broken, this.#writes) : broken;
   }
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.bugs.closeWaitsForWrites) await Promise.allSettled(this.#writes);
-    return this.inner.close();
+    return super.close();
   }
   async #fetch(digest: B3Digest): Promise<Uint8Array | undefined> {
     const reader = await this.inner.openRead(digest);
     return reader && readAll(reader);
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
@@ -141,7 +96,7 @@ export const forwardingCapabilities: BlobServiceCapabilities = {
   backwardSeek: true,
   seekFromEnd: true,
   corrupt: async (service, digest) => {
-    if (!(service as ForwardingService).inner.corruptForTesting(digest)) throw new Error(`cannot corrupt ${digest}`);
+    if (!corruptForTesting((service as ForwardingService).inner, digest)) throw new Error(`cannot corrupt ${digest}`);
   },
   storedBlobCount: async (service) => (service as ForwardingService).inner.blobCount,
   chunks: true,
@@ -149,7 +104,7 @@ export const forwardingCapabilities: BlobServiceCapabilities = {
 };
 
 /** Readers lose the blob's last byte. */
-class DropsLastByte extends ForwardingReader {
+class DropsLastByte extends ForwardingBlobReader {
   override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
     const chunk = await this.inner.read(options);
     if (chunk === undefined || this.inner.position !== this.inner.size) return chunk;
@@ -158,7 +113,7 @@ class DropsLastByte extends ForwardingReader {
 }
 
 /** seek() reports the new position but reads go on where they were. */
-class IgnoresSeek extends ForwardingReader {
+class IgnoresSeek extends ForwardingBlobReader {
   #claimed = 0;
   override get position(): number {
     return this.#claimed;
@@ -177,7 +132,7 @@ class IgnoresSeek extends ForwardingReader {
 }
 
 /** close() returns the digest of the first blob this service ever stored. */
-class StaleDigest extends ForwardingWriter {
+class StaleDigest extends ForwardingBlobWriter {
   constructor(
     inner: BlobWriter,
     private readonly service: ForwardingService,
@@ -193,14 +148,14 @@ class StaleDigest extends ForwardingWriter {
 }
 
 /** abort() and dispose commit what was written instead of discarding it. */
-class StoresOnAbort extends ForwardingWriter {
+class StoresOnAbort extends ForwardingBlobWriter {
   override async abort(): Promise<void> {
     await this.inner.close().catch(() => {});
   }
 }
 
 /** write() keeps the caller's buffers and only copies them at close. */
-class KeepsCallerBuffers extends ForwardingWriter {
+class KeepsCallerBuffers extends ForwardingBlobWriter {
   #held: Uint8Array[] = [];
   override async write(data: BytesInput, options?: SignalOptions): Promise<void> {
     for await (const chunk of chunksOf(data, options)) this.#held.push(chunk);
@@ -217,7 +172,7 @@ class KeepsCallerBuffers extends ForwardingWriter {
 }
 
 /** A read cache that hands every caller the same chunk objects. */
-class SharedReadCache extends ForwardingReader {
+class SharedReadCache extends ForwardingBlobReader {
   constructor(
     inner: BlobReader,
     private readonly service: ForwardingService,
@@ -238,7 +193,7 @@ class SharedReadCache extends ForwardingReader {
 }
 
 /** An Integrity error is swallowed and reported as the end of the blob. */
-class SwallowsIntegrityErrors extends ForwardingReader {
+class SwallowsIntegrityErrors extends ForwardingBlobReader {
   override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
     try {
       return await this.inner.read(options);
@@ -250,7 +205,7 @@ class SwallowsIntegrityErrors extends ForwardingReader {
 }
 
 /** Records its writes in progress, for a service that waits for them on close. */
-class TrackedWrites extends ForwardingWriter {
+class TrackedWrites extends ForwardingBlobWriter {
   constructor(
     inner: BlobWriter,
     private readonly writes: Set<Promise<unknown>>,
@@ -267,7 +222,7 @@ class TrackedWrites extends ForwardingWriter {
 }
 
 /** abort() waits for the write in progress to finish first, so a write on a stalled source hangs it. */
-class AbortWaitsForWrite extends ForwardingWriter {
+class AbortWaitsForWrite extends ForwardingBlobWriter {
   #writing: Promise<unknown> = Promise.resolve();
   override write(data: BytesInput, options?: SignalOptions): Promise<void> {
     const writing = this.inner.write(data, options);
@@ -284,7 +239,7 @@ class AbortWaitsForWrite extends ForwardingWriter {
  * Reads at the position it had when called and advances it only after an asynchronous step, so
  * overlapping reads hand out the same bytes twice.
  */
-class AdvancesPositionLate extends ForwardingReader {
+class AdvancesPositionLate extends ForwardingBlobReader {
   #bytes: Promise<Uint8Array> | undefined;
   #position = 0;
   override get position(): number {
@@ -310,7 +265,7 @@ class AdvancesPositionLate extends ForwardingReader {
  * Like a network reader whose cancelled read leaves its step waiting on a stalled connection, and
  * whose close() waits for that step.
  */
-class CloseWaitsForCancelledRead extends ForwardingReader {
+class CloseWaitsForCancelledRead extends ForwardingBlobReader {
   #leftRunning: Promise<unknown> | undefined;
   override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
     const chunk = await this.inner.read({ maxBytes: options?.maxBytes });

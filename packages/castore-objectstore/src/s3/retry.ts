@@ -1,4 +1,4 @@
-import { abortedError, throwIfAborted } from "castore-core";
+import { abortedError, throwIfAborted } from "castore-core/backend";
 
 /** How failed requests are repeated: exponential backoff with full jitter, capped. */
 export interface RetryPolicy {

@@ -1,6 +1,6 @@
 // Looks at a store's file through a separate connection, the way another process would.
 import Database from "better-sqlite3";
-import { chunkSizesFor, FastCdcChunker } from "castore-core";
+import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
 
 export interface FileCounts {
   blobs: number;
