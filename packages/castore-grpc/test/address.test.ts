@@ -1,4 +1,4 @@
-import { BlobServiceRegistry, isBackend, isInvalidAddress } from "castore-core";
+import { BlobServiceRegistry, isInvalidAddress, isUnavailable } from "castore-core";
 import { DUMMY_DIGEST } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { parseGrpcAddress } from "../src/client/address.js";
@@ -60,7 +60,7 @@ describe("gRPC addresses", () => {
     const socket = `${await tempDir()}/nobody-here.sock`;
     const client = await registry.open(`grpc+unix://${socket}`);
     const error = await client.has(DUMMY_DIGEST).catch((e: unknown) => e);
-    expect(isBackend(error), String(error)).toBe(true);
+    expect(isUnavailable(error), String(error)).toBe(true);
     expect(String(error)).toMatch(/ENOENT|unavailable|connect/i);
     await client.close();
   });
