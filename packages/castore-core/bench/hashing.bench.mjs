@@ -3,7 +3,7 @@
 // Run with `pnpm bench` at the root (or `pnpm --filter castore-core bench` after a build).
 
 import { loadNativeBlake3, loadNodeWasmBlake3 } from "../dist/hashing/hasher-node.js";
-import { chunkSizesFor, FastCdcChunker } from "../dist/index.js";
+import { chunkSizesFor, FastCdcChunker } from "../dist/backend.js";
 
 const TOTAL = 512 * 1024 * 1024;
 const PIECE = 1024 * 1024;
