@@ -10,6 +10,7 @@ import {
   DEFAULT_AVG_CHUNK_SIZE,
   IntegrityError,
 } from "castore-core";
+import type { EvictionGuard } from "./eviction-guard.js";
 import { blobKey, chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import {
@@ -41,10 +42,14 @@ export class ObjectStoreBlobService extends BaseBlobService {
   readonly maxChunkSize: number;
   /** What this service has sent to the store. */
   readonly stats: TransferStats = emptyStats();
+  /** For a store that deletes (a bounded directory): what readers and writers hold, so it is kept. */
+  readonly #guard: EvictionGuard | undefined;
 
-  constructor(store: ObjectStore, options: ObjectStoreBlobServiceOptions = {}) {
+  /** `guard`: for a store that deletes objects (see file-eviction.ts); none for the others. */
+  constructor(store: ObjectStore, options: ObjectStoreBlobServiceOptions = {}, guard?: EvictionGuard) {
     super();
     this.store = store;
+    this.#guard = guard;
     this.prefix = options.prefix ?? "";
     this.avgChunkSize = options.avgChunkSize ?? DEFAULT_AVG_CHUNK_SIZE;
     this.maxChunkSize = chunkSizesFor(this.avgChunkSize).maxSize;
@@ -69,6 +74,23 @@ export class ObjectStoreBlobService extends BaseBlobService {
   }
 
   protected async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
+    // In a bounded store: what is read is held (and counts as used) until the reader is done with it.
+    const release = await this.#guard?.beginRead(digest.toHex());
+    let reader: BlobReader | undefined;
+    try {
+      reader = await this.#openRead(digest, signal, release);
+      return reader;
+    } finally {
+      // A chunked reader releases its hold when it closes; anything else was loaded whole.
+      if (!(reader instanceof ChunkedReader)) release?.();
+    }
+  }
+
+  async #openRead(
+    digest: B3Digest,
+    signal: AbortSignal | undefined,
+    release: (() => void) | undefined,
+  ): Promise<BlobReader | undefined> {
     const list = await this.#chunkList(digest, signal);
     if (list !== undefined && list.length > 0) {
       const size = list.reduce((sum, chunk) => sum + chunk.size, 0);
@@ -76,6 +98,7 @@ export class ObjectStoreBlobService extends BaseBlobService {
         openChunk: (chunk, chunkSignal) => this.#fetchChunk(chunk.digest, chunk.size, chunkSignal),
         window: this.downloadConcurrency,
         handOutViews: true,
+        onClose: release,
       });
     }
     if (list !== undefined && digest.toHex() === EMPTY_BLOB_HEX) return new BytesReader(digest, new Uint8Array(0));
@@ -92,10 +115,18 @@ export class ObjectStoreBlobService extends BaseBlobService {
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {
-    return new ObjectStoreBlobWriter(this.store, this.prefix, this.avgChunkSize, this.uploadConcurrency, this.stats);
+    return new ObjectStoreBlobWriter(
+      this.store,
+      this.prefix,
+      this.avgChunkSize,
+      this.uploadConcurrency,
+      this.stats,
+      this.#guard,
+    );
   }
 
   protected override async closeImpl(): Promise<void> {
+    await this.#guard?.close();
     await this.store.close();
   }
 
