@@ -23,6 +23,12 @@ import { emptyStats, type TransferStats } from "./stats.js";
 import { ObjectStoreBlobWriter } from "./writer.js";
 import { decompressChunk } from "./zstd.js";
 
+/**
+ * Releases the eviction hold of a chunked reader dropped without `close`, once it is garbage-
+ * collected (releasing is idempotent, so a closed reader's release running again does nothing).
+ */
+const droppedReaders = new FinalizationRegistry<() => void>((release) => release());
+
 const EMPTY_BLOB_HEX = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
 
 /**
@@ -79,6 +85,7 @@ export class ObjectStoreBlobService extends BaseBlobService {
     let reader: BlobReader | undefined;
     try {
       reader = await this.#openRead(digest, signal, release);
+      if (release && reader instanceof ChunkedReader) droppedReaders.register(reader, release);
       return reader;
     } finally {
       // A chunked reader releases its hold when it closes; anything else was loaded whole.
