@@ -126,11 +126,12 @@ export class Statements {
     );
     // Every stored blob has its row (inserted with the blob): a blob evicted meanwhile gains none.
     this.#touchBlob = db.prepare("UPDATE blob_use SET used_at = max(used_at, ?) WHERE blob = ?");
-    // The most recently used blob is never a candidate (see eviction.ts).
+    // The most recently used blob (the last in this order) is never a candidate (see eviction.ts).
     this.#leastRecentlyUsed = db
       .prepare<[number, number, Uint8Array, number], [Buffer, number]>(
         `SELECT blob, used_at FROM blob_use
-         WHERE used_at < (SELECT max(used_at) FROM blob_use) AND (used_at > ? OR (used_at = ? AND blob > ?))
+         WHERE (used_at, blob) < (SELECT used_at, blob FROM blob_use ORDER BY used_at DESC, blob DESC LIMIT 1)
+           AND (used_at > ? OR (used_at = ? AND blob > ?))
          ORDER BY used_at, blob LIMIT ?`,
       )
       .raw();

@@ -66,6 +66,16 @@ describe("upgrading a version-2 store", () => {
     expect(versionOf(file)).toBe(2);
   });
 
+  it("opened with a bound smaller than what it holds, it evicts at once, though every upgraded blob has the same use time", async () => {
+    const file = fixtureCopy();
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: AVG_CHUNK_SIZE, maxSize: 90 * 1024 });
+    await settleEviction(service);
+    expect(await service.storedBytes()).toBeLessThanOrEqual(90 * 1024);
+    expect(await service.count()).toBeLessThan(V2_BLOBS.length);
+    expect(countRows(file)).toMatchObject({ uploads: 0, orphanChunks: 0, missingChunks: 0, unmatchedUses: 0 });
+    await service.close();
+  });
+
   it("a bounded store evicts the upgraded blobs before anything written after the upgrade", async () => {
     const file = fixtureCopy();
     const fresh = pseudoRandomBytes(96 * 1024, 7);
