@@ -2,8 +2,8 @@
 // (so the chunker's figure is read against the machine's hashing speed at that moment).
 // Run with `pnpm bench` at the root (or `pnpm --filter castore-core bench` after a build).
 
-import { loadNativeBlake3, loadNodeWasmBlake3 } from "../dist/hashing/hasher-node.js";
 import { chunkSizesFor, FastCdcChunker } from "../dist/backend.js";
+import { loadNativeBlake3, loadNodeWasmBlake3 } from "../dist/hashing/hasher-node.js";
 
 const TOTAL = 512 * 1024 * 1024;
 const PIECE = 1024 * 1024;

@@ -17,7 +17,8 @@ import { MAX_CONCURRENCY, type ObjectStoreBlobServiceOptions } from "./options.j
  * - `objectstore+memory://[/PREFIX]`: the layout in memory;
  * - `objectstore+file:///ABS/PATH`: the layout in a directory;
  * - `objectstore+s3://BUCKET[/PREFIX]?endpoint=URL&region=…&force_path_style=1&profile=…`.
- * Options common to all: avg_chunk_size, upload_concurrency, download_concurrency.
+ * Options common to all: avg_chunk_size, upload_concurrency, download_concurrency; `max_size` for
+ * objectstore+file only.
  *
  * Credentials never go in an address (addresses are logged, shown in `ps`, kept in shell
  * history): a user, password or credential-looking option is refused, and no message here ever
@@ -37,6 +38,12 @@ const commonParsers = {
   avg_chunk_size: integerOption(MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE),
   upload_concurrency: integerOption(1, MAX_CONCURRENCY),
   download_concurrency: integerOption(1, MAX_CONCURRENCY),
+} satisfies OptionParsers;
+
+/** `objectstore+file` alone can be bounded: only a directory is deleted from (see file-eviction.ts). */
+const fileParsers = {
+  ...commonParsers,
+  max_size: integerOption(1, Number.MAX_SAFE_INTEGER),
 } satisfies OptionParsers;
 
 const s3Parsers = {
@@ -130,15 +137,17 @@ export function parseMemoryAddress(url: URL): ObjectStoreBlobServiceOptions {
   return { ...commonOptions(options), prefix: prefixFrom(url, decodePath(url)) };
 }
 
-/** `objectstore+file:///ABS/PATH`: no host, an absolute path that is not "/". */
-export function parseFileAddress(url: URL): ObjectStoreBlobServiceOptions & { directory: string } {
+/** `objectstore+file:///ABS/PATH[?max_size=BYTES]`: no host, an absolute path that is not "/". */
+export function parseFileAddress(
+  url: URL,
+): ObjectStoreBlobServiceOptions & { directory: string; maxSize: number | undefined } {
   refuseUserInfo(url);
   if (url.host !== "") {
     throw new InvalidAddressError(
       `${safeHref(url)}: ${schemeOf(url)} addresses take no host (got ${JSON.stringify(url.host)}); write objectstore+file:///abs/path`,
     );
   }
-  checkOptionNames(url, commonParsers);
+  checkOptionNames(url, fileParsers);
   const path = decodePath(url);
   if (!path.startsWith("/") || path.replace(/\/+$/, "") === "") {
     throw new InvalidAddressError(
@@ -148,8 +157,8 @@ export function parseFileAddress(url: URL): ObjectStoreBlobServiceOptions & { di
   if (path.split("/").some((segment) => segment === "." || segment === "..")) {
     throw new InvalidAddressError(`${safeHref(url)}: the path must not contain "." or ".." segments`);
   }
-  const options = parseOptions(new URL(safeHref(url)), commonParsers);
-  return { ...commonOptions(options), directory: path.replace(/\/+$/, ""), prefix: "" };
+  const options = parseOptions(new URL(safeHref(url, Object.keys(fileParsers))), fileParsers);
+  return { ...commonOptions(options), directory: path.replace(/\/+$/, ""), prefix: "", maxSize: options.max_size };
 }
 
 /** `objectstore+s3://BUCKET[/PREFIX]?…`. */

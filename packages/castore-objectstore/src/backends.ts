@@ -1,5 +1,6 @@
 import type { BlobServiceBackend } from "castore-core";
 import { parseFileAddress, parseMemoryAddress, parseS3Address } from "./address.js";
+import { FileEviction } from "./file-eviction.js";
 import { FileObjectStore } from "./file-store.js";
 import { MemoryObjectStore } from "./memory-store.js";
 import { S3ObjectStore } from "./s3/s3-store.js";
@@ -15,15 +16,20 @@ export const objectStoreMemoryBackend: BlobServiceBackend = {
   },
 };
 
-/** `objectstore+file:///ABS/PATH`: snix's layout in a directory (created if missing; its parent must exist). */
+/**
+ * `objectstore+file:///ABS/PATH[?max_size=BYTES]`: snix's layout in a directory (created if
+ * missing; its parent must exist). With `max_size`, the least recently used blobs are deleted
+ * beyond that many bytes of object files (see file-eviction.ts).
+ */
 export const objectStoreFileBackend: BlobServiceBackend = {
   scheme: "objectstore+file",
-  description: "objectstore+file:///abs/dir — snix's object-store layout in a local directory",
+  description: "objectstore+file:///abs/dir[?max_size=BYTES] — snix's object-store layout in a local directory",
   async open(url) {
-    const { directory, ...options } = parseFileAddress(url);
+    const { directory, maxSize, ...options } = parseFileAddress(url);
     const store = new FileObjectStore(directory);
     await store.init();
-    return new ObjectStoreBlobService(store, options);
+    const eviction = maxSize === undefined ? undefined : await FileEviction.open(store, options.prefix ?? "", maxSize);
+    return new ObjectStoreBlobService(store, options, eviction);
   },
 };
 

@@ -1,5 +1,6 @@
 import type { B3Digest } from "castore-core";
 import { abortedError, throwIfAborted } from "castore-core/backend";
+import type { EvictionGuard } from "./eviction-guard.js";
 import { chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import type { TransferStats } from "./stats.js";
@@ -34,12 +35,21 @@ export class ChunkUploads {
   #probing = true;
   /** New chunks found in a row while probing. */
   #misses = 0;
+  /** In a bounded store: the guard, and the writer's list of what it holds (each chunk once). */
+  readonly #eviction: { readonly guard: EvictionGuard; readonly held: string[] } | undefined;
 
-  constructor(store: ObjectStore, prefix: string, concurrency: number, stats: TransferStats) {
+  constructor(
+    store: ObjectStore,
+    prefix: string,
+    concurrency: number,
+    stats: TransferStats,
+    eviction?: { readonly guard: EvictionGuard; readonly held: string[] },
+  ) {
     this.#store = store;
     this.#prefix = prefix;
     this.#concurrency = concurrency;
     this.#stats = stats;
+    this.#eviction = eviction;
   }
 
   /** Schedules a chunk's bytes (owned by this object from now on) for upload under `digest`. */
@@ -53,7 +63,16 @@ export class ChunkUploads {
       throwIfAborted(signal);
       this.#throwIfFailed();
     }
-    const task: Promise<void> = this.#upload(key, segments)
+    let deletion: Promise<void> | undefined;
+    if (this.#eviction) {
+      // A bounded store over its bound makes room first; then the chunk is held before it is
+      // looked for, so it cannot be deleted between a HEAD that finds it and the blob's commit.
+      const room = this.#eviction.guard.roomForWrite();
+      if (room) await room;
+      this.#eviction.held.push(digest.toHex());
+      deletion = this.#eviction.guard.holdForWriter(digest.toHex());
+    }
+    const task: Promise<void> = this.#upload(key, segments, deletion, digest)
       .catch((error: unknown) => {
         this.#failure ??= { error };
         this.#cancel.abort(error);
@@ -77,8 +96,15 @@ export class ChunkUploads {
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  async #upload(key: string, segments: readonly Uint8Array[]): Promise<void> {
+  async #upload(
+    key: string,
+    segments: readonly Uint8Array[],
+    deletion: Promise<void> | undefined,
+    digest: B3Digest,
+  ): Promise<void> {
     const signal = this.#cancel.signal;
+    // A deletion of this very chunk under way: once it is over, the chunk is stored anew.
+    if (deletion) await deletion;
     if (this.#probing) {
       if (await this.#store.head(key, signal)) {
         this.#misses = 0;
@@ -93,6 +119,7 @@ export class ChunkUploads {
     if (await this.#store.putIfAbsent(key, compressed, signal)) {
       this.#stats.chunksPut++;
       this.#stats.chunkBytesPut += compressed.length;
+      this.#eviction?.guard.chunkStored(digest.toHex(), compressed.length);
     } else {
       this.#stats.chunksSkipped++;
       this.#stats.chunkBytesWasted += compressed.length;

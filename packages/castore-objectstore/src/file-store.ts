@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { BackendError } from "castore-core";
 import type { ObjectStore } from "./object-store.js";
@@ -91,6 +91,52 @@ export class FileObjectStore implements ObjectStore {
 
   async close(): Promise<void> {}
 
+  /**
+   * Deletes an object (an absent one is fine) and makes that durable: a bounded store deletes a
+   * blob object before the chunks it lists, and that order must survive a power loss. Not part of
+   * {@link ObjectStore}: only a bounded file store deletes (see file-eviction.ts).
+   */
+  async delete(key: string): Promise<void> {
+    const path = this.#path(key);
+    try {
+      await rm(path, { force: true });
+      await syncDirectory(dirname(path));
+    } catch (error) {
+      if (codeOf(error) === "ENOENT") return;
+      throw this.#error("cannot delete", path, error);
+    }
+  }
+
+  /** Sets an object's modification time (ms since the epoch); an absent object is skipped. */
+  async setModified(key: string, ms: number): Promise<void> {
+    const path = this.#path(key);
+    try {
+      await utimes(path, ms / 1000, ms / 1000);
+    } catch (error) {
+      if (codeOf(error) !== "ENOENT") throw this.#error("cannot touch", path, error);
+    }
+  }
+
+  /**
+   * Every object under `directory/b3/` (`blobs` or `chunks`), with its size and modification
+   * time; temporary files of interrupted puts are left out.
+   */
+  async *objectsUnder(directory: "blobs" | "chunks"): AsyncGenerator<StoredObject> {
+    const base = join(this.#root, directory, "b3");
+    for (const shard of await listOrEmpty(base)) {
+      for (const name of await listOrEmpty(join(base, shard))) {
+        if (name.startsWith(".")) continue;
+        const key = `${directory}/b3/${shard}/${name}`;
+        try {
+          const info = await stat(this.#path(key));
+          if (info.isFile()) yield { key, name, size: info.size, modifiedMs: info.mtimeMs };
+        } catch (error) {
+          if (codeOf(error) !== "ENOENT") throw this.#error("cannot stat", this.#path(key), error);
+        }
+      }
+    }
+  }
+
   /** The file of a key (keys come from layout.ts: hex digests and fixed words, never ".."). */
   #path(key: string): string {
     const path = join(this.#root, ...key.split("/"));
@@ -104,6 +150,24 @@ export class FileObjectStore implements ObjectStore {
   #error(what: string, path: string, cause: unknown): BackendError {
     const reason = cause instanceof Error ? cause.message : String(cause);
     return new BackendError(`${what} ${path}: ${reason}`, { cause });
+  }
+}
+
+/** An object found by {@link FileObjectStore.objectsUnder}. */
+export interface StoredObject {
+  readonly key: string;
+  /** The file name: the digest's hex, for castore's layout. */
+  readonly name: string;
+  readonly size: number;
+  readonly modifiedMs: number;
+}
+
+async function listOrEmpty(directory: string): Promise<string[]> {
+  try {
+    return await readdir(directory);
+  } catch (error) {
+    if (codeOf(error) === "ENOENT" || codeOf(error) === "ENOTDIR") return [];
+    throw new BackendError(`cannot list ${directory}: ${(error as Error).message}`, { cause: error });
   }
 }
 

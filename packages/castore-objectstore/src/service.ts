@@ -6,6 +6,7 @@ import {
   chunkSizesFor,
   DEFAULT_AVG_CHUNK_SIZE,
 } from "castore-core/backend";
+import type { EvictionGuard } from "./eviction-guard.js";
 import { blobKey, chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import {
@@ -17,6 +18,12 @@ import { decodeChunkList } from "./stat-blob.js";
 import { emptyStats, type TransferStats } from "./stats.js";
 import { ObjectStoreBlobWriter } from "./writer.js";
 import { decompressChunk } from "./zstd.js";
+
+/**
+ * Releases the eviction hold of a chunked reader dropped without `close`, once it is garbage-
+ * collected (releasing is idempotent, so a closed reader's release running again does nothing).
+ */
+const droppedReaders = new FinalizationRegistry<() => void>((release) => release());
 
 const EMPTY_BLOB_HEX = "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262";
 
@@ -37,10 +44,14 @@ export class ObjectStoreBlobService extends BaseBlobService {
   readonly maxChunkSize: number;
   /** What this service has sent to the store. */
   readonly stats: TransferStats = emptyStats();
+  /** For a store that deletes (a bounded directory): what readers and writers hold, so it is kept. */
+  readonly #guard: EvictionGuard | undefined;
 
-  constructor(store: ObjectStore, options: ObjectStoreBlobServiceOptions = {}) {
+  /** `guard`: for a store that deletes objects (see file-eviction.ts); none for the others. */
+  constructor(store: ObjectStore, options: ObjectStoreBlobServiceOptions = {}, guard?: EvictionGuard) {
     super();
     this.store = store;
+    this.#guard = guard;
     this.prefix = options.prefix ?? "";
     this.avgChunkSize = options.avgChunkSize ?? DEFAULT_AVG_CHUNK_SIZE;
     this.maxChunkSize = chunkSizesFor(this.avgChunkSize).maxSize;
@@ -65,6 +76,24 @@ export class ObjectStoreBlobService extends BaseBlobService {
   }
 
   protected async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
+    // In a bounded store: what is read is held (and counts as used) until the reader is done with it.
+    const release = await this.#guard?.beginRead(digest.toHex());
+    let reader: BlobReader | undefined;
+    try {
+      reader = await this.#openRead(digest, signal, release);
+      if (release && reader instanceof ChunkedReader) droppedReaders.register(reader, release);
+      return reader;
+    } finally {
+      // A chunked reader releases its hold when it closes; anything else was loaded whole.
+      if (!(reader instanceof ChunkedReader)) release?.();
+    }
+  }
+
+  async #openRead(
+    digest: B3Digest,
+    signal: AbortSignal | undefined,
+    release: (() => void) | undefined,
+  ): Promise<BlobReader | undefined> {
     const list = await this.#chunkList(digest, signal);
     if (list !== undefined && list.length > 0) {
       const size = list.reduce((sum, chunk) => sum + chunk.size, 0);
@@ -72,6 +101,7 @@ export class ObjectStoreBlobService extends BaseBlobService {
         openChunk: (chunk, chunkSignal) => this.#fetchChunk(chunk.digest, chunk.size, chunkSignal),
         window: this.downloadConcurrency,
         handOutViews: true,
+        onClose: release,
       });
     }
     if (list !== undefined && digest.toHex() === EMPTY_BLOB_HEX) return new BytesReader(digest, new Uint8Array(0));
@@ -88,10 +118,18 @@ export class ObjectStoreBlobService extends BaseBlobService {
   }
 
   protected async openWriteImpl(): Promise<BlobWriter> {
-    return new ObjectStoreBlobWriter(this.store, this.prefix, this.avgChunkSize, this.uploadConcurrency, this.stats);
+    return new ObjectStoreBlobWriter(
+      this.store,
+      this.prefix,
+      this.avgChunkSize,
+      this.uploadConcurrency,
+      this.stats,
+      this.#guard,
+    );
   }
 
   protected override async closeImpl(): Promise<void> {
+    await this.#guard?.close();
     await this.store.close();
   }
 

@@ -7,6 +7,7 @@ import {
   type SplitChunk,
 } from "castore-core/backend";
 import { ChunkUploads } from "./chunk-uploads.js";
+import type { EvictionGuard } from "./eviction-guard.js";
 import { blobKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import { encodeChunkList } from "./stat-blob.js";
@@ -26,6 +27,9 @@ export class ObjectStoreBlobWriter extends BaseBlobWriter {
   readonly #sizes: FastCdcOptions;
   readonly #uploads: ChunkUploads;
   readonly #chunks: ChunkMeta[] = [];
+  readonly #guard: EvictionGuard | undefined;
+  /** What this writer holds against eviction (its chunks, then its blob), released when it is done. */
+  readonly #held: string[] = [];
   #splitter: ChunkSplitter | undefined;
 
   constructor(
@@ -34,13 +38,15 @@ export class ObjectStoreBlobWriter extends BaseBlobWriter {
     avgChunkSize: number,
     uploadConcurrency: number,
     stats: TransferStats,
+    guard?: EvictionGuard,
   ) {
     super();
     this.#store = store;
     this.#prefix = prefix;
     this.#stats = stats;
+    this.#guard = guard;
     this.#sizes = chunkSizesFor(avgChunkSize);
-    this.#uploads = new ChunkUploads(store, prefix, uploadConcurrency, stats);
+    this.#uploads = new ChunkUploads(store, prefix, uploadConcurrency, stats, guard && { guard, held: this.#held });
   }
 
   protected async writeChunk(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
@@ -57,14 +63,30 @@ export class ObjectStoreBlobWriter extends BaseBlobWriter {
       throw new BackendError("internal error: a one-chunk blob whose chunk is not the blob");
     }
     const list = this.#chunks.length < 2 ? [] : this.#chunks;
-    if (await this.#store.putIfAbsent(blobKey(this.#prefix, digest), encodeChunkList(list), signal)) {
-      this.#stats.blobsPut++;
+    const guard = this.#guard;
+    if (guard) {
+      // Held from before the put until the index knows the blob: it cannot be evicted in between.
+      this.#held.push(digest.toHex());
+      await guard.holdForWriter(digest.toHex());
+    }
+    const object = encodeChunkList(list);
+    const created = await this.#store.putIfAbsent(blobKey(this.#prefix, digest), object, signal);
+    if (created) this.#stats.blobsPut++;
+    if (guard) {
+      const chunks = list.map((chunk) => chunk.digest.toHex());
+      guard.blobCommitted(digest.toHex(), chunks, object.length, created);
+      this.#release();
     }
   }
 
   protected async discard(): Promise<void> {
     this.#splitter = undefined;
     await this.#uploads.cancel(new BackendError("writer discarded"));
+    this.#release();
+  }
+
+  #release(): void {
+    this.#guard?.releaseWriter(this.#held.splice(0));
   }
 
   async #emit(chunk: SplitChunk, signal: AbortSignal | undefined): Promise<void> {

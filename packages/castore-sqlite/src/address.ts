@@ -45,6 +45,7 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
     avg_chunk_size: integerOption(MIN_AVG_CHUNK_SIZE, MAX_AVG_CHUNK_SIZE),
     busy_timeout: integerOption(0, MAX_BUSY_TIMEOUT),
     upload_lease: integerOption(MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE),
+    max_size: integerOption(1, Number.MAX_SAFE_INTEGER),
   });
   return {
     path,
@@ -53,5 +54,6 @@ export function optionsFromAddress(url: URL): SqliteBlobServiceOptions {
     avgChunkSize: options.avg_chunk_size,
     busyTimeout: options.busy_timeout,
     uploadLease: options.upload_lease,
+    maxSize: options.max_size,
   };
 }

@@ -4,7 +4,7 @@ import { SqliteBlobService } from "./service.js";
 
 /**
  * The `sqlite://` scheme for `register()` / `fromAddr()`:
- * `sqlite:///abs/path/blobs.sqlite[?synchronous=normal|full&readonly=1&avg_chunk_size=N&busy_timeout=MS&upload_lease=MS]`,
+ * `sqlite:///abs/path/blobs.sqlite[?synchronous=normal|full&readonly=1&avg_chunk_size=N&busy_timeout=MS&upload_lease=MS&max_size=BYTES]`,
  * or `sqlite://` for a temporary store deleted on close.
  */
 export const sqliteBackend: BlobServiceBackend = {

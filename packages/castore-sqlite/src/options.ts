@@ -36,6 +36,13 @@ export interface SqliteBlobServiceOptions {
    * share a file must agree on the time to within a fraction of the lease.
    */
   uploadLease?: number | undefined;
+  /**
+   * A bound on the bytes of blob and chunk data stored (each shared chunk once; SQLite's own
+   * overhead not included): beyond it, the least recently used blobs are evicted, with the chunks
+   * no other blob uses, in the background. A positive integer; omitted: unbounded. See the README
+   * ("Bounded stores") for exactly what is never evicted. Needs a writable store.
+   */
+  maxSize?: number | undefined;
 }
 
 /** Options with every default applied. */
@@ -47,6 +54,8 @@ export interface ResolvedOptions {
   readonly chunking: FastCdcOptions;
   readonly busyTimeout: number;
   readonly uploadLease: number;
+  /** Undefined: unbounded. */
+  readonly maxSize: number | undefined;
 }
 
 /** The smallest average FastCDC allows with max = 2·avg ≥ 1 KiB. */
@@ -72,6 +81,13 @@ export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptio
   checkInteger("busyTimeout", busyTimeout, 0, MAX_BUSY_TIMEOUT);
   const uploadLease = options.uploadLease ?? DEFAULT_UPLOAD_LEASE;
   checkInteger("uploadLease", uploadLease, MIN_UPLOAD_LEASE, MAX_UPLOAD_LEASE);
+  const maxSize = options.maxSize;
+  if (maxSize !== undefined) {
+    checkInteger("maxSize", maxSize, 1, Number.MAX_SAFE_INTEGER);
+    if (options.readonly === true) {
+      throw new InvalidArgumentError("maxSize needs a writable store: a read-only store cannot evict");
+    }
+  }
   const path = options.path ?? "";
   if (typeof path !== "string") throw new InvalidArgumentError(`path must be a string, got ${typeof path}`);
   return {
@@ -81,5 +97,6 @@ export function resolveOptions(options: SqliteBlobServiceOptions): ResolvedOptio
     chunking: chunkSizesFor(avgChunkSize),
     busyTimeout,
     uploadLease,
+    maxSize,
   };
 }

@@ -14,6 +14,9 @@ const READ_WINDOW = 2;
  * - a chunked blob: core's ChunkedReader over the stored chunk list, fetching chunks from the
  *   `chunks` table: random seek, every chunk checked against its digest before any of its bytes
  *   goes out, a full read also checked against the blob digest before its clean end.
+ * In a bounded store, opening a blob counts as a use of it (see Recency), and a chunked blob is
+ * pinned against eviction until its reader closes (see ReadPins); both happen in the same
+ * synchronous step as the lookup, so no eviction step of this process comes between.
  */
 export function openStoredBlob(store: Store, digest: B3Digest): BlobReader | undefined {
   const { statements } = store;
@@ -21,14 +24,17 @@ export function openStoredBlob(store: Store, digest: B3Digest): BlobReader | und
   return sqliteCall("open a blob", () => {
     const stored = statements.lookup(key);
     if (!stored) return undefined;
+    const bounded = store.evictor !== undefined;
+    if (bounded && stored.kind !== "chunk") store.recency.touch(key, digest.toHex());
     if (stored.kind !== "chunked") {
       const data = stored.kind === "inline" ? statements.inlineData(key) : statements.chunkData(key);
       if (!data) return undefined; // deleted since the lookup
       return new BytesReader(digest, asUint8Array(data));
     }
     const chunks = statements.chunkList(key).map(([chunk, size]) => ({ digest: B3Digest.fromBytes(chunk), size }));
+    let unpin: (() => void) | undefined;
     try {
-      return new ChunkedReader(digest, stored.size, chunks, {
+      const reader = new ChunkedReader(digest, stored.size, chunks, {
         window: READ_WINDOW,
         // Copies: a caller writing into what it got must not change what a seek back reads again.
         handOutViews: false,
@@ -36,7 +42,10 @@ export function openStoredBlob(store: Store, digest: B3Digest): BlobReader | und
           const bytes = sqliteCall("read a chunk", () => statements.chunkData(chunk.digest.unsafeBytes));
           return bytes && asUint8Array(bytes);
         },
+        onClose: () => unpin?.(),
       });
+      if (bounded) unpin = store.pins.pin(digest.toHex(), reader);
+      return reader;
     } catch (error) {
       // A stored chunk list that does not describe the blob (sizes, digests) is damage, not a bad argument.
       if (isCastoreError(error, "InvalidArgument") || isCastoreError(error, "InvalidDigest")) {

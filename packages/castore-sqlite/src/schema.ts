@@ -4,14 +4,14 @@ import { BackendError, UnsupportedError } from "castore-core";
 /** Marks a SQLite file as a castore store (`PRAGMA application_id`, "cAST"), so we never adopt a stranger's database. */
 export const APPLICATION_ID = 0x63415354;
 /** The layout below. Bump it (and refuse older code) whenever the tables change meaning. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** Large pages halve the cost of big values (fewer overflow pages); it must be set before the first table. */
 export const PAGE_SIZE = 65536;
 /** Page cache per connection, in KiB. */
 const PAGE_CACHE_KIB = 16 * 1024;
 
 /**
- * Version 2: chunks stored once by digest, shared between blobs.
+ * The tables of version 2: chunks stored once by digest, shared between blobs.
  * - `blobs`: one row per stored blob, written in the same transaction that makes it visible. A blob
  *   of fewer than two chunks (one piece) keeps its bytes inline in `data` (one row, one b-tree: as
  *   cheap as a plain insert); for a chunked blob `data` is NULL and `blob_chunks` lists its chunks.
@@ -30,7 +30,7 @@ const PAGE_CACHE_KIB = 16 * 1024;
  * rows of `upload_chunks` (unfinished uploads only) are scanned, as an index on them would cost a
  * random page write per stored chunk.
  */
-const TABLES = `
+const V2_TABLES = `
   CREATE TABLE blobs (
     digest BLOB NOT NULL PRIMARY KEY,
     size INTEGER NOT NULL,
@@ -66,6 +66,24 @@ const TABLES = `
 `;
 
 /**
+ * Version 3 adds `blob_use`: when each stored blob was last used (written or, in a store with
+ * `maxSize`, read), in the units of recency.ts, for evicting the least recently used first. A
+ * row per blob, inserted in the transaction that stores the blob and deleted in the one that
+ * evicts it. It is its own small table, not a column of `blobs`, because an update rewrites the
+ * whole row, and a `blobs` row may hold up to a chunk's bytes inline. No index on `used_at`:
+ * eviction scans these small rows (about 40 bytes each), which is cheaper than keeping an index
+ * up to date on every touch.
+ */
+const BLOB_USE_TABLE = `
+  CREATE TABLE blob_use (
+    blob BLOB NOT NULL PRIMARY KEY,
+    used_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+const TABLES = `${V2_TABLES}${BLOB_USE_TABLE}`;
+
+/**
  * Version 1 → 2, in one transaction (an interrupted upgrade leaves the file at version 1): the v1
  * chunk rows of stored blobs move to `chunks` under the per-chunk digest v1 stored with each (no
  * re-hashing; a wrong one fails the reads that touch the chunk, as before), their order and lengths
@@ -76,7 +94,7 @@ const UPGRADE_FROM_V1 = `
   ALTER TABLE blobs RENAME TO v1_blobs;
   ALTER TABLE chunks RENAME TO v1_chunks;
   DROP TABLE uploads;
-  ${TABLES}
+  ${V2_TABLES}
   INSERT INTO blobs (digest, size, data) SELECT digest, size, data FROM v1_blobs;
   INSERT INTO blob_chunks (blob, seq, chunk, size)
     SELECT b.digest, c.id & 4294967295, c.hash, length(c.data)
@@ -90,6 +108,18 @@ const UPGRADE_FROM_V1 = `
   DROP TABLE v1_blobs;
   DROP TABLE v1_chunks;
 `;
+
+/**
+ * Version 2 → 3: every stored blob gets a `blob_use` row that makes it older than anything used
+ * after the upgrade (0), so an upgraded store evicts what it held before first, in digest order.
+ */
+const UPGRADE_FROM_V2 = `
+  ${BLOB_USE_TABLE}
+  INSERT INTO blob_use (blob, used_at) SELECT digest, 0 FROM blobs;
+`;
+
+/** The statements that bring a file of a version to the next one. */
+const UPGRADES: Readonly<Record<number, string>> = { 1: UPGRADE_FROM_V1, 2: UPGRADE_FROM_V2 };
 
 /**
  * Sets the connection up and makes sure the file holds a castore store of the version this code
@@ -118,22 +148,24 @@ export function prepareDatabase(db: Database, readonly: boolean, file: string): 
 }
 
 function needsUpgrade(db: Database): boolean {
-  return (
-    db.pragma("application_id", { simple: true }) === APPLICATION_ID &&
-    db.pragma("user_version", { simple: true }) === 1
-  );
+  if (db.pragma("application_id", { simple: true }) !== APPLICATION_ID) return false;
+  const version = db.pragma("user_version", { simple: true }) as number;
+  return version >= 1 && version < SCHEMA_VERSION;
 }
 
 /**
- * Upgrades a version-1 file in place, atomically: readers of the file see version 1 until the
- * transaction commits, then version 2. Another process may have upgraded it while we waited for
- * the lock.
+ * Upgrades an older file in place, step by step up to the current version, in one transaction:
+ * readers of the file see the old version until it commits, then the current one, never a
+ * version in between. Another process may have upgraded it while we waited for the lock.
  */
 function upgrade(db: Database): void {
   db.transaction(() => {
-    if (!needsUpgrade(db)) return;
-    db.exec(UPGRADE_FROM_V1);
-    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    for (;;) {
+      if (!needsUpgrade(db)) return;
+      const version = db.pragma("user_version", { simple: true }) as number;
+      db.exec(UPGRADES[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }
   }).immediate();
 }
 
@@ -142,7 +174,7 @@ function isEmpty(db: Database): boolean {
 }
 
 function readonlyHint(version: number): string {
-  return version === 1
+  return version >= 1
     ? "open it writable once to upgrade it in place"
     : "its layout is older than any this castore-sqlite knows";
 }

@@ -47,6 +47,15 @@ export async function leaseTick(service: SqliteBlobService): Promise<void> {
 }
 
 /**
+ * Resolves once the store's eviction has caught up: no pass under way, and the store within its
+ * `maxSize` (or nothing left that may be evicted). Resolves at once for an unbounded store. For
+ * tests only: a test waits for this event instead of sleeping.
+ */
+export async function settleEviction(service: SqliteBlobService): Promise<void> {
+  await storeOf(service).evictor?.settle();
+}
+
+/**
  * A BlobService in one SQLite file (WAL mode, 64 KiB pages). Blobs are written as they stream in,
  * become visible atomically when their writer closes, and are verified as they are read. Several
  * processes may use the same file at once.
@@ -78,6 +87,11 @@ export class SqliteBlobService extends BaseBlobService implements BlobLister {
   /** Absolute path of the database file (inside a directory deleted on close, for a temporary store). */
   get file(): string {
     return this.#store.file;
+  }
+
+  /** The bound on stored bytes this store was opened with (undefined: unbounded). */
+  get maxSize(): number | undefined {
+    return this.#store.options.maxSize;
   }
 
   /** Whether this store refuses writers. */

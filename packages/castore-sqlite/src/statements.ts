@@ -36,7 +36,7 @@ export class Statements {
   readonly #dropPins: Statement<[number]>;
   readonly #uploadChunkBatch: Statement<[number, number], [number, Buffer]>;
   readonly #unpinChunk: Statement<[number, number]>;
-  readonly #deleteUnusedChunk: Statement<[Uint8Array, Uint8Array, Uint8Array]>;
+  readonly #deleteUnusedChunk: Statement<[Uint8Array, Uint8Array, Uint8Array], number>;
   readonly #liveUploads: Statement<[], [number, string, number, string, number]>;
   readonly #abandonLapsed: Statement<[number, number]>;
   readonly #renewUploads: Statement<[number, string]>;
@@ -44,6 +44,22 @@ export class Statements {
   readonly #countBlobs: Statement<[], number>;
   readonly #digestsAfter: Statement<[Uint8Array, number], Buffer>;
   readonly #storedBytes: Statement<[], number>;
+  readonly #insertBlobUse: Statement<[Uint8Array, number]>;
+  readonly #touchBlob: Statement<[number, Uint8Array]>;
+  readonly #leastRecentlyUsed: Statement<[number, number, Uint8Array, number], [Buffer, number]>;
+  readonly #deleteInline: Statement<[Uint8Array], number | null>;
+  readonly #deleteBlobUse: Statement<[Uint8Array]>;
+  readonly #startReleasedUpload: Statement<[string, number, string, number]>;
+  readonly #moveChunkList: Statement<[number, Uint8Array]>;
+  readonly #deleteChunkList: Statement<[Uint8Array]>;
+  readonly #dataVersion: Statement<[], number>;
+  /**
+   * Bytes of data this connection added (positive) or deleted (negative) since it opened, counted
+   * from what its committed statements changed: with a measurement of {@link storedBytes} and
+   * `PRAGMA data_version` (which moves only when another connection commits), the stored size is
+   * known without scanning the tables after every write.
+   */
+  #bytesChanged = 0;
 
   constructor(db: Database) {
     this.db = db;
@@ -80,11 +96,14 @@ export class Statements {
       )
       .raw();
     this.#unpinChunk = db.prepare("DELETE FROM upload_chunks WHERE upload = ? AND seq = ?");
-    this.#deleteUnusedChunk = db.prepare(
-      `DELETE FROM chunks WHERE digest = ?
-         AND NOT EXISTS (SELECT 1 FROM blob_chunks WHERE chunk = ?)
-         AND NOT EXISTS (SELECT 1 FROM upload_chunks WHERE chunk = ?)`,
-    );
+    this.#deleteUnusedChunk = db
+      .prepare<[Uint8Array, Uint8Array, Uint8Array], number>(
+        `DELETE FROM chunks WHERE digest = ?
+           AND NOT EXISTS (SELECT 1 FROM blob_chunks WHERE chunk = ?)
+           AND NOT EXISTS (SELECT 1 FROM upload_chunks WHERE chunk = ?)
+         RETURNING length(data)`,
+      )
+      .pluck();
     this.#liveUploads = db
       .prepare<[], [number, string, number, string, number]>(
         "SELECT id, host, pid, process_token, renewed_at FROM uploads WHERE abandoned = 0",
@@ -102,6 +121,32 @@ export class Statements {
         `SELECT (SELECT coalesce(sum(length(data)), 0) FROM blobs) + (SELECT coalesce(sum(length(data)), 0) FROM chunks)`,
       )
       .pluck();
+    this.#insertBlobUse = db.prepare(
+      "INSERT INTO blob_use (blob, used_at) VALUES (?, ?) ON CONFLICT DO UPDATE SET used_at = max(used_at, excluded.used_at)",
+    );
+    // Every stored blob has its row (inserted with the blob): a blob evicted meanwhile gains none.
+    this.#touchBlob = db.prepare("UPDATE blob_use SET used_at = max(used_at, ?) WHERE blob = ?");
+    // The most recently used blob (the last in this order) is never a candidate (see eviction.ts).
+    this.#leastRecentlyUsed = db
+      .prepare<[number, number, Uint8Array, number], [Buffer, number]>(
+        `SELECT blob, used_at FROM blob_use
+         WHERE (used_at, blob) < (SELECT used_at, blob FROM blob_use ORDER BY used_at DESC, blob DESC LIMIT 1)
+           AND (used_at > ? OR (used_at = ? AND blob > ?))
+         ORDER BY used_at, blob LIMIT ?`,
+      )
+      .raw();
+    this.#deleteInline = db
+      .prepare<[Uint8Array], number | null>("DELETE FROM blobs WHERE digest = ? RETURNING length(data)")
+      .pluck();
+    this.#deleteBlobUse = db.prepare("DELETE FROM blob_use WHERE blob = ?");
+    this.#startReleasedUpload = db.prepare(
+      "INSERT INTO uploads (host, pid, process_token, renewed_at, abandoned) VALUES (?, ?, ?, ?, 1)",
+    );
+    this.#moveChunkList = db.prepare(
+      "INSERT INTO upload_chunks (upload, seq, chunk, size) SELECT ?, seq, chunk, size FROM blob_chunks WHERE blob = ?",
+    );
+    this.#deleteChunkList = db.prepare("DELETE FROM blob_chunks WHERE blob = ?");
+    this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
   }
 
   /** What `digest` names: a stored blob, else a stored chunk; undefined when neither. */
@@ -127,18 +172,30 @@ export class Statements {
     return this.#chunkList.all(digest);
   }
 
-  /** Stores a one-piece blob; false when the digest was already stored. */
-  insertInline(digest: Uint8Array, size: number, data: Uint8Array): boolean {
-    return this.#insertInline.run(digest, size, data).changes === 1;
+  /**
+   * Stores a one-piece blob, used at `usedAt`, in one transaction; false when the digest was
+   * already stored (then only its use is recorded).
+   */
+  insertInline(digest: Uint8Array, size: number, data: Uint8Array, usedAt: number): boolean {
+    const inserted = this.db
+      .transaction(() => {
+        const stored = this.#insertInline.run(digest, size, data).changes === 1;
+        if (stored) this.#insertBlobUse.run(digest, usedAt);
+        return stored;
+      })
+      .immediate();
+    if (inserted) this.#bytesChanged += data.length;
+    return inserted;
   }
 
   /**
    * Stores a chunked blob whose chunks an upload holds, listing them; false (and nothing changed)
    * when the digest was already stored. Run inside a transaction.
    */
-  insertChunked(digest: Uint8Array, size: number, upload: number): boolean {
+  insertChunked(digest: Uint8Array, size: number, upload: number, usedAt: number): boolean {
     if (this.#insertChunked.run(digest, size).changes !== 1) return false;
     this.#listUploadChunks.run(digest, upload);
+    this.#insertBlobUse.run(digest, usedAt);
     return true;
   }
 
@@ -150,14 +207,16 @@ export class Statements {
    */
   storeChunks(upload: number, firstSeq: number, chunks: readonly { digest: Uint8Array; data: Uint8Array }[]): boolean {
     const store = this.db.transaction(() => {
+      let added = 0;
       for (const [i, { digest, data }] of chunks.entries()) {
         // The whole batch is rolled back: nothing is added to a reclaimed upload.
         if (this.#pinChunk.run(upload, firstSeq + i, digest, data.length, upload).changes !== 1) throw new UploadGone();
-        this.#insertChunk.run(digest, data);
+        if (this.#insertChunk.run(digest, data).changes === 1) added += data.length;
       }
+      return added;
     });
     try {
-      store.immediate();
+      this.#bytesChanged += store.immediate();
       return true;
     } catch (error) {
       if (error instanceof UploadGone) return false;
@@ -188,16 +247,19 @@ export class Statements {
    * transaction; returns how many were released (0: none left).
    */
   releaseChunkBatch(upload: number): number {
-    return this.db
+    const [released, freed] = this.db
       .transaction(() => {
         const batch = this.#uploadChunkBatch.all(upload, DELETE_BATCH);
+        let freed = 0;
         for (const [seq, chunk] of batch) {
           this.#unpinChunk.run(upload, seq);
-          this.#deleteUnusedChunk.run(chunk, chunk, chunk);
+          freed += this.#deleteUnusedChunk.get(chunk, chunk, chunk) ?? 0;
         }
-        return batch.length;
+        return [batch.length, freed] as const;
       })
       .immediate();
+    this.#bytesChanged -= freed;
+    return released;
   }
 
   /** Deletes an upload's row; its chunks were released, or listed by the blob it committed. */
@@ -237,5 +299,58 @@ export class Statements {
   /** Bytes of blob and chunk data stored (each shared chunk once), without SQLite's own overhead. */
   storedBytes(): number {
     return this.#storedBytes.get() ?? 0;
+  }
+
+  /** Bytes this connection added minus those it deleted, since it opened (see #bytesChanged). */
+  get bytesChanged(): number {
+    return this.#bytesChanged;
+  }
+
+  /** SQLite's `data_version`: it changes when another connection commits, not when this one does. */
+  dataVersion(): number {
+    return this.#dataVersion.get() ?? 0;
+  }
+
+  /** Records uses of stored blobs (digest → when), in one transaction; blobs no longer stored are skipped. */
+  touchBlobs(uses: Iterable<readonly [digest: Uint8Array, usedAt: number]>): void {
+    this.db
+      .transaction(() => {
+        for (const [digest, usedAt] of uses) this.#touchBlob.run(usedAt, digest);
+      })
+      .immediate();
+  }
+
+  /**
+   * Up to `limit` stored blobs in order of last use, oldest first, that come after (`usedAt`,
+   * `digest`) in that order, leaving out the most recently used blob: [digest, used at].
+   */
+  leastRecentlyUsed(usedAt: number, digest: Uint8Array, limit: number): [digest: Buffer, usedAt: number][] {
+    return this.#leastRecentlyUsed.all(usedAt, usedAt, digest, limit);
+  }
+
+  /**
+   * Evicts a stored blob, in one transaction: its row and use row go at once (no reader can open
+   * it from here on). A one-piece blob's bytes go with its row. A chunked blob's chunk list moves
+   * to a new upload, already abandoned, owned by `owner`: releasing it (releaseChunkBatch, a
+   * bounded batch at a time) deletes the chunks no other blob or upload uses, and after a crash
+   * any process that opens the file finishes that, as for any abandoned upload. Returns that
+   * upload (undefined for a one-piece blob, or when the blob was no longer stored).
+   */
+  evictBlob(digest: Uint8Array, owner: UploadOwner, now: number): number | undefined {
+    const [upload, freed] = this.db
+      .transaction(() => {
+        const blob = this.#blob.get(digest);
+        this.#deleteBlobUse.run(digest);
+        if (!blob) return [undefined, 0] as const;
+        if (!blob[1]) return [undefined, this.#deleteInline.get(digest) ?? 0] as const;
+        const id = Number(this.#startReleasedUpload.run(owner.host, owner.pid, owner.token, now).lastInsertRowid);
+        this.#moveChunkList.run(id, digest);
+        this.#deleteChunkList.run(digest);
+        this.#deleteInline.get(digest);
+        return [id, 0] as const;
+      })
+      .immediate();
+    this.#bytesChanged -= freed;
+    return upload;
   }
 }

@@ -5,8 +5,11 @@ import Database from "better-sqlite3";
 import { type Blake3Implementation, blake3, InvalidArgumentError } from "castore-core";
 import type { FastCdcOptions } from "castore-core/backend";
 import { AbandonedUploads } from "./abandoned-uploads.js";
+import { Evictor } from "./eviction.js";
 import { assertSupportedNode } from "./node-support.js";
 import type { ResolvedOptions } from "./options.js";
+import { ReadPins } from "./read-pins.js";
+import { Recency } from "./recency.js";
 import { prepareDatabase } from "./schema.js";
 import { asBackendError, isNoRoomForIndex, sqliteCall } from "./sqlite-errors.js";
 import { Statements } from "./statements.js";
@@ -41,6 +44,12 @@ export class Store {
   /** The owner this store registers uploads to, and the clock their leases run on. */
   readonly owner: UploadOwner;
   readonly now: () => number;
+  /** When blobs were last used (written, and read in a bounded store). */
+  readonly recency: Recency;
+  /** Chunked blobs open readers of this store read (kept only in a bounded store). */
+  readonly pins: ReadPins;
+  /** Keeps a store opened with `maxSize` within it; undefined for an unbounded (or read-only) store. */
+  readonly evictor: Evictor | undefined;
   /** Uploads of this store's live writers, whose leases the lease timer renews. */
   readonly #liveUploads = new Set<number>();
   #leaseTimer: NodeJS.Timeout | undefined;
@@ -62,6 +71,9 @@ export class Store {
     this.file = file;
     this.#temporaryDir = temporaryDir;
     this.abandonedUploads = new AbandonedUploads(file, this.statements);
+    this.recency = new Recency(this.statements, this.now);
+    this.pins = new ReadPins();
+    this.evictor = options.maxSize === undefined || options.readonly ? undefined : new Evictor(this, options.maxSize);
     if (options.synchronous === "full" && !options.readonly) {
       this.#syncFull = db.prepare("PRAGMA synchronous = FULL");
       this.#syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
@@ -91,6 +103,7 @@ export class Store {
         // Best effort: a store must open (and serve reads) even where it cannot write, on a full disk.
         await store.reclaimDeadUploads().catch(() => {});
         if (hooks.leaseTimer !== false) store.#startLeaseTimer();
+        store.evictor?.start();
       }
       return store;
     } catch (error) {
@@ -166,6 +179,7 @@ export class Store {
   close(): void {
     clearInterval(this.#leaseTimer);
     try {
+      if (this.db.open) this.evictor?.close();
       if (this.db.open && !this.options.readonly) this.abandonedUploads.close();
       if (this.db.open) this.db.close();
     } finally {

@@ -3,6 +3,6 @@
  * main entry point so they are not mistaken for the store's API.
  */
 
-export { isReleased, leaseTick, openWithHooks } from "./service.js";
+export { isReleased, leaseTick, openWithHooks, settleEviction } from "./service.js";
 export type { StoreHooks } from "./store.js";
 export type { UploadOwner } from "./uploads.js";

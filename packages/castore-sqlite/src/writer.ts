@@ -48,26 +48,32 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#batchBytesWanted = Math.min(MAX_BATCH_BYTES, 2 * store.options.chunking.avgSize);
   }
 
-  protected writeChunk(chunk: Uint8Array): void {
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
     // A plain Uint8Array view of the caller's bytes: on a Node Buffer, `slice` makes a view, not the
     // copy the splitter takes, and the caller may reuse its buffer once write() resolves.
     const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     // A step at a time: however large the caller's piece, the writer holds a few chunks at most.
     for (let offset = 0; offset < bytes.length; offset += this.#step) {
-      for (const finished of this.#splitter.push(bytes.subarray(offset, offset + this.#step))) this.#add(finished);
+      for (const finished of this.#splitter.push(bytes.subarray(offset, offset + this.#step))) {
+        if (this.#add(finished)) await this.#flush();
+      }
     }
   }
 
   protected async commit(digest: B3Digest, size: number): Promise<void> {
     for (const finished of this.#splitter.finish()) this.#add(finished);
-    this.#flush();
-    const { statements } = this.#store;
+    await this.#flush();
+    const { statements, recency } = this.#store;
     const key = digest.unsafeBytes;
     if (this.#upload === undefined) {
-      // One piece (or empty): one row, one statement, atomic by itself.
+      // One piece (or empty): one row and its use, one transaction.
       const data = this.#first ? concatBytes(this.#first.segments) : EMPTY;
       this.#first = undefined;
-      sqliteCall("store a blob", () => this.#store.durably(() => statements.insertInline(key, size, data)));
+      await this.#roomForWrite();
+      const stored = sqliteCall("store a blob", () =>
+        this.#store.durably(() => statements.insertInline(key, size, data, recency.tick())),
+      );
+      this.#afterCommit(stored, digest);
       return;
     }
     const upload = this.#upload;
@@ -78,7 +84,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
         this.#store.db
           .transaction(() => {
             if (!statements.uploadIsOpen(upload)) throw reclaimedError(upload);
-            if (statements.insertChunked(key, size, upload)) {
+            if (statements.insertChunked(key, size, upload, recency.tick())) {
               statements.finishUpload(upload);
               return true;
             }
@@ -90,8 +96,27 @@ export class SqliteBlobWriter extends BaseBlobWriter {
       ),
     );
     this.#upload = undefined;
+    this.#afterCommit(stored, digest);
     // The blob is safely there either way; the duplicate's pins go now or, if SQLite is busy, later.
     if (!stored) await this.#store.abandonedUploads.abandon([upload]);
+  }
+
+  /**
+   * In a bounded store: a blob that was already stored is used now (its writer just got its
+   * digest back: it becomes the most recently used blob, which eviction never takes), and an
+   * eviction pass starts in the background if the store is over its bound.
+   */
+  #afterCommit(stored: boolean, digest: B3Digest): void {
+    const { evictor, recency } = this.#store;
+    if (!evictor) return;
+    if (!stored) recency.touch(digest.unsafeBytes, digest.toHex());
+    evictor.noticeWrite();
+  }
+
+  /** In a bounded store over its bound: waits for the eviction pass under way (see Evictor). */
+  async #roomForWrite(): Promise<void> {
+    const wait = this.#store.evictor?.roomForWrite();
+    if (wait) await wait;
   }
 
   protected async discard(): Promise<void> {
@@ -106,31 +131,38 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     await this.#store.abandonedUploads.abandon([upload]);
   }
 
-  /** Takes a finished chunk: the first waits for a second, which makes the blob a chunked one. */
-  #add(chunk: SplitChunk): void {
+  /**
+   * Takes a finished chunk: the first waits for a second, which makes the blob a chunked one.
+   * Returns whether a full batch is queued (to be stored before more chunks come).
+   */
+  #add(chunk: SplitChunk): boolean {
     if (this.#chunksCut++ === 0) {
       this.#first = chunk;
-      return;
+      return false;
     }
     if (this.#first) {
-      this.#storeChunk(this.#first);
+      this.#queue(this.#first);
       this.#first = undefined;
     }
-    this.#storeChunk(chunk);
+    this.#queue(chunk);
+    return this.#batchBytes >= this.#batchBytesWanted;
   }
 
-  /** Queues one chunk for storing; a full batch is stored at once. */
-  #storeChunk(chunk: SplitChunk): void {
+  /** Queues one chunk for storing. */
+  #queue(chunk: SplitChunk): void {
     // SQLite takes a value as one array: join the splitter's segments (most chunks are one or two).
     this.#batch.push({ digest: chunk.digest.unsafeBytes, data: concatBytes(chunk.segments) });
     this.#batchBytes += chunk.size;
-    if (this.#batchBytes >= this.#batchBytesWanted) this.#flush();
   }
 
-  /** Stores the queued chunks (once per digest in the store), pinned to this writer's upload. */
-  #flush(): void {
+  /**
+   * Stores the queued chunks (once per digest in the store), pinned to this writer's upload; in a
+   * bounded store over its bound, once eviction has made room.
+   */
+  async #flush(): Promise<void> {
+    if (this.#batch.length === 0) return;
+    await this.#roomForWrite();
     const batch = this.#batch;
-    if (batch.length === 0) return;
     this.#batch = [];
     this.#batchBytes = 0;
     sqliteCall("store chunks", () => {

@@ -8,7 +8,15 @@ import { countRows } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const CHUNK = 4096;
-const NO_ROWS = { blobs: 0, inlineBlobs: 0, chunks: 0, uploads: 0, orphanChunks: 0 };
+const NO_ROWS = {
+  blobs: 0,
+  inlineBlobs: 0,
+  chunks: 0,
+  uploads: 0,
+  orphanChunks: 0,
+  missingChunks: 0,
+  unmatchedUses: 0,
+};
 
 /** Holds the write lock from a second connection (as another process would) until released. */
 function holdWriteLock(file: string): { release(): void } {

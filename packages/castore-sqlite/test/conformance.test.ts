@@ -32,3 +32,13 @@ describeBlobService(
   () => SqliteBlobService.open({ avgChunkSize: 1024 }),
   capabilities(),
 );
+
+// Bounded stores. 16 MiB is small (a few copies of the 5 MiB fixture) but above what any one case
+// keeps stored at once, so the suite's checks hold while eviction runs; 64 MiB with small chunks
+// bounds a store of many chunks.
+describeBlobService("sqlite (maxSize 16 MiB)", () => SqliteBlobService.open({ maxSize: 16 << 20 }), capabilities());
+describeBlobService(
+  "sqlite (maxSize 64 MiB, 1 KiB average chunks)",
+  () => SqliteBlobService.open({ maxSize: 64 << 20, avgChunkSize: 1024 }),
+  capabilities(),
+);

@@ -16,7 +16,7 @@ describe("entry points", () => {
   });
 
   it("castore-sqlite/testing exports the test hooks", async () => {
-    expect(Object.keys(testing).sort()).toEqual(["isReleased", "leaseTick", "openWithHooks"]);
+    expect(Object.keys(testing).sort()).toEqual(["isReleased", "leaseTick", "openWithHooks", "settleEviction"]);
     const service = await root.openSqliteBlobService();
     expect(testing.isReleased(service)).toBe(false);
     await service.close();

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { B3Digest, BlobService } from "castore-core";
+import { objectStoreFileBackend } from "../../src/backends.js";
 import { FileObjectStore } from "../../src/file-store.js";
 import { chunkKey } from "../../src/layout.js";
 import { MemoryObjectStore } from "../../src/memory-store.js";
@@ -39,7 +40,8 @@ export const memoryKind: StoreKind = {
   async cleanup() {},
 };
 
-export function fileKind(): StoreKind {
+/** `maxSize`: the store is opened by address with `max_size` (bounded: it evicts). */
+export function fileKind(maxSize?: number): StoreKind {
   let parent: string | undefined;
   const roots = new WeakMap<ObjectStoreBlobService, string>();
   return {
@@ -47,9 +49,16 @@ export function fileKind(): StoreKind {
     async create(options) {
       parent ??= await mkdtemp(join(tmpdir(), "castore-objectstore-conformance-"));
       const root = await mkdtemp(join(parent, "store-"));
-      const store = new FileObjectStore(root);
-      await store.init();
-      const service = new ObjectStoreBlobService(store, options);
+      let service: ObjectStoreBlobService;
+      if (maxSize === undefined) {
+        const store = new FileObjectStore(root);
+        await store.init();
+        service = new ObjectStoreBlobService(store, options);
+      } else {
+        const avg = options?.avgChunkSize === undefined ? "" : `&avg_chunk_size=${options.avgChunkSize}`;
+        const url = new URL(`objectstore+file://${root}?max_size=${maxSize}${avg}`);
+        service = (await objectStoreFileBackend.open(url)) as ObjectStoreBlobService;
+      }
       roots.set(service, root);
       return service;
     },

@@ -1,4 +1,5 @@
-// Runs test/children/stream-blobs.mjs as a real separate process and follows what it reports.
+// Runs a script of test/children (stream-blobs.mjs by default) as a real separate process and
+// follows what it reports ("DONE <i> <digest hex>" lines and any others).
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -27,8 +28,14 @@ export function startStreamingChild(
   count: number | "inf",
   pauseAt?: number,
 ): StreamingChild {
-  const args = [script, file, String(seed), String(count)];
+  const args = [file, String(seed), String(count)];
   if (pauseAt !== undefined) args.push(String(pauseAt));
+  return startChildScript(script, args);
+}
+
+/** Runs `node <childScript> <args…>` and follows its report lines. */
+export function startChildScript(childScript: string, childArgs: readonly string[]): StreamingChild {
+  const args = [childScript, ...childArgs];
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   const done = new Map<number, string>();
   const lines: string[] = [];

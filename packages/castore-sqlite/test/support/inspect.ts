@@ -10,6 +10,10 @@ export interface FileCounts {
   uploads: number;
   /** Chunks that no blob lists and no upload holds: leaks. */
   orphanChunks: number;
+  /** Chunk-list entries of stored blobs whose chunk is not stored: damage. */
+  missingChunks: number;
+  /** Stored blobs without a use row, plus use rows without a blob (version 3 on): damage. */
+  unmatchedUses: number;
 }
 
 export function countRows(file: string): FileCounts {
@@ -25,6 +29,14 @@ export function countRows(file: string): FileCounts {
         `SELECT count(*) FROM chunks WHERE digest NOT IN (SELECT chunk FROM blob_chunks)
            AND digest NOT IN (SELECT chunk FROM upload_chunks)`,
       ),
+      missingChunks: count("SELECT count(*) FROM blob_chunks WHERE chunk NOT IN (SELECT digest FROM chunks)"),
+      unmatchedUses:
+        count("SELECT count(*) FROM sqlite_schema WHERE name = 'blob_use'") === 0
+          ? 0
+          : count(
+              `SELECT (SELECT count(*) FROM blobs WHERE digest NOT IN (SELECT blob FROM blob_use))
+                    + (SELECT count(*) FROM blob_use WHERE blob NOT IN (SELECT digest FROM blobs))`,
+            ),
     };
   } finally {
     db.close();
