@@ -14,21 +14,24 @@ import {
   type SignalOptions,
 } from "castore-core";
 import type { Logger } from "../logger.js";
+import type { StoreEvents } from "./metrics.js";
 
 /**
  * The store as the daemon serves it: every call passes straight through, and what happens is
  * logged (requests at debug; aborted uploads at info; failures at warn, corrupt blobs at error).
  * It also knows which uploads are unfinished, so shutdown can abort them: an upload cut short by a
- * shutdown stores nothing.
+ * shutdown stores nothing. `events`, when given, hears of stored blobs and integrity failures (metrics).
  */
 export class LoggedBlobService implements BlobService {
   readonly #inner: BlobService;
   readonly #logger: Logger;
+  readonly #events: StoreEvents | undefined;
   readonly #uploads = new Set<LoggedWriter>();
 
-  constructor(inner: BlobService, logger: Logger) {
+  constructor(inner: BlobService, logger: Logger, events?: StoreEvents) {
     this.#inner = inner;
     this.#logger = logger;
+    this.#events = events;
   }
 
   async has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
@@ -40,7 +43,7 @@ export class LoggedBlobService implements BlobService {
   async openRead(digest: B3Digest, options?: SignalOptions): Promise<BlobReader | undefined> {
     const reader = await this.#watch("read", digest, () => this.#inner.openRead(digest, options));
     this.#logger.debug("read", { digest, present: reader !== undefined, size: reader?.size });
-    return reader && new LoggedReader(reader, this.#logger);
+    return reader && new LoggedReader(reader, this.#logger, this.#events);
   }
 
   async chunks(digest: B3Digest, options?: SignalOptions): Promise<ChunkMeta[] | undefined> {
@@ -52,7 +55,7 @@ export class LoggedBlobService implements BlobService {
   async openWrite(options?: SignalOptions): Promise<BlobWriter> {
     const writer = await this.#watch("put", undefined, () => this.#inner.openWrite(options));
     this.#logger.debug("upload started");
-    const logged = new LoggedWriter(writer, this.#logger, () => this.#uploads.delete(logged));
+    const logged = new LoggedWriter(writer, this.#logger, this.#events, () => this.#uploads.delete(logged));
     this.#uploads.add(logged);
     return logged;
   }
@@ -79,26 +82,37 @@ export class LoggedBlobService implements BlobService {
     try {
       return await call();
     } catch (error) {
-      logFailure(this.#logger, operation, digest, error);
+      logFailure(this.#logger, this.#events, operation, digest, error);
       throw error;
     }
   }
 }
 
-function logFailure(logger: Logger, operation: string, digest: B3Digest | undefined, error: unknown): void {
+function logFailure(
+  logger: Logger,
+  events: StoreEvents | undefined,
+  operation: string,
+  digest: B3Digest | undefined,
+  error: unknown,
+): void {
   const fields = { op: operation, digest, error };
-  if (isCastoreError(error, "Integrity")) logger.error("corrupt blob", fields);
-  else if (isCastoreError(error, "Aborted") || isCastoreError(error, "NotFound")) logger.debug("request ended", fields);
+  if (isCastoreError(error, "Integrity")) {
+    logger.error("corrupt blob", fields);
+    events?.integrityFailure();
+  } else if (isCastoreError(error, "Aborted") || isCastoreError(error, "NotFound"))
+    logger.debug("request ended", fields);
   else logger.warn("request failed", fields);
 }
 
 class LoggedReader implements BlobReader {
   readonly #inner: BlobReader;
   readonly #logger: Logger;
+  readonly #events: StoreEvents | undefined;
 
-  constructor(inner: BlobReader, logger: Logger) {
+  constructor(inner: BlobReader, logger: Logger, events: StoreEvents | undefined) {
     this.#inner = inner;
     this.#logger = logger;
+    this.#events = events;
   }
 
   get digest(): B3Digest {
@@ -118,7 +132,7 @@ class LoggedReader implements BlobReader {
     try {
       return await this.#inner.read(options);
     } catch (error) {
-      logFailure(this.#logger, "read", this.digest, error);
+      logFailure(this.#logger, this.#events, "read", this.digest, error);
       throw error;
     }
   }
@@ -144,13 +158,15 @@ class LoggedReader implements BlobReader {
 class LoggedWriter implements BlobWriter {
   readonly #inner: BlobWriter;
   readonly #logger: Logger;
+  readonly #events: StoreEvents | undefined;
   readonly #onFinished: () => void;
   #finished = false;
   #receiving = false;
 
-  constructor(inner: BlobWriter, logger: Logger, onFinished: () => void) {
+  constructor(inner: BlobWriter, logger: Logger, events: StoreEvents | undefined, onFinished: () => void) {
     this.#inner = inner;
     this.#logger = logger;
+    this.#events = events;
     this.#onFinished = onFinished;
   }
 
@@ -175,7 +191,10 @@ class LoggedWriter implements BlobWriter {
       this.#endUnstored(error);
       throw error;
     }
-    if (this.#finish()) this.#logger.debug("stored", { digest, bytes: this.bytesWritten });
+    if (this.#finish()) {
+      this.#logger.debug("stored", { digest, bytes: this.bytesWritten });
+      this.#events?.blobStored(this.bytesWritten);
+    }
     return digest;
   }
 
@@ -206,7 +225,7 @@ class LoggedWriter implements BlobWriter {
     if (reason === undefined || isCastoreError(reason, "Aborted") || isCastoreError(reason, "Closed")) {
       this.#logger.info("upload aborted, nothing stored", fields);
     } else {
-      logFailure(this.#logger, "put", undefined, reason);
+      logFailure(this.#logger, this.#events, "put", undefined, reason);
     }
   }
 

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { raceAbort } from "castore-core";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { decodeGrpcMessage, ERROR_CODE_METADATA } from "../wire/status.js";
+import { startClientSpan } from "../wire/trace-context.js";
 import type { WindowedSessionManager } from "./session.js";
 
 const USER_AGENT = "castore-grpc";
@@ -77,25 +78,32 @@ export class GrpcClientCall {
     // cast relies on that pass-through (connect-node 2.3.0, pinned exactly in pnpm-workspace.yaml for it): without it cancel() would do nothing,
     // and cancel.test.ts's writer-abort cases fail (the server waits for the rest of the upload).
     const options = { signal: reset.signal } as Omit<http2.ClientSessionRequestOptions, "signal">;
-    const requested = sessions.request(
-      "POST",
-      path,
-      {
-        "content-type": "application/grpc",
-        te: "trailers",
-        "grpc-accept-encoding": "identity",
-        "user-agent": USER_AGENT,
-        ...extraHeaders,
-      },
-      options,
-    );
+    const headers: http2.OutgoingHttpHeaders = {
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-accept-encoding": "identity",
+      "user-agent": USER_AGENT,
+      ...extraHeaders,
+    };
+    const endSpan = startClientSpan(path, (key, value) => {
+      headers[key] = value;
+    });
+    const requested = sessions.request("POST", path, headers, options);
     requested.then(
       () => {
         if (signal?.aborted) reset.abort();
       },
       () => {},
     );
-    const call = new GrpcClientCall(sessions, await raceAbort(requested, signal), reset);
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = await raceAbort(requested, signal);
+    } catch (error) {
+      endSpan(ConnectError.from(error).code);
+      throw error;
+    }
+    const call = new GrpcClientCall(sessions, stream, reset);
+    stream.once("close", () => endSpan(call.#finalCode()));
     if (signal) {
       const cancel = () => call.cancel();
       signal.addEventListener("abort", cancel, { once: true });
@@ -175,6 +183,11 @@ export class GrpcClientCall {
       this.#status = statusOf(headers);
       if (this.#status) throw this.#status;
     }
+  }
+
+  /** The call's gRPC status code once its stream has closed: the server's, or why it has none. */
+  #finalCode(): number {
+    return this.#status === null ? 0 : this.#failure().code;
   }
 
   /** Why the call failed: the server's error status if it sent one, else what broke the stream. */
