@@ -30,6 +30,8 @@ export class GrpcClientCall {
   #status: ConnectError | null | undefined;
   #transportError: unknown;
   #cancelled = false;
+  /** Told the call's status code once it is known (its span ends then); called once. */
+  #onSettled: ((code: number) => void) | undefined;
 
   private constructor(sessions: WindowedSessionManager, stream: http2.ClientHttp2Stream, reset: AbortController) {
     this.#sessions = sessions;
@@ -43,9 +45,13 @@ export class GrpcClientCall {
     this.#trailersOrClose = new Promise<void>((resolve) => {
       stream.on("trailers", (trailers) => {
         if (this.#status === undefined) this.#status = statusOf(trailers);
+        this.#settle();
         resolve();
       });
-      stream.once("close", () => resolve());
+      stream.once("close", () => {
+        this.#settle();
+        resolve();
+      });
     });
     this.#headers = new Promise<void>((resolve, reject) => {
       stream.once("response", (headers) => {
@@ -103,7 +109,8 @@ export class GrpcClientCall {
       throw error;
     }
     const call = new GrpcClientCall(sessions, stream, reset);
-    stream.once("close", () => endSpan(call.#finalCode()));
+    // Ended as soon as the status is known: a command may finish (and stop exporting) before the stream closes.
+    call.#onSettled = endSpan;
     if (signal) {
       const cancel = () => call.cancel();
       signal.addEventListener("abort", cancel, { once: true });
@@ -181,13 +188,17 @@ export class GrpcClientCall {
     // A "trailers-only" response carries the status in the headers (and has no body).
     if (headers["grpc-status"] !== undefined) {
       this.#status = statusOf(headers);
+      this.#settle();
       if (this.#status) throw this.#status;
     }
   }
 
-  /** The call's gRPC status code once its stream has closed: the server's, or why it has none. */
-  #finalCode(): number {
-    return this.#status === null ? 0 : this.#failure().code;
+  /** Reports the call's status code (the server's, or why it has none) the first time it is known. */
+  #settle(): void {
+    const onSettled = this.#onSettled;
+    if (!onSettled) return;
+    this.#onSettled = undefined;
+    onSettled(this.#status === null ? 0 : this.#failure().code);
   }
 
   /** Why the call failed: the server's error status if it sent one, else what broke the stream. */
