@@ -69,17 +69,21 @@ export interface ServerObserver {
   connectionClosed?(): void;
 }
 
-/** One observer made of several: each is told everything, and the first's `run` is outermost. */
+/**
+ * One observer made of several: each is told everything, in order, and the first's `run` is
+ * outermost. One that throws does not keep the others from being told; the first error is thrown
+ * afterwards (the server reports it to `onError`; a call whose `callStarted` threw goes unobserved).
+ */
 export function combineObservers(...observers: readonly ServerObserver[]): ServerObserver {
+  const each = (tell: (observer: ServerObserver) => void) => tellAll(observers, tell);
   return {
     callStarted(call) {
       const watching: CallObserver[] = [];
-      for (const observer of observers) {
+      each((observer) => {
         const watcher = observer.callStarted?.(call);
         if (watcher) watching.push(watcher);
-      }
-      if (watching.length === 0) return undefined;
-      if (watching.length === 1) return watching[0];
+      });
+      if (watching.length <= 1) return watching[0];
       return {
         run<T>(handle: () => T): T {
           const nested = watching.reduceRight<() => T>((inner, watcher) => {
@@ -88,19 +92,26 @@ export function combineObservers(...observers: readonly ServerObserver[]): Serve
           }, handle);
           return nested();
         },
-        ended(end) {
-          for (const watcher of watching) watcher.ended(end);
-        },
+        ended: (end) => tellAll(watching, (watcher) => watcher.ended(end)),
       };
     },
-    refused(reason) {
-      for (const observer of observers) observer.refused?.(reason);
-    },
-    connectionOpened() {
-      for (const observer of observers) observer.connectionOpened?.();
-    },
-    connectionClosed() {
-      for (const observer of observers) observer.connectionClosed?.();
-    },
+    refused: (reason) => each((observer) => observer.refused?.(reason)),
+    connectionOpened: () => each((observer) => observer.connectionOpened?.()),
+    connectionClosed: () => each((observer) => observer.connectionClosed?.()),
   };
+}
+
+/** Calls `tell` for every one of `targets`, then throws the first error any of them threw. */
+function tellAll<T>(targets: readonly T[], tell: (target: T) => void): void {
+  let failed = false;
+  let first: unknown;
+  for (const target of targets) {
+    try {
+      tell(target);
+    } catch (error) {
+      if (!failed) first = error;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
 }
