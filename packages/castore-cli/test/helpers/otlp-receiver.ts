@@ -40,13 +40,13 @@ interface OtlpRequest {
   }[];
 }
 
-function valueOf(value: OtlpValue): unknown {
+function attributeValue(value: OtlpValue): unknown {
   if (value.intValue !== undefined) return Number(value.intValue);
   return value.stringValue ?? value.boolValue ?? value.doubleValue;
 }
 
 function attributesOf(attributes: OtlpAttribute[] = []): Record<string, unknown> {
-  return Object.fromEntries(attributes.map((attribute) => [attribute.key, valueOf(attribute.value)]));
+  return Object.fromEntries(attributes.map((attribute) => [attribute.key, attributeValue(attribute.value)]));
 }
 
 export class OtlpReceiver {
