@@ -42,6 +42,15 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig | undefined
   return { exporter, protocol };
 }
 
+/** Whether startTracing registers an SDK in this environment (false where its settings are unusable). */
+export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
+  try {
+    return tracingConfig(env) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** A running OpenTelemetry SDK. */
 export interface Tracing {
   /** Runs `work` as a span named `name` (an error status if it throws or resolves to a failing exit code). */

@@ -10,7 +10,7 @@ import { type RunningServer, startServer } from "../daemon/server.js";
 import { describeError, ExitCode, type InterruptedError, UsageError } from "../errors.js";
 import { DEFAULT_LISTEN_ADDRESS, formatHostPort, type ListenAddress, parseListenAddress } from "../listen-address.js";
 import { chooseStore, openStore } from "../store.js";
-import { tracingConfig } from "../tracing.js";
+import { tracingEnabled } from "../tracing.js";
 
 /** How long shutdown waits for running requests (reads) before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -89,7 +89,7 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     const grpc = await import("castore-grpc");
     const observer = grpc.combineObservers(
       // First, so that its span is the context the call's id is taken from.
-      ...(tracingConfig(context.env) ? [grpc.traceCalls()] : []),
+      ...(tracingEnabled(context.env) ? [grpc.traceCalls()] : []),
       requestIds.observer(logger),
       ...(metrics ? [metrics.observer()] : []),
     );
