@@ -4,9 +4,11 @@
 // alternating rounds (BENCH_ROUNDS, default 5): the best of each, and the median of the rounds'
 // on/off ratios. On a shared machine these are noisy, so the bench also measures, in this process,
 // what the metrics observer costs per call (prom-client counters, gauge, histogram) and puts that
-// next to the time a Stat call took: the overhead metrics can add at most, whatever the noise.
+// next to the time a Stat call took: the overhead metrics can add at most, whatever the noise. It
+// also sums each daemon's CPU time (Linux /proc) per row: less disturbed by other load than wall time.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { B3Digest, getBlob, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
@@ -48,6 +50,16 @@ const targets = {
   off: await startDaemon([]),
   on: await startDaemon(["--metrics-address", "127.0.0.1:0"]),
 };
+/** A process's user + system CPU time in ms (clock ticks of 10 ms), or NaN where /proc is absent. */
+function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+const cpu = { off: {}, on: {} };
 const best = { off: {}, on: {} };
 const ratios = {};
 const thisRound = { off: {}, on: {} };
@@ -61,17 +73,22 @@ try {
     // Alternate which goes first, so neither always runs on a warmer (or busier) machine.
     const order = round % 2 === 0 ? ["off", "on"] : ["on", "off"];
     for (const name of order) {
-      const { client } = targets[name];
-      let start = performance.now();
-      const digest = await putBlob(client, blob);
-      keep(name, "put MiB/s", BYTES / MiB / ((performance.now() - start) / 1000));
-      start = performance.now();
-      const read = await getBlob(client, digest);
-      keep(name, "read MiB/s", BYTES / MiB / ((performance.now() - start) / 1000));
+      const { client, daemon } = targets[name];
+      const measure = async (row, work) => {
+        const cpuBefore = cpuMs(daemon.pid);
+        const start = performance.now();
+        const [result, amount] = await work();
+        keep(name, row, amount / ((performance.now() - start) / 1000));
+        cpu[name][row] = (cpu[name][row] ?? 0) + cpuMs(daemon.pid) - cpuBefore;
+        return result;
+      };
+      const digest = await measure("put MiB/s", async () => [await putBlob(client, blob), BYTES / MiB]);
+      const read = await measure("read MiB/s", async () => [await getBlob(client, digest), BYTES / MiB]);
       if (read?.length !== BYTES) throw new Error("read back the wrong length");
-      start = performance.now();
-      for (let i = 0; i < STATS; i++) await client.has(absent);
-      keep(name, "stat calls/s", STATS / ((performance.now() - start) / 1000));
+      await measure("stat calls/s", async () => {
+        for (let i = 0; i < STATS; i++) await client.has(absent);
+        return [undefined, STATS];
+      });
     }
     for (const row of Object.keys(thisRound.off)) (ratios[row] ??= []).push(thisRound.on[row] / thisRound.off[row]);
   }
@@ -89,7 +106,7 @@ for (const row of Object.keys(best.off)) {
   const off = best.off[row];
   const on = best.on[row];
   console.log(
-    `  ${row.padEnd(13)} best off ${off.toFixed(0).padStart(6)}  on ${on.toFixed(0).padStart(6)}  on/off ${(on / off).toFixed(3)}  median of rounds' on/off ${median(ratios[row]).toFixed(3)}`,
+    `  ${row.padEnd(13)} best off ${off.toFixed(0).padStart(6)}  on ${on.toFixed(0).padStart(6)}  on/off ${(on / off).toFixed(3)}  median of rounds' on/off ${median(ratios[row]).toFixed(3)}  daemon CPU ms off ${cpu.off[row]} on ${cpu.on[row]} (on/off ${(cpu.on[row] / cpu.off[row]).toFixed(3)})`,
   );
 }
 
