@@ -10,6 +10,7 @@ import { describeError, ExitCode, exitCodeFor, InterruptedError, UsageError } fr
 import { Logger, parseLogLevel } from "./logger.js";
 import { BrokenPipeError } from "./output.js";
 import { ADDRESS_ENV, describeBackends } from "./store.js";
+import { startTracing, type Tracing } from "./tracing.js";
 import { packageVersion } from "./version.js";
 
 export const commands: readonly Command[] = [daemonCommand, putCommand, catCommand, statCommand, verifyCommand];
@@ -49,6 +50,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 
 async function runCommand(command: Command, args: readonly string[], io: CliIo): Promise<number> {
   let logger = new Logger(io.stderr, "info");
+  let tracing: Tracing | undefined;
   try {
     const line: CommandLine = parseCommandLine(args, { ...commonOptions, ...command.options });
     if (flag(line, "help")) {
@@ -56,7 +58,18 @@ async function runCommand(command: Command, args: readonly string[], io: CliIo):
       return ExitCode.Ok;
     }
     logger = new Logger(io.stderr, parseLogLevel(stringOption(line, "log-level")));
-    return await command.run(line, { ...io, logger });
+    const context = { ...io, logger };
+    tracing = await startTracing(io.env, command.name === "daemon" ? "castore-daemon" : "castore", logger).catch(
+      (error: unknown) => {
+        // A tracing setup the environment got wrong must not stop the command itself.
+        logger.warn("tracing off", { error });
+        return undefined;
+      },
+    );
+    // A client command is one trace: its calls to a daemon are spans of it (the daemon's calls are their own).
+    if (tracing && command.name !== "daemon")
+      return await tracing.inSpan(`castore ${command.name}`, () => command.run(line, context));
+    return await command.run(line, context);
   } catch (caught) {
     // An interrupt surfaces as whatever the interrupted operation threw (often an Aborted error).
     const error = io.signal.aborted && io.signal.reason instanceof InterruptedError ? io.signal.reason : caught;
@@ -68,6 +81,8 @@ async function runCommand(command: Command, args: readonly string[], io: CliIo):
       io.stderr.write(`${caught.stack}\n`);
     }
     return exitCodeFor(error);
+  } finally {
+    await tracing?.shutdown();
   }
 }
 

@@ -25,11 +25,20 @@ export class Logger {
   readonly level: LogLevel;
   readonly #sink: LineSink;
   readonly #rank: number;
+  #context: (() => LogFields | undefined) | undefined;
 
   constructor(sink: LineSink, level: LogLevel) {
     this.#sink = sink;
     this.level = level;
     this.#rank = logLevels.indexOf(level);
+  }
+
+  /**
+   * Fields every line gets from where it is logged, e.g. the id of the call being served (read
+   * when a line is written; a line's own fields win).
+   */
+  setContext(fields: () => LogFields | undefined): void {
+    this.#context = fields;
   }
 
   enabled(level: LogLevel): boolean {
@@ -54,7 +63,7 @@ export class Logger {
 
   #log(level: LogLevel, msg: string, fields: LogFields | undefined): void {
     if (!this.enabled(level)) return;
-    const entry = { time: new Date().toISOString(), level, msg, ...fields };
+    const entry = { time: new Date().toISOString(), level, msg, ...this.#context?.(), ...fields };
     this.#sink.write(`${JSON.stringify(entry, replaceErrors)}\n`);
   }
 }

@@ -19,9 +19,19 @@ export {
   PROTO_PACKAGES,
   type ProtoPackage,
 } from "./protocol.js";
-export type { AllowedHosts } from "./server/allowed-hosts.js";
+export { type AllowedHosts, hostCheckFor } from "./server/allowed-hosts.js";
 export type { CorsOptions } from "./server/cors.js";
 export { HealthStatus, ServingStatus } from "./server/health.js";
 export type { ListenAddress } from "./server/listen.js";
+export {
+  type CallEnd,
+  type CallObserver,
+  type CallProtocol,
+  type CallStart,
+  combineObservers,
+  type RefusalReason,
+  type ServerObserver,
+} from "./server/observer.js";
 export { type BlobServer, type CloseOptions, type ServeBlobServiceOptions, serveBlobService } from "./server/serve.js";
+export { type TraceCallsOptions, traceCalls } from "./server/trace-calls.js";
 export { fromConnectError, toConnectError } from "./wire/status.js";

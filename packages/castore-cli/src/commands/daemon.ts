@@ -2,11 +2,15 @@ import type { BlobService } from "castore-core";
 import { expectPositionals, stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { LoggedBlobService } from "../daemon/logged-service.js";
+import { DaemonMetrics, storeLabel } from "../daemon/metrics.js";
+import { type MetricsServer, startMetricsServer } from "../daemon/metrics-server.js";
+import { RequestIds } from "../daemon/request-ids.js";
 import { securityOptionSpecs, serverSettings } from "../daemon/security-options.js";
 import { type RunningServer, startServer } from "../daemon/server.js";
 import { describeError, ExitCode, type InterruptedError, UsageError } from "../errors.js";
 import { DEFAULT_LISTEN_ADDRESS, formatHostPort, type ListenAddress, parseListenAddress } from "../listen-address.js";
 import { chooseStore, openStore } from "../store.js";
+import { tracingEnabled } from "../tracing.js";
 
 /** How long shutdown waits for running requests (reads) before it closes their connections. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -18,6 +22,7 @@ export const daemonCommand: Command = {
     "listen-address": { type: "string" },
     "blob-service-addr": { type: "string" },
     config: { type: "string" },
+    "metrics-address": { type: "string" },
     ...securityOptionSpecs,
   },
   help: () => `Usage: castore daemon [options]
@@ -35,6 +40,13 @@ Options:
       --config FILE            serve the root store of a configuration file (.toml or .json)
                                instead: named stores, cache tiers (see the README)
       --log-level LEVEL        error, warn, info (default) or debug (one line per request)
+      --metrics-address ADDR   serve Prometheus metrics at http://ADDR/metrics (host:port, or
+                               unix:/path); off by default. Same Host check as the gRPC address.
+
+Tracing: the standard OpenTelemetry environment turns it on (OTEL_EXPORTER_OTLP_ENDPOINT,
+OTEL_TRACES_EXPORTER=otlp|console, OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf|http/json,
+OTEL_SERVICE_NAME; default service name castore-daemon): a span per call, continuing the
+client's trace. Every log line of a call carries its id ("call": the trace id when tracing).
   -h, --help                   show this help
 
 Security (see the README's "Security" section):
@@ -65,6 +77,8 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     expectPositionals(line, 0, 0, "");
     const { logger, signal } = context;
     const listen = parseListenAddress(stringOption(line, "listen-address") ?? DEFAULT_LISTEN_ADDRESS);
+    const metricsText = stringOption(line, "metrics-address");
+    const metricsListen = metricsText === undefined ? undefined : parseListenAddress(metricsText, "--metrics-address");
     const choice = chooseStore(
       stringOption(line, "blob-service-addr"),
       context.env,
@@ -74,22 +88,50 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     refuseToServeItself(choice.address, listen);
     const settings = await serverSettings(line);
 
+    // Loaded only when asked for: a daemon without metrics pays nothing for them.
+    const metrics = metricsListen
+      ? new DaemonMetrics(await import("prom-client"), storeLabel(choice.address))
+      : undefined;
+    const requestIds = new RequestIds();
+    logger.setContext(requestIds.fields);
+    const grpc = await import("castore-grpc");
+    const observer = grpc.combineObservers(
+      // First, so that its span is the context the call's id is taken from.
+      ...(tracingEnabled(context.env) ? [grpc.traceCalls()] : []),
+      requestIds.observer(logger),
+      ...(metrics ? [metrics.observer()] : []),
+    );
+
     const store = await openStore(choice, logger, signal);
-    const served = new LoggedBlobService(store, logger);
+    const served = new LoggedBlobService(store, logger, metrics);
     let server: RunningServer;
+    let metricsServer: MetricsServer | undefined;
     try {
-      server = await startServer(served, listen, logger, settings);
+      server = await startServer(served, listen, logger, settings, observer);
+      if (metrics && metricsListen) {
+        metricsServer = await startMetricsServer(metricsListen, {
+          scrape: async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
+          allowedHosts: settings.allowedHosts,
+          socketMode: settings.socketMode,
+          onError: (error) => logger.error("collecting metrics failed", { error }),
+        }).catch(async (error: unknown) => {
+          await server.close(0);
+          throw error;
+        });
+      }
     } catch (error) {
       await store.close();
       throw error;
     }
     context.stdout.write(`castore daemon listening on ${server.address} (store ${choice.address})\n`);
     logger.info("listening", { address: server.address, store: choice.address, pid: process.pid });
+    if (metricsServer) logger.info("metrics listening", { url: metricsServer.url });
 
     const interrupt = await abortReason(signal);
     logger.info("shutting down", { signal: interrupt?.signal, uploads: served.unfinishedUploads });
     try {
       await shutDown(server, served, store);
+      await metricsServer?.close();
     } catch (error) {
       // Reported as what it is: the command-level handler would call any error after a signal
       // just "interrupted".

@@ -12,20 +12,23 @@ import {
 } from "castore-core";
 import { chunksOf, ForwardingBlobReader, ForwardingBlobService, ForwardingBlobWriter } from "castore-core/backend";
 import type { Logger } from "../logger.js";
+import type { StoreEvents } from "./metrics.js";
 
 /**
  * The store as the daemon serves it: every call passes straight through, and what happens is
  * logged (requests at debug; aborted uploads at info; failures at warn, corrupt blobs at error).
  * It also knows which uploads are unfinished, so shutdown can abort them: an upload cut short by a
- * shutdown stores nothing.
+ * shutdown stores nothing. `events`, when given, hears of stored blobs and integrity failures (metrics).
  */
 export class LoggedBlobService extends ForwardingBlobService {
   readonly #logger: Logger;
+  readonly #events: StoreEvents | undefined;
   readonly #uploads = new Set<LoggedWriter>();
 
-  constructor(inner: BlobService, logger: Logger) {
+  constructor(inner: BlobService, logger: Logger, events?: StoreEvents) {
     super(inner);
     this.#logger = logger;
+    this.#events = events;
   }
 
   override async has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {
@@ -53,11 +56,11 @@ export class LoggedBlobService extends ForwardingBlobService {
   }
 
   protected override wrapReader(reader: BlobReader): BlobReader {
-    return new LoggedReader(reader, this.#logger);
+    return new LoggedReader(reader, this.#logger, this.#events);
   }
 
   protected override wrapWriter(writer: BlobWriter): BlobWriter {
-    const logged = new LoggedWriter(writer, this.#logger, () => this.#uploads.delete(logged));
+    const logged = new LoggedWriter(writer, this.#logger, this.#events, () => this.#uploads.delete(logged));
     this.#uploads.add(logged);
     return logged;
   }
@@ -76,25 +79,36 @@ export class LoggedBlobService extends ForwardingBlobService {
     try {
       return await call();
     } catch (error) {
-      logFailure(this.#logger, operation, digest, error);
+      logFailure(this.#logger, this.#events, operation, digest, error);
       throw error;
     }
   }
 }
 
-function logFailure(logger: Logger, operation: string, digest: B3Digest | undefined, error: unknown): void {
+function logFailure(
+  logger: Logger,
+  events: StoreEvents | undefined,
+  operation: string,
+  digest: B3Digest | undefined,
+  error: unknown,
+): void {
   const fields = { op: operation, digest, error };
-  if (isCastoreError(error, "Integrity")) logger.error("corrupt blob", fields);
-  else if (isCastoreError(error, "Aborted") || isCastoreError(error, "NotFound")) logger.debug("request ended", fields);
+  if (isCastoreError(error, "Integrity")) {
+    logger.error("corrupt blob", fields);
+    events?.integrityFailure();
+  } else if (isCastoreError(error, "Aborted") || isCastoreError(error, "NotFound"))
+    logger.debug("request ended", fields);
   else logger.warn("request failed", fields);
 }
 
 class LoggedReader extends ForwardingBlobReader {
   readonly #logger: Logger;
+  readonly #events: StoreEvents | undefined;
 
-  constructor(inner: BlobReader, logger: Logger) {
+  constructor(inner: BlobReader, logger: Logger, events: StoreEvents | undefined) {
     super(inner);
     this.#logger = logger;
+    this.#events = events;
   }
 
   // Iteration is core's over this read() (ForwardingBlobReader), so its failures are logged too and
@@ -103,7 +117,7 @@ class LoggedReader extends ForwardingBlobReader {
     try {
       return await super.read(options);
     } catch (error) {
-      logFailure(this.#logger, "read", this.digest, error);
+      logFailure(this.#logger, this.#events, "read", this.digest, error);
       throw error;
     }
   }
@@ -111,13 +125,15 @@ class LoggedReader extends ForwardingBlobReader {
 
 class LoggedWriter extends ForwardingBlobWriter {
   readonly #logger: Logger;
+  readonly #events: StoreEvents | undefined;
   readonly #onFinished: () => void;
   #finished = false;
   #receiving = false;
 
-  constructor(inner: BlobWriter, logger: Logger, onFinished: () => void) {
+  constructor(inner: BlobWriter, logger: Logger, events: StoreEvents | undefined, onFinished: () => void) {
     super(inner);
     this.#logger = logger;
+    this.#events = events;
     this.#onFinished = onFinished;
   }
 
@@ -138,7 +154,10 @@ class LoggedWriter extends ForwardingBlobWriter {
       this.#endUnstored(error);
       throw error;
     }
-    if (this.#finish()) this.#logger.debug("stored", { digest, bytes: this.bytesWritten });
+    if (this.#finish()) {
+      this.#logger.debug("stored", { digest, bytes: this.bytesWritten });
+      this.#events?.blobStored(this.bytesWritten);
+    }
     return digest;
   }
 
@@ -165,7 +184,7 @@ class LoggedWriter extends ForwardingBlobWriter {
     if (reason === undefined || isCastoreError(reason, "Aborted") || isCastoreError(reason, "Closed")) {
       this.#logger.info("upload aborted, nothing stored", fields);
     } else {
-      logFailure(this.#logger, "put", undefined, reason);
+      logFailure(this.#logger, this.#events, "put", undefined, reason);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { BlobService } from "castore-core";
+import type { ServerObserver } from "castore-grpc";
 import { formatHostPort, type ListenAddress } from "../listen-address.js";
 import type { Logger } from "../logger.js";
 import { rateLimited } from "./rate-limited.js";
@@ -25,6 +26,7 @@ export async function startServer(
   listen: ListenAddress,
   logger: Logger,
   settings: ServerSettings,
+  observer: ServerObserver | undefined,
 ): Promise<RunningServer> {
   const display = listen.kind === "unix" ? `unix:${listen.path}` : formatHostPort(listen.host, listen.port);
   try {
@@ -50,6 +52,7 @@ export async function startServer(
       stalledBodyTimeoutMs: settings.stalledBodyTimeoutMs,
       maxConnections: settings.maxConnections,
       maxBufferedBytes: settings.maxBufferedBytes,
+      observer,
       onError: (error) =>
         logger.error("internal error", { error, stack: error instanceof Error ? error.stack : undefined }),
       onClientError: (error) => (logger.enabled("warn") ? onClientError(error) : undefined),

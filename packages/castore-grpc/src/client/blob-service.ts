@@ -25,6 +25,7 @@ import {
 } from "../protocol.js";
 import { encodeFrame } from "../wire/frames.js";
 import { fromConnectError } from "../wire/status.js";
+import { traceClientCalls } from "../wire/trace-context.js";
 import { type GrpcEndpoint, parseGrpcAddress } from "./address.js";
 import { GrpcBlobWriter } from "./blob-writer.js";
 import { GrpcClientCall } from "./grpc-call.js";
@@ -105,6 +106,7 @@ export class GrpcBlobService extends BaseBlobService {
       baseUrl: endpoint.origin,
       sessionManager: this.#downloads,
       interceptors: [
+        traceClientCalls,
         (next) => (request) => {
           if (authorization !== undefined) request.header.set("authorization", authorization);
           return next(request);

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { raceAbort } from "castore-core/backend";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { decodeGrpcMessage, ERROR_CODE_METADATA } from "../wire/status.js";
+import { startClientSpan } from "../wire/trace-context.js";
 import type { WindowedSessionManager } from "./session.js";
 
 const USER_AGENT = "castore-grpc";
@@ -29,6 +30,8 @@ export class GrpcClientCall {
   #status: ConnectError | null | undefined;
   #transportError: unknown;
   #cancelled = false;
+  /** Told the call's status code once it is known (its span ends then); called once. */
+  #onSettled: ((code: number) => void) | undefined;
 
   private constructor(sessions: WindowedSessionManager, stream: http2.ClientHttp2Stream, reset: AbortController) {
     this.#sessions = sessions;
@@ -42,9 +45,13 @@ export class GrpcClientCall {
     this.#trailersOrClose = new Promise<void>((resolve) => {
       stream.on("trailers", (trailers) => {
         if (this.#status === undefined) this.#status = statusOf(trailers);
+        this.#settle();
         resolve();
       });
-      stream.once("close", () => resolve());
+      stream.once("close", () => {
+        this.#settle();
+        resolve();
+      });
     });
     this.#headers = new Promise<void>((resolve, reject) => {
       stream.once("response", (headers) => {
@@ -77,25 +84,33 @@ export class GrpcClientCall {
     // cast relies on that pass-through (connect-node 2.3.0, pinned exactly in pnpm-workspace.yaml for it): without it cancel() would do nothing,
     // and cancel.test.ts's writer-abort cases fail (the server waits for the rest of the upload).
     const options = { signal: reset.signal } as Omit<http2.ClientSessionRequestOptions, "signal">;
-    const requested = sessions.request(
-      "POST",
-      path,
-      {
-        "content-type": "application/grpc",
-        te: "trailers",
-        "grpc-accept-encoding": "identity",
-        "user-agent": USER_AGENT,
-        ...extraHeaders,
-      },
-      options,
-    );
+    const headers: http2.OutgoingHttpHeaders = {
+      "content-type": "application/grpc",
+      te: "trailers",
+      "grpc-accept-encoding": "identity",
+      "user-agent": USER_AGENT,
+      ...extraHeaders,
+    };
+    const endSpan = startClientSpan(path, (key, value) => {
+      headers[key] = value;
+    });
+    const requested = sessions.request("POST", path, headers, options);
     requested.then(
       () => {
         if (signal?.aborted) reset.abort();
       },
       () => {},
     );
-    const call = new GrpcClientCall(sessions, await raceAbort(requested, signal), reset);
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = await raceAbort(requested, signal);
+    } catch (error) {
+      endSpan(ConnectError.from(error).code);
+      throw error;
+    }
+    const call = new GrpcClientCall(sessions, stream, reset);
+    // Ended as soon as the status is known: a command may finish (and stop exporting) before the stream closes.
+    call.#onSettled = endSpan;
     if (signal) {
       const cancel = () => call.cancel();
       signal.addEventListener("abort", cancel, { once: true });
@@ -173,8 +188,17 @@ export class GrpcClientCall {
     // A "trailers-only" response carries the status in the headers (and has no body).
     if (headers["grpc-status"] !== undefined) {
       this.#status = statusOf(headers);
+      this.#settle();
       if (this.#status) throw this.#status;
     }
+  }
+
+  /** Reports the call's status code (the server's, or why it has none) the first time it is known. */
+  #settle(): void {
+    const onSettled = this.#onSettled;
+    if (!onSettled) return;
+    this.#onSettled = undefined;
+    onSettled(this.#status === null ? 0 : this.#failure().code);
   }
 
   /** Why the call failed: the server's error status if it sent one, else what broke the stream. */

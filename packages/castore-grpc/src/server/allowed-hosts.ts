@@ -44,3 +44,17 @@ function bracket(host: string): string {
   const lower = host.toLowerCase();
   return lower.includes(":") && !lower.startsWith("[") ? `[${lower}]` : lower;
 }
+
+/**
+ * The Host check a TCP listener on `host` (as asked for) bound at `address:port` applies, for
+ * servers beside castore's own (the CLI's metrics listener): the same defaults and `allowed` entries
+ * as `serveBlobService`'s `allowedHosts`. Returns whether a request's `Host` / `:authority` may be served.
+ */
+export function hostCheckFor(
+  allowed: AllowedHosts | undefined,
+  bound: { host: string; address: string; port: number },
+): (authority: string | undefined) => boolean {
+  if (allowed === "*") return () => true;
+  const check = new HostCheck(allowed ?? []).bind([bound.host, bound.address], bound.port);
+  return (authority) => check.allows(authority);
+}

@@ -25,10 +25,12 @@ export function watchCall(
   response: Response,
   stalledBodyTimeoutMs: number,
   budget: ByteBudget,
+  onStalled?: (reason: "stalled-body") => void,
 ): CallLimits {
   const controller = new AbortController();
   let claimed = false;
   const stall = new StallWatch(request, stalledBodyTimeoutMs, () => {
+    onStalled?.("stalled-body");
     controller.abort(
       new ConnectError(`no bytes of the request arrived for ${stalledBodyTimeoutMs} ms`, Code.DeadlineExceeded),
     );

@@ -3,6 +3,7 @@ import type * as http2 from "node:http2";
 import {
   ConnectError,
   type ConnectRouter,
+  type ContextValues,
   createContextKey,
   createContextValues,
   type HandlerContext,
@@ -14,6 +15,7 @@ import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
 import { CallCharge } from "./byte-budget.js";
 import { callLimits } from "./call-limits.js";
+import { type CallRecord, callRecord } from "./call-record.js";
 import type { StallWatch } from "./request-watch.js";
 import { confirmUploadEnded } from "./upload-end.js";
 
@@ -21,6 +23,11 @@ type Request = http.IncomingMessage | http2.Http2ServerRequest;
 
 /** The Node request a Connect call came in on (Put confirms the end of its upload on it). */
 const nodeRequestKey = createContextKey<Request | undefined>(undefined);
+
+/** The Node request a Connect call came in on. */
+export function nodeRequestOf(values: ContextValues): Request | undefined {
+  return values.get(nodeRequestKey);
+}
 
 /** For `connectNodeAdapter({ contextValues })`: hands each call its Node request. */
 export function blobCallContext(request: http.IncomingMessage | http2.Http2ServerRequest) {
@@ -40,6 +47,8 @@ export interface BlobServiceRoutesOptions {
   shutdownSignal: AbortSignal;
   /** Told about failures that are not castore errors (bugs, backend crashes). */
   onInternalError: (error: unknown) => void;
+  /** The server has an observer: calls may have a record (call-record.ts) to fill in. */
+  observed: boolean;
 }
 
 /**
@@ -57,6 +66,7 @@ export function blobServiceRoutes(
     budgetWaitMs,
     shutdownSignal,
     onInternalError,
+    observed,
   }: BlobServiceRoutesOptions,
 ): void {
   // Connect cancels the calls of a stopping server; a client should retry those elsewhere. A call
@@ -80,6 +90,7 @@ export function blobServiceRoutes(
   // generated types (they differ in their type names alone).
   const implementation = {
     async stat(request: { digest: Uint8Array; sendChunks: boolean }, context: HandlerContext) {
+      if (observed) callRecord(context.values.get(nodeRequestKey) as Request)?.setDigest(request.digest);
       try {
         // send_bao is accepted and answered with an empty bao: reserved upstream, never specified.
         const chunks = await statBlob(service, request.digest, request.sendChunks, context.signal);
@@ -90,10 +101,15 @@ export function blobServiceRoutes(
     },
     async *read(request: { digest: Uint8Array }, context: HandlerContext) {
       const { signal } = callSignal(context);
+      const record = observed ? callRecord(context.values.get(nodeRequestKey) as Request) : undefined;
+      record?.setDigest(request.digest);
       try {
         const chunks = await readBlob(service, request.digest, readMessageBytes, signal);
         // Connect writes each message before asking for the next: one message is buffered at a time.
-        for await (const data of chunks) yield { data };
+        for await (const data of chunks) {
+          if (record) record.bytesSent += data.length;
+          yield { data };
+        }
       } catch (error) {
         // A browser that stops reading (a chunked reader dropping a prefetched chunk) closes its
         // request; the failed write that follows is the client's doing, not an internal error.
@@ -106,8 +122,11 @@ export function blobServiceRoutes(
       const { limits, signal } = callSignal(context);
       const charge =
         limits && new CallCharge(limits.budget, freeBytesPerCall, maxReceiveMessageBytes + (1 << 20), budgetWaitMs);
+      const record = observed ? callRecord(request) : undefined;
       try {
-        const digest = await writeBlob(service, dataOf(requests, request, signal, charge, limits?.stall), signal);
+        const data = dataOf(requests, request, signal, charge, limits?.stall);
+        const digest = await writeBlob(service, record ? counted(data, record) : data, signal);
+        record?.setDigest(digest);
         return { digest: digest.bytes };
       } catch (error) {
         throw statusOf(error, signal);
@@ -142,4 +161,12 @@ async function* dataOf(
     yield request.data;
   }
   await confirmUploadEnded(nodeRequest);
+}
+
+/** The bytes of a Put as they pass, counted on its record. */
+async function* counted(data: AsyncIterable<Uint8Array>, record: CallRecord): AsyncGenerator<Uint8Array> {
+  for await (const chunk of data) {
+    record.bytesReceived += chunk.length;
+    yield chunk;
+  }
 }

@@ -12,6 +12,7 @@ import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
 import { readBlob, writeBlob } from "./blob-calls.js";
 import { CallCharge } from "./byte-budget.js";
 import { type CallLimits, callLimits, grpcTimeoutSignal } from "./call-limits.js";
+import { type CallRecord, callRecord } from "./call-record.js";
 import { coalesce } from "./coalesce.js";
 import type { StallWatch } from "./request-watch.js";
 import { confirmUploadEnded } from "./upload-end.js";
@@ -32,6 +33,8 @@ export interface NativeBlobCallsOptions {
   freeBytesPerCall: number;
   /** A Read whose client takes none of the response for this long fails (DEADLINE_EXCEEDED). */
   stalledSendTimeoutMs: number;
+  /** The server has an observer: calls may have a record (call-record.ts) to fill in. */
+  observed: boolean;
 }
 
 /** Handles a request and returns true, or returns false when it is not one of its calls. */
@@ -62,10 +65,11 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
   }
   return (request, response) => {
     if (!isGrpc(request)) return false;
+    const record = options.observed ? callRecord(request) : undefined;
     const encoding = request.headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity") {
       const message = `grpc-encoding ${JSON.stringify(encoding)} is not supported; supported encodings are identity`;
-      finish(response, new ConnectError(message, Code.Unimplemented));
+      finish(response, new ConnectError(message, Code.Unimplemented), record);
       return true;
     }
     const method = routes.get(request.url.split("?", 1)[0] ?? "");
@@ -84,19 +88,19 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
       deadline = grpcTimeoutSignal(request.headers["grpc-timeout"]);
     } catch (error) {
       options.onClientError(error);
-      finish(response, error as ConnectError);
+      finish(response, error as ConnectError, record);
       return true;
     }
     const limited = AbortSignal.any([call.signal, limits.signal, ...(deadline ? [deadline.signal] : [])]);
     const serve = method === "Read" ? serveRead : servePut;
-    serve(options, request, response, limited, limits)
+    serve(options, request, response, limited, limits, record)
       .then(
-        () => finish(response, null),
+        () => finish(response, null, record),
         (error: unknown) => {
           // Once cancelled (by the client, a deadline, a stall or shutdown), whatever broke is a consequence.
           const failure = limited.aborted ? limited.reason : clientFault(error);
           if (failure instanceof ConnectError || isCastoreError(failure, "Aborted")) options.onClientError(failure);
-          finish(response, statusOfFailure(failure, options.onInternalError));
+          finish(response, statusOfFailure(failure, options.onInternalError), record);
         },
       )
       .finally(() => {
@@ -133,6 +137,7 @@ async function serveRead(
   response: http2.Http2ServerResponse,
   signal: AbortSignal,
   { budget, stall }: CallLimits,
+  record: CallRecord | undefined,
 ): Promise<void> {
   // Raced: a request that never ends must not outlive its deadline.
   const message = await raceAbort(readSingleFrame(request, options.maxReceiveMessageBytes), signal);
@@ -142,6 +147,7 @@ async function serveRead(
   } catch (error) {
     throw new ConnectError(`malformed ReadBlobRequest: ${(error as Error).message}`, Code.InvalidArgument);
   }
+  record?.setDigest(digest);
   const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal);
   startResponse(response);
   for await (const data of chunks) {
@@ -157,6 +163,7 @@ async function serveRead(
       response.write(blobChunkFrameHeader(data.length));
       // The reader handed these bytes over, so they go out as they are; wait only for flow control.
       if (!response.write(data)) await drained(response, signal, options.stalledSendTimeoutMs);
+      if (record) record.bytesSent += data.length;
     } finally {
       budget.give(held);
     }
@@ -182,15 +189,17 @@ async function servePut(
   response: http2.Http2ServerResponse,
   signal: AbortSignal,
   { budget, stall }: CallLimits,
+  record: CallRecord | undefined,
 ): Promise<void> {
   const charge = new CallCharge(budget, options.freeBytesPerCall, PUT_HELD_BYTES, options.stalledSendTimeoutMs);
-  const received = receivedBlobBytes(request, options.maxReceiveMessageBytes, signal, charge, stall);
+  const received = receivedBlobBytes(request, options.maxReceiveMessageBytes, signal, charge, stall, record);
   let digest: B3Digest;
   try {
     digest = await writeBlob(options.service, coalesce(received, WRITE_PIECE_BYTES), signal);
   } finally {
     charge.release();
   }
+  record?.setDigest(digest);
   startResponse(response);
   response.write(encodeFrame(toBinary(PutBlobResponseSchema, create(PutBlobResponseSchema, { digest: digest.bytes }))));
 }
@@ -202,6 +211,7 @@ async function* receivedBlobBytes(
   signal: AbortSignal,
   charge: CallCharge,
   stall: StallWatch,
+  record: CallRecord | undefined,
 ): AsyncGenerator<Uint8Array> {
   const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
   for await (const chunk of request as AsyncIterable<Uint8Array>) {
@@ -211,7 +221,14 @@ async function* receivedBlobBytes(
     } finally {
       stall.resume();
     }
-    yield* decoder.push(chunk);
+    if (!record) {
+      yield* decoder.push(chunk);
+      continue;
+    }
+    for (const data of decoder.push(chunk)) {
+      record.bytesReceived += data.length;
+      yield data;
+    }
   }
   await confirmUploadEnded(request);
   decoder.end();
@@ -222,7 +239,8 @@ function startResponse(response: http2.Http2ServerResponse): void {
 }
 
 /** Ends the call with its status in the trailers. */
-function finish(response: http2.Http2ServerResponse, error: ConnectError | null): void {
+function finish(response: http2.Http2ServerResponse, error: ConnectError | null, record: CallRecord | undefined): void {
+  record?.setCode(error ? error.code : 0);
   const stream = response.stream;
   if (stream.destroyed || stream.closed) return; // the client is gone: nobody to tell
   if (!response.headersSent) startResponse(response);

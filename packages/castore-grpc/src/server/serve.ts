@@ -19,6 +19,7 @@ import { type AllowedHosts, HostCheck } from "./allowed-hosts.js";
 import { BearerToken } from "./auth-token.js";
 import { ByteBudget } from "./byte-budget.js";
 import { watchCall } from "./call-limits.js";
+import { observeCall } from "./call-record.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { specGrpcMessageTrailers } from "./grpc-message.js";
@@ -26,8 +27,10 @@ import { HealthStatus, healthRoutes } from "./health.js";
 import { InFlightCalls } from "./in-flight.js";
 import { addressOf, type ListenAddress, listen, sniffProtocol } from "./listen.js";
 import { createNativeBlobHandler } from "./native-grpc.js";
+import type { RefusalReason, ServerObserver } from "./observer.js";
 import { refuse } from "./refuse.js";
 import { enforceSessionTimeouts } from "./session-timeouts.js";
+import { recordStatus } from "./status-interceptor.js";
 import { INITIAL_STREAM_WINDOW_BYTES, shareStreamWindows } from "./stream-windows.js";
 import { uploadServiceRoutes } from "./upload-routes.js";
 
@@ -80,6 +83,12 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
    * wrong host or token, stalled bodies). Meant for rate-limited logs at debug or warn. Default: ignored.
    */
   onClientError?: ((error: unknown) => void) | undefined;
+  /**
+   * Told about every call (service, method, protocol, status, duration, bytes, digest), refusal and
+   * connection, e.g. to feed metrics or start a trace span per call (see `traceCalls`). Without
+   * one the server keeps none of this. Combine several with `combineObservers`.
+   */
+  observer?: ServerObserver | undefined;
 }
 
 /** The first bytes of a call never wait for the byte budget, so that small calls pass big ones. */
@@ -138,6 +147,18 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   const onClientError = options.onClientError ?? (() => {});
   const onInternalError = options.onError ?? ((error: unknown) => console.error("castore-grpc server:", error));
   const shutdown = new AbortController();
+  const observer = options.observer;
+  const onObserverError = (error: unknown) =>
+    onInternalError(new Error("the server's observer failed", { cause: error }));
+  const refused = observer?.refused
+    ? (reason: RefusalReason) => {
+        try {
+          observer.refused?.(reason);
+        } catch (error) {
+          onObserverError(error);
+        }
+      }
+    : undefined;
   const health = options.health ? new HealthStatus(PROTO_PACKAGES.map((p) => `${p}.BlobService`)) : undefined;
 
   const native = createNativeBlobHandler({
@@ -149,6 +170,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     onClientError,
     freeBytesPerCall: FREE_BYTES_PER_CALL,
     stalledSendTimeoutMs: stalledBodyTimeoutMs,
+    observed: observer !== undefined,
   });
   const connect = connectNodeAdapter({
     routes(router) {
@@ -160,6 +182,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         budgetWaitMs: stalledBodyTimeoutMs,
         shutdownSignal: shutdown.signal,
         onInternalError,
+        observed: observer !== undefined,
       });
       uploadServiceRoutes(router, { service, shutdownSignal: shutdown.signal, onInternalError });
       if (health) healthRoutes(router, health);
@@ -167,10 +190,20 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     // Blobs are mostly incompressible; gzip would only slow them down (docs/design.md §6).
     acceptCompression: [],
     contextValues: blobCallContext,
+    interceptors: observer ? [recordStatus] : [],
     readMaxBytes: maxReceiveMessageBytes,
     shutdownSignal: shutdown.signal,
   });
   const calls = new InFlightCalls();
+  /** Hands an accepted request to its handler: native gRPC Read and Put, Connect for the rest. */
+  const dispatch = (
+    request: http.IncomingMessage | http2.Http2ServerRequest,
+    response: http.ServerResponse | http2.Http2ServerResponse,
+  ): void => {
+    if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
+    if (response instanceof http2.Http2ServerResponse) specGrpcMessageTrailers(response);
+    connect(request, response);
+  };
   let hostCheck: HostCheck | undefined;
   // Every request passes here, whatever it carries: nothing a client sends may end the process,
   // so whatever throws is that request's failure (answered, reported once) and no one else's.
@@ -182,22 +215,25 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       calls.track(response);
       if (hostCheck && !hostCheck.allows(authorityOf(request))) {
         onClientError(new Error(`refused a request for host ${JSON.stringify(authorityOf(request) ?? "")}`));
+        refused?.("host");
         refuse(request, response, Code.PermissionDenied, "this server does not serve that host name", 421);
         return;
       }
       if (options.cors && applyCors(request, response, options.cors)) return;
       if (token && !request.url?.startsWith(HEALTH_PATH) && !token.matches(request.headers.authorization)) {
         onClientError(new Error("refused a request without the right bearer token"));
+        refused?.("auth");
         refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401);
         return;
       }
-      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget);
+      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget, refused);
       response.once("close", () => limits.stall.stop());
-      if (request instanceof http2.Http2ServerRequest && native(request, response as http2.Http2ServerResponse)) return;
-      if (response instanceof http2.Http2ServerResponse) specGrpcMessageTrailers(response);
-      connect(request, response);
+      const watcher = observer && observeCall(observer, request, response, onObserverError);
+      if (watcher?.run) watcher.run(() => dispatch(request, response));
+      else dispatch(request, response);
     } catch (error) {
       onClientError(error);
+      refused?.("malformed");
       try {
         refuse(request, response, Code.InvalidArgument, "malformed request", 400);
       } catch {
@@ -246,6 +282,24 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
+  if (observer?.connectionOpened || observer?.connectionClosed) {
+    front.on("connection", (socket: net.Socket) => {
+      try {
+        observer.connectionOpened?.();
+      } catch (error) {
+        onObserverError(error);
+      }
+      socket.once("close", () => {
+        try {
+          observer.connectionClosed?.();
+        } catch (error) {
+          onObserverError(error);
+        }
+      });
+    });
+  }
+  // Node closes connections beyond maxConnections as they come, and says so with 'drop'.
+  if (refused) front.on("drop", () => refused("max-connections"));
   const sessions = new Set<http2.ServerHttp2Session>();
   http2Server.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);

@@ -1,0 +1,147 @@
+import type { CallProtocol, RefusalReason, ServerObserver } from "castore-grpc";
+import type * as PromClient from "prom-client";
+
+/** What the served store reports as it works (see LoggedBlobService). */
+export interface StoreEvents {
+  /** A Put stored a blob of `bytes` (new, or one the store already had: stores do not say which). */
+  blobStored(bytes: number): void;
+  /** A read found stored bytes that do not hash to their digest. */
+  integrityFailure(): void;
+}
+
+/** Seconds: a Stat on a warm store takes well under a millisecond, a large Read minutes. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/**
+ * The daemon's Prometheus metrics, in a registry of their own: calls (by service, method, protocol
+ * and status), calls in flight, latency per method, blob bytes in and out, blobs stored, integrity
+ * failures, refusals, connections, and prom-client's process metrics (event-loop lag, heap, RSS).
+ * prom-client is passed in: it is loaded only when metrics are asked for.
+ */
+export class DaemonMetrics implements StoreEvents {
+  readonly registry: PromClient.Registry;
+  readonly #calls: PromClient.Counter<"service" | "method" | "protocol" | "code">;
+  readonly #inFlight: PromClient.Gauge<"service" | "method" | "protocol">;
+  readonly #duration: PromClient.Histogram<"service" | "method">;
+  readonly #received: PromClient.Counter<"service" | "method">;
+  readonly #sent: PromClient.Counter<"service" | "method">;
+  readonly #blobsStored: PromClient.Counter;
+  readonly #bytesStored: PromClient.Counter;
+  readonly #integrity: PromClient.Counter<"store">;
+  readonly #refused: PromClient.Counter<"reason">;
+  readonly #connections: PromClient.Counter;
+  readonly #open: PromClient.Gauge;
+  readonly #store: string;
+
+  constructor(prom: typeof PromClient, store: string) {
+    const registry = new prom.Registry();
+    this.registry = registry;
+    this.#store = store;
+    const registers = [registry];
+    this.#calls = new prom.Counter({
+      name: "castore_calls_total",
+      help: "Calls served, by service, method, protocol (grpc, grpc-web, connect) and gRPC status.",
+      labelNames: ["service", "method", "protocol", "code"],
+      registers,
+    });
+    this.#inFlight = new prom.Gauge({
+      name: "castore_calls_in_flight",
+      help: "Calls being served now.",
+      labelNames: ["service", "method", "protocol"],
+      registers,
+    });
+    this.#duration = new prom.Histogram({
+      name: "castore_call_duration_seconds",
+      help: "Time from a call's arrival to its last byte sent, by method.",
+      labelNames: ["service", "method"],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.#received = new prom.Counter({
+      name: "castore_received_bytes_total",
+      help: "Blob bytes received (Put data; message framing not counted).",
+      labelNames: ["service", "method"],
+      registers,
+    });
+    this.#sent = new prom.Counter({
+      name: "castore_sent_bytes_total",
+      help: "Blob bytes sent (Read data; message framing not counted).",
+      labelNames: ["service", "method"],
+      registers,
+    });
+    this.#blobsStored = new prom.Counter({
+      name: "castore_blobs_written_total",
+      help: "Blobs the store accepted from uploads (including ones it already had).",
+      registers,
+    });
+    this.#bytesStored = new prom.Counter({
+      name: "castore_blob_bytes_written_total",
+      help: "Bytes of the blobs the store accepted from uploads.",
+      registers,
+    });
+    this.#integrity = new prom.Counter({
+      name: "castore_integrity_failures_total",
+      help: "Reads that found stored bytes not matching their digest, by store.",
+      labelNames: ["store"],
+      registers,
+    });
+    this.#refused = new prom.Counter({
+      name: "castore_refused_requests_total",
+      help: "Requests and connections refused before reaching a handler: host, auth, malformed, stalled-body, max-connections.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#connections = new prom.Counter({
+      name: "castore_connections_total",
+      help: "Connections accepted.",
+      registers,
+    });
+    this.#open = new prom.Gauge({ name: "castore_connections_open", help: "Connections open now.", registers });
+    // Present from the start at 0, so that rate() and alerts see them before the first event.
+    this.#integrity.inc({ store: store }, 0);
+    for (const reason of ["host", "auth", "malformed", "stalled-body", "max-connections"] satisfies RefusalReason[]) {
+      this.#refused.inc({ reason }, 0);
+    }
+    prom.collectDefaultMetrics({ register: registry });
+  }
+
+  /** The server observer that feeds these metrics. */
+  observer(): ServerObserver {
+    return {
+      callStarted: ({ service, method, protocol }) => {
+        const flight = { service, method, protocol };
+        this.#inFlight.inc(flight);
+        return {
+          ended: (end) => {
+            this.#inFlight.dec(flight);
+            this.#calls.inc({ service, method, protocol: protocol satisfies CallProtocol, code: end.status });
+            this.#duration.observe({ service, method }, end.durationMs / 1000);
+            if (end.bytesReceived > 0) this.#received.inc({ service, method }, end.bytesReceived);
+            if (end.bytesSent > 0) this.#sent.inc({ service, method }, end.bytesSent);
+          },
+        };
+      },
+      refused: (reason) => this.#refused.inc({ reason }),
+      connectionOpened: () => {
+        this.#connections.inc();
+        this.#open.inc();
+      },
+      connectionClosed: () => this.#open.dec(),
+    };
+  }
+
+  blobStored(bytes: number): void {
+    this.#blobsStored.inc();
+    this.#bytesStored.inc(bytes);
+  }
+
+  integrityFailure(): void {
+    this.#integrity.inc({ store: this.#store });
+  }
+}
+
+/** The store's kind, as the `store` label shows it: the address's scheme (sqlite, objectstore+file, grpc+http…). */
+export function storeLabel(address: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(address)?.[1];
+  return scheme ? scheme.toLowerCase() : "unknown";
+}
