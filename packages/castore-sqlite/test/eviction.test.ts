@@ -27,7 +27,7 @@ describe("maxSize: the option", () => {
       const path = tempFile();
       await expect(openSqliteBlobService({ path, maxSize: maxSize as number })).rejects.toMatchObject({
         code: "InvalidArgument",
-        message: expect.stringContaining("maxSize must be an integer from 1 to"),
+        message: expect.stringContaining("maxSize must be a positive integer, got "),
       });
       expect(() => statSync(path)).toThrow();
     },
