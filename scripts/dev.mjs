@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { clearResults, summarizeResults } from "./bench-results.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const NODE_VERSION = "24.21.0";
@@ -136,9 +137,15 @@ function work() {
     case "test":
       runOrExit(process.execPath, [join(root, "scripts", "test.mjs"), ...args]);
       return;
-    case "bench":
-      runOrExit(bin("turbo"), ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
+    case "bench": {
+      // Every package's benchmark records its headline rows; the summary table comes last, even
+      // when a benchmark failed, so the figures that were measured are not lost.
+      clearResults();
+      const status = run(bin("turbo"), ["run", "bench", "--concurrency=1", "--output-logs=full", ...args]);
+      summarizeResults();
+      process.exit(status);
       return;
+    }
     case "start":
     case "castore": {
       buildCliIfChanged();
