@@ -9,6 +9,8 @@ import {
   InvalidArgumentError,
   isTooLarge,
   readAll,
+  type StoreStatistics,
+  statisticsOf,
 } from "castore-core";
 import { BaseBlobService, BytesReader } from "castore-core/backend";
 import { ChunkListMemo } from "./chunk-lists.js";
@@ -37,12 +39,18 @@ export interface CacheBlobServiceOptions {
 
 /** What the cache did since it opened, for tests and metrics. */
 export interface CacheStats {
+  /** Reads near served whole (near had the blob; far was not asked). */
+  nearBlobs: number;
   /** Chunks (and one-piece blobs) served from near inside a read-through. */
   nearChunks: number;
   /** Chunks (and one-piece blobs) fetched from far, verified and handed out. */
   farChunks: number;
   /** Bytes fetched from far. */
   farBytes: number;
+  /** One-piece blobs too large to fill, streamed from far unverified by the cache (the reader verifies). */
+  farStreams: number;
+  /** Chunks and one-piece blobs fetched from far and stored into near. */
+  fills: number;
   /** Far fetches near refused to store (the read still succeeded). */
   fillFailures: number;
   /** Blobs stored whole into near after a complete read-through. */
@@ -81,9 +89,12 @@ export class CacheBlobService extends BaseBlobService {
   readonly #storing = new Set<Promise<void>>();
   readonly #closing = new AbortController();
   readonly #stats: CacheStats = {
+    nearBlobs: 0,
     nearChunks: 0,
     farChunks: 0,
     farBytes: 0,
+    farStreams: 0,
+    fills: 0,
     fillFailures: 0,
     wholeBlobs: 0,
   };
@@ -114,6 +125,26 @@ export class CacheBlobService extends BaseBlobService {
     return { ...this.#stats };
   }
 
+  /**
+   * The StatisticsReporter capability: hits (reads and chunks near served), misses (fetches from
+   * far), fills (what reads stored into near: chunks, one-piece blobs and whole blobs after a
+   * complete read-through), and near's and far's own statistics where they report any.
+   */
+  statistics(): StoreStatistics {
+    const stats = this.#stats;
+    const tiers: Record<string, StoreStatistics> = {};
+    const near = statisticsOf(this.#near);
+    const far = statisticsOf(this.#far);
+    if (near) tiers.near = near;
+    if (far) tiers.far = far;
+    return {
+      cacheHits: stats.nearBlobs + stats.nearChunks,
+      cacheMisses: stats.farChunks + stats.farStreams,
+      cacheFills: stats.fills + stats.wholeBlobs,
+      tiers,
+    };
+  }
+
   protected async hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {
     if (await this.#near.has(digest, { signal })) return true;
     return fromFar("has", () => this.#far.has(digest, { signal }));
@@ -134,7 +165,10 @@ export class CacheBlobService extends BaseBlobService {
 
   protected async openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
     const near = await this.#near.openRead(digest, { signal });
-    if (near) return near;
+    if (near) {
+      this.#stats.nearBlobs++;
+      return near;
+    }
     const chunks = await this.chunksImpl(digest, signal);
     if (chunks === undefined) return undefined;
     if (chunks.length === 0) return this.#readOnePiece(digest, signal);
@@ -225,11 +259,17 @@ export class CacheBlobService extends BaseBlobService {
   async #readOnePiece(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
     const far = await fromFar("open a blob", () => this.#far.openRead(digest, { signal }));
     if (!far) return undefined;
-    if (far.size !== undefined && far.size > MAX_ONE_PIECE_FILL) return far;
+    if (far.size !== undefined && far.size > MAX_ONE_PIECE_FILL) {
+      this.#stats.farStreams++;
+      return far;
+    }
     // A pure stream (a server that sends no chunk list) has no size until it ends.
     const bytes = await fromFar(`read blob ${digest}`, () => readAtMost(far, MAX_ONE_PIECE_FILL, signal));
     // Longer than is worth holding: stream it again from far, unfilled.
-    if (bytes === undefined) return fromFar("open a blob", () => this.#far.openRead(digest, { signal }));
+    if (bytes === undefined) {
+      this.#stats.farStreams++;
+      return fromFar("open a blob", () => this.#far.openRead(digest, { signal }));
+    }
     await this.#fill(digest, bytes, signal);
     // #fill has just verified these exact bytes.
     return new BytesReader(digest, bytes, { verify: false });
@@ -251,6 +291,7 @@ export class CacheBlobService extends BaseBlobService {
       writer = await this.#near.openWrite({ signal });
       await writer.write(bytes, { signal });
       await writer.close({ signal });
+      this.#stats.fills++;
     } catch (error) {
       await writer?.abort(error).catch(() => {});
       if (signal?.aborted) throw error;

@@ -1,6 +1,6 @@
 // What a fill stores: only verified bytes. A far store that hands out wrong bytes fails the read
 // with `Integrity` and leaves near untouched; a near that cannot store does not fail the read.
-import { type B3Digest, type BlobReader, readAll, type SignalOptions } from "castore-core";
+import { type B3Digest, type BlobReader, readAll, type SignalOptions, statisticsOf } from "castore-core";
 import { MemoryBlobService } from "castore-memory";
 import { SqliteBlobService } from "castore-sqlite";
 import { describe, expect, it } from "vitest";
@@ -49,6 +49,28 @@ describe("filling near", () => {
     far.reset();
     expect((await readAll((await cache.openRead(blob)) as BlobReader)).length).toBe(3 << 20);
     expect(far.transfers.opens).toBe(0);
+    await cache.close();
+  });
+
+  it("reports hits, misses and fills, with near's and far's own statistics as tiers", async () => {
+    const far = new MemoryBlobService();
+    const near = new MemoryBlobService();
+    const cache = new CacheBlobService({ near, far });
+    const blob = await putRandomBlob(far, 3 << 20);
+    const chunks = (await far.chunks(blob)) ?? [];
+    expect(statisticsOf(cache)).toMatchObject({ cacheHits: 0, cacheMisses: 0, cacheFills: 0 });
+    // First read: every chunk from far (a miss) and into near (a fill), then the whole blob too.
+    await readAll((await cache.openRead(blob)) as BlobReader);
+    await cache.settled();
+    // Second read: near has the whole blob, one hit.
+    await readAll((await cache.openRead(blob)) as BlobReader);
+    const statistics = statisticsOf(cache);
+    expect(statistics).toMatchObject({
+      cacheHits: 1,
+      cacheMisses: chunks.length,
+      cacheFills: chunks.length + 1,
+      tiers: { near: { blobs: 1 + chunks.length, storedBytes: 3 << 20 }, far: { blobs: 1, storedBytes: 3 << 20 } },
+    });
     await cache.close();
   });
 

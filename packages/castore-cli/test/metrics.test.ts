@@ -162,6 +162,56 @@ describe("castore daemon --metrics-address", () => {
     await daemon.stop();
   });
 
+  it("shows the store's statistics: a cache's hits, misses and fills, its near tier's chunks and size", async () => {
+    // Far: a SQLite file holding one chunked blob. Near: memory, empty when the daemon starts.
+    const farFile = join(sandbox.dir, "far.sqlite");
+    const farBlob = pseudoRandomBytes(2 << 20, 1603);
+    const far = await openSqliteBlobService(farFile);
+    const farDigest = await putBlob(far, farBlob);
+    const chunkCount = (await far.chunks(farDigest))?.length ?? 0;
+    await far.close();
+    expect(chunkCount).toBeGreaterThan(1);
+    const near = encodeURIComponent("memory://");
+    const farAddress = encodeURIComponent(`sqlite://${farFile}`);
+    const { daemon, metricsUrl } = await daemonWithMetrics([
+      "--blob-service-addr",
+      `cache://?near=${near}&far=${farAddress}`,
+      "--listen-address",
+      "127.0.0.1:0",
+    ]);
+    const read = () => grpcCall(daemon.address, "/tvix.castore.v1.BlobService/Read", [bytesField(farDigest.bytes)]);
+    const sample = (s: Samples, name: string, tier: string) => s.get(`${name}{tier="${tier}"}`);
+
+    // The first read misses every chunk and fills near with it; once it has all of them, the cache
+    // stores the whole blob near too (in the background: waited for here, it is one more fill).
+    expect((await read()).status).toBe("0");
+    await scrapeWhen(metricsUrl, (s) => sample(s, "castore_cache_fills_total", "root") === chunkCount + 1);
+    // The second read is one hit: near has the whole blob.
+    expect((await read()).status).toBe("0");
+    // A small blob put twice: near stores it once and deduplicates the second.
+    const small = pseudoRandomBytes(1000, 1604);
+    for (let i = 0; i < 2; i++) {
+      expect((await grpcCall(daemon.address, "/tvix.castore.v1.BlobService/Put", [bytesField(small)])).status).toBe(
+        "0",
+      );
+    }
+
+    const samples = await scrapeWhen(metricsUrl, (s) => sum(s, "castore_calls_total{") === 4);
+    expect(sample(samples, "castore_cache_hits_total", "root")).toBe(1);
+    expect(sample(samples, "castore_cache_misses_total", "root")).toBe(chunkCount);
+    expect(sample(samples, "castore_cache_fills_total", "root")).toBe(chunkCount + 1);
+    // Near wrote each filled chunk and the small blob once; storing the whole blob from its chunks
+    // and the second put found everything already there.
+    expect(sample(samples, "castore_chunks_written_total", "near")).toBe(chunkCount + 1);
+    expect(sample(samples, "castore_chunks_deduplicated_total", "near")).toBe(chunkCount + 1);
+    // Near holds the chunks (each a blob of its own), the whole blob and the small one.
+    expect(sample(samples, "castore_store_blobs", "near")).toBe(chunkCount + 2);
+    expect(sample(samples, "castore_store_bytes", "near")).toBe(farBlob.length + small.length);
+    // The cache itself holds nothing of its own: no size at its root.
+    expect(sample(samples, "castore_store_bytes", "root")).toBeUndefined();
+    await daemon.stop();
+  });
+
   it("serves GET and HEAD /metrics only, to the hosts the daemon serves, and never falls over", async () => {
     const { daemon, metricsUrl } = await daemonWithMetrics([
       "--blob-service-addr",

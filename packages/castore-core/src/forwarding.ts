@@ -4,6 +4,7 @@ import { AbortedError } from "./errors.js";
 import { type BlobLister, canListBlobs } from "./listing.js";
 import { iterateReader } from "./readers/iterate.js";
 import type { SignalOptions } from "./signal.js";
+import { canReportStatistics, type StatisticsReporter } from "./statistics.js";
 import type { BlobReader, BlobService, BlobWriter, BytesInput, ReadOptions, SeekOrigin } from "./types.js";
 
 /**
@@ -14,7 +15,8 @@ import type { BlobReader, BlobService, BlobWriter, BytesInput, ReadOptions, Seek
  *
  * Optional capabilities are forwarded only when the inner service has them: `listBlobs` is present
  * on the decorator exactly when it is on the inner service, so `canListBlobs` answers the same for
- * both. A subclass changes the listing by overriding {@link forwardListBlobs}.
+ * both. A subclass changes the listing by overriding {@link forwardListBlobs}. `statistics` is
+ * forwarded the same way.
  */
 export class ForwardingBlobService<S extends BlobService = BlobService> implements BlobService {
   /** The service every call goes to. */
@@ -22,10 +24,13 @@ export class ForwardingBlobService<S extends BlobService = BlobService> implemen
   /** Present when (and only when) the inner service can list its blobs. */
   // `declare`: no own property unless the constructor sets one, so canListBlobs sees none.
   declare readonly listBlobs?: BlobLister["listBlobs"];
+  /** Present when (and only when) the inner service reports statistics. */
+  declare readonly statistics?: StatisticsReporter["statistics"];
 
   constructor(inner: S) {
     this.inner = inner;
     if (canListBlobs(inner)) this.listBlobs = (options) => this.forwardListBlobs(inner, options);
+    if (canReportStatistics(inner)) this.statistics = () => inner.statistics();
   }
 
   has(digest: B3Digest, options?: SignalOptions): Promise<boolean> {

@@ -26,4 +26,10 @@ export {
 } from "./registry.js";
 export type { DigestLike } from "./service-base.js";
 export type { SignalOptions } from "./signal.js";
+export {
+  canReportStatistics,
+  type StatisticsReporter,
+  type StoreStatistics,
+  statisticsOf,
+} from "./statistics.js";
 export type { BlobReader, BlobService, BlobWriter, BytesInput, ReadOptions, SeekOrigin } from "./types.js";

@@ -6,6 +6,7 @@ import {
   type BlobWriter,
   type BytesInput,
   canListBlobs,
+  canReportStatistics,
   digestOf,
   getBlob,
   isAborted,
@@ -14,8 +15,9 @@ import {
   type ReadOptions,
   readAll,
   type SignalOptions,
+  statisticsOf,
 } from "../src/index.js";
-import { ListingMapService, MapService } from "./support/map-service.js";
+import { CountingMapService, ListingMapService, MapService } from "./support/map-service.js";
 
 const HELLO = new TextEncoder().encode("Hello World!");
 
@@ -97,6 +99,19 @@ describe("ForwardingBlobService", () => {
     if (canListBlobs(listing)) for await (const each of listing.listBlobs()) listed.push(each.toString());
     expect(listed).toEqual([digest.toString()]);
     await Promise.all([plain.close(), listing.close()]);
+  });
+
+  it("has statistics exactly when the inner service has it, and forwards them as they change", async () => {
+    const plain = new ForwardingBlobService(new MapService());
+    expect(canReportStatistics(plain)).toBe(false);
+    expect(statisticsOf(plain)).toBeUndefined();
+
+    const inner = new CountingMapService();
+    const counting = new ForwardingBlobService(inner);
+    expect(canReportStatistics(counting)).toBe(true);
+    await putBlob(counting, HELLO);
+    expect(statisticsOf(counting)).toEqual({ blobs: 1, storedBytes: HELLO.length });
+    await Promise.all([plain.close(), counting.close()]);
   });
 
   it("disposes a forwarded writer by aborting it: nothing is stored", async () => {

@@ -7,6 +7,7 @@ import {
   type ChunkMeta,
   InvalidArgumentError,
   isInvalidArgument,
+  type StoreStatistics,
 } from "castore-core";
 import {
   BaseBlobService,
@@ -73,6 +74,8 @@ export class MemoryBlobService extends BaseBlobService {
   readonly #sizes: FastCdcOptions;
   #blake3: Blake3Implementation | undefined;
   #storedBytes = 0;
+  #chunksWritten = 0;
+  #chunksDeduplicated = 0;
 
   constructor(options: MemoryBlobServiceOptions = {}) {
     super();
@@ -93,6 +96,16 @@ export class MemoryBlobService extends BaseBlobService {
   /** Bytes of blob data held: every one-piece blob and every distinct chunk, once. */
   get storedBytes(): number {
     return this.#storedBytes;
+  }
+
+  /** What the store holds and what uploads did since it opened (the StatisticsReporter capability). */
+  statistics(): StoreStatistics {
+    return {
+      blobs: this.blobCount,
+      storedBytes: this.#storedBytes,
+      chunksWritten: this.#chunksWritten,
+      chunksDeduplicated: this.#chunksDeduplicated,
+    };
   }
 
   /** The FastCDC sizes this store cuts blobs with. */
@@ -139,7 +152,10 @@ export class MemoryBlobService extends BaseBlobService {
 
   #store(digest: B3Digest, size: number, chunks: SplitChunk[]): void {
     const key = digest.toString();
-    if (this.#chunked.has(key)) return;
+    if (this.#chunked.has(key)) {
+      this.#chunksDeduplicated += chunks.length;
+      return;
+    }
     if (chunks.length < 2) {
       // Fewer than two chunks: the blob is its only chunk (or empty), kept as one piece.
       this.#addPiece(key, chunks[0]?.segments ?? [], size);
@@ -151,9 +167,13 @@ export class MemoryBlobService extends BaseBlobService {
   }
 
   #addPiece(key: string, segments: readonly Uint8Array[], size: number): void {
-    if (this.#pieces.has(key)) return;
+    if (this.#pieces.has(key)) {
+      this.#chunksDeduplicated++;
+      return;
+    }
     this.#pieces.set(key, { segments, size });
     this.#storedBytes += size;
+    this.#chunksWritten++;
   }
 
   static {

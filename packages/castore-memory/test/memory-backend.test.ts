@@ -1,4 +1,11 @@
-import { BlobServiceRegistry, fromAddr, isInvalidAddress, register } from "castore-core";
+import {
+  BlobServiceRegistry,
+  canReportStatistics,
+  fromAddr,
+  isInvalidAddress,
+  register,
+  statisticsOf,
+} from "castore-core";
 import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
 import { BLOB_B, BLOB_C, checkBytes, HELLOWORLD, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
@@ -97,6 +104,32 @@ describe("MemoryBlobService", () => {
     await put(service, HELLOWORLD.data);
     expect(await service.chunks(HELLOWORLD.digest)).toEqual([]);
     expect(service.storedBytes).toBe(BLOB_C.data.length + 12);
+    await service.close();
+  });
+
+  it("reports what it holds and what uploads wrote and deduplicated", async () => {
+    const service = new MemoryBlobService();
+    expect(canReportStatistics(service)).toBe(true);
+    expect(statisticsOf(service)).toEqual({ blobs: 0, storedBytes: 0, chunksWritten: 0, chunksDeduplicated: 0 });
+    await put(service, BLOB_C.data);
+    const chunks = (await service.chunks(BLOB_C.digest)) ?? [];
+    expect(statisticsOf(service)).toEqual({
+      blobs: 1,
+      storedBytes: BLOB_C.data.length,
+      chunksWritten: chunks.length,
+      chunksDeduplicated: 0,
+    });
+    // The same blob again stores nothing new: every chunk it carried counts as deduplicated; so do
+    // the two chunks a blob of BLOB_C's first two chunks shares with it.
+    await put(service, BLOB_C.data);
+    await put(service, BLOB_C.data.subarray(0, (chunks[0]?.size ?? 0) + (chunks[1]?.size ?? 0)));
+    await put(service, HELLOWORLD.data);
+    expect(statisticsOf(service)).toEqual({
+      blobs: 3,
+      storedBytes: BLOB_C.data.length + 12,
+      chunksWritten: chunks.length + 1,
+      chunksDeduplicated: chunks.length + 2,
+    });
     await service.close();
   });
 

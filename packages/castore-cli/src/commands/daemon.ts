@@ -1,4 +1,4 @@
-import type { BlobService } from "castore-core";
+import { type BlobService, statisticsOf } from "castore-core";
 import { expectPositionals, stringOption } from "../args.js";
 import type { Command } from "../command.js";
 import { LoggedBlobService } from "../daemon/logged-service.js";
@@ -89,8 +89,12 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     const settings = await serverSettings(line);
 
     // Loaded only when asked for: a daemon without metrics pays nothing for them.
+    // The store opens below; its statistics are read at scrapes, which come after it has opened.
+    let storeOpened: BlobService | undefined;
     const metrics = metricsListen
-      ? new DaemonMetrics(await import("prom-client"), storeLabel(choice.address))
+      ? new DaemonMetrics(await import("prom-client"), storeLabel(choice.address), () =>
+          storeOpened ? statisticsOf(storeOpened) : undefined,
+        )
       : undefined;
     const requestIds = new RequestIds();
     logger.setContext(requestIds.fields);
@@ -103,6 +107,7 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
     );
 
     const store = await openStore(choice, logger, signal);
+    storeOpened = store;
     const served = new LoggedBlobService(store, logger, metrics);
     let server: RunningServer;
     let metricsServer: MetricsServer | undefined;

@@ -1,5 +1,7 @@
+import type { StoreStatistics } from "castore-core";
 import type { CallProtocol, RefusalReason, ServerObserver } from "castore-grpc";
 import type * as PromClient from "prom-client";
+import { registerStoreMetrics } from "./store-metrics.js";
 
 /** What the served store reports as it works (see LoggedBlobService). */
 export interface StoreEvents {
@@ -15,7 +17,9 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /**
  * The daemon's Prometheus metrics, in a registry of their own: calls (by service, method, protocol
  * and status), calls in flight, latency per method, blob bytes in and out, blobs stored, integrity
- * failures, refusals, connections, and prom-client's process metrics (event-loop lag, heap, RSS).
+ * failures, refusals, connections, the store's own statistics where it reports them (chunks written
+ * and deduplicated, blobs and bytes held, a cache's hits, misses and fills, evictions; read at each
+ * scrape, see store-metrics.ts), and prom-client's process metrics (event-loop lag, heap, RSS).
  * prom-client is passed in: it is loaded only when metrics are asked for.
  */
 export class DaemonMetrics implements StoreEvents {
@@ -33,7 +37,11 @@ export class DaemonMetrics implements StoreEvents {
   readonly #open: PromClient.Gauge;
   readonly #store: string;
 
-  constructor(prom: typeof PromClient, store: string) {
+  /**
+   * @param store the store's kind, the `store` label of integrity failures
+   * @param statistics reads the served store's statistics (castore-core's `statisticsOf`)
+   */
+  constructor(prom: typeof PromClient, store: string, statistics: () => StoreStatistics | undefined = () => undefined) {
     const registry = new prom.Registry();
     this.registry = registry;
     this.#store = store;
@@ -102,6 +110,7 @@ export class DaemonMetrics implements StoreEvents {
     for (const reason of ["host", "auth", "malformed", "stalled-body", "max-connections"] satisfies RefusalReason[]) {
       this.#refused.inc({ reason }, 0);
     }
+    registerStoreMetrics(prom, registry, statistics);
     prom.collectDefaultMetrics({ register: registry });
   }
 

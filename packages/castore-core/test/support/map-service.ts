@@ -1,7 +1,13 @@
 // A small, complete BlobService over a Map, built on the core base classes: the backend the core
-// tests wrap, decorate and load twice. Optionally lists its blobs (the BlobLister capability).
+// tests wrap, decorate and load twice. Optionally lists its blobs (the BlobLister capability) or reports statistics.
 import { BaseBlobService, BaseBlobWriter, BytesReader, concatBytes, copyBytes } from "../../src/backend.js";
-import { B3Digest, type BlobReader, type BlobWriter, type SignalOptions } from "../../src/index.js";
+import {
+  B3Digest,
+  type BlobReader,
+  type BlobWriter,
+  type SignalOptions,
+  type StoreStatistics,
+} from "../../src/index.js";
 
 class MapWriter extends BaseBlobWriter {
   #parts: Uint8Array[] = [];
@@ -37,5 +43,14 @@ export class MapService extends BaseBlobService {
 export class ListingMapService extends MapService {
   async *listBlobs(_options?: SignalOptions): AsyncIterable<B3Digest> {
     for (const text of [...this.blobs.keys()].sort()) yield B3Digest.parse(text);
+  }
+}
+
+/** A MapService that reports statistics (the StatisticsReporter capability). */
+export class CountingMapService extends MapService {
+  statistics(): StoreStatistics {
+    let storedBytes = 0;
+    for (const bytes of this.blobs.values()) storedBytes += bytes.length;
+    return { blobs: this.blobs.size, storedBytes };
   }
 }
