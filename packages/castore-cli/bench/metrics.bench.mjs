@@ -1,11 +1,14 @@
 // What the daemon's metrics cost: gRPC Put and Read throughput of one blob (64 MiB; BENCH_BYTES to
-// change), and the rate of small Stat calls (where per-call bookkeeping shows most), against two
-// daemons started alike, one with --metrics-address and one without, measured in the same run in
-// alternating rounds (BENCH_ROUNDS, default 5): the best of each, and the median of the rounds'
-// on/off ratios. On a shared machine these are noisy, so the bench also measures, in this process,
-// what the metrics observer costs per call (prom-client counters, gauge, histogram) and puts that
-// next to the time a Stat call took: the overhead metrics can add at most, whatever the noise. It
-// also sums each daemon's CPU time (Linux /proc) per row: less disturbed by other load than wall time.
+// change), and the rate of small Stat calls (where per-call bookkeeping shows most), against three
+// daemons started alike: one with --metrics-address and two without, measured in the same run in
+// rounds that rotate their order (BENCH_ROUNDS, default 5): the best of each, and the median of the
+// rounds' on/off ratios. The second daemon without metrics is the control: two identical processes
+// differ too (heap layout, JIT, which core they ran on), and "off vs off" shows by how much, so an
+// "on vs off" within that spread is no measurable cost. On a shared machine these are noisy, so the
+// bench also measures, in this process, what the metrics observer costs per call (prom-client
+// counters, gauge, histogram) and puts that next to the time a Stat call took: the overhead metrics
+// can add at most, whatever the noise. It also sums each daemon's CPU time (Linux /proc) per row:
+// less disturbed by other load than wall time.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
@@ -14,6 +17,7 @@ import { B3Digest, getBlob, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { GrpcBlobService } from "castore-grpc";
 import * as prom from "prom-client";
+import { recordResult } from "../../../scripts/bench-results.mjs";
 import { DaemonMetrics } from "../dist/daemon/metrics.js";
 
 const MiB = 1 << 20;
@@ -49,6 +53,7 @@ const absent = B3Digest.fromBytes(new Uint8Array(32));
 const targets = {
   off: await startDaemon([]),
   on: await startDaemon(["--metrics-address", "127.0.0.1:0"]),
+  control: await startDaemon([]),
 };
 /** A process's user + system CPU time in ms (clock ticks of 10 ms), or NaN where /proc is absent. */
 function cpuMs(pid) {
@@ -59,10 +64,12 @@ function cpuMs(pid) {
     return Number.NaN;
   }
 }
-const cpu = { off: {}, on: {} };
-const best = { off: {}, on: {} };
+const names = Object.keys(targets);
+const cpu = Object.fromEntries(names.map((name) => [name, {}]));
+const best = Object.fromEntries(names.map((name) => [name, {}]));
 const ratios = {};
-const thisRound = { off: {}, on: {} };
+const controlRatios = {};
+const thisRound = Object.fromEntries(names.map((name) => [name, {}]));
 const keep = (name, row, value) => {
   best[name][row] = Math.max(best[name][row] ?? 0, value);
   thisRound[name][row] = value;
@@ -70,8 +77,8 @@ const keep = (name, row, value) => {
 
 try {
   for (let round = 0; round < ROUNDS; round++) {
-    // Alternate which goes first, so neither always runs on a warmer (or busier) machine.
-    const order = round % 2 === 0 ? ["off", "on"] : ["on", "off"];
+    // Rotate which goes first, so none always runs on a warmer (or busier) machine.
+    const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) {
       const { client, daemon } = targets[name];
       const measure = async (row, work) => {
@@ -90,7 +97,10 @@ try {
         return [undefined, STATS];
       });
     }
-    for (const row of Object.keys(thisRound.off)) (ratios[row] ??= []).push(thisRound.on[row] / thisRound.off[row]);
+    for (const row of Object.keys(thisRound.off)) {
+      (ratios[row] ??= []).push(thisRound.on[row] / thisRound.off[row]);
+      (controlRatios[row] ??= []).push(thisRound.control[row] / thisRound.off[row]);
+    }
   }
 } finally {
   for (const { daemon, client } of Object.values(targets)) {
@@ -108,6 +118,20 @@ for (const row of Object.keys(best.off)) {
   console.log(
     `  ${row.padEnd(13)} best off ${off.toFixed(0).padStart(6)}  on ${on.toFixed(0).padStart(6)}  on/off ${(on / off).toFixed(3)}  median of rounds' on/off ${median(ratios[row]).toFixed(3)}  daemon CPU ms off ${cpu.off[row]} on ${cpu.on[row]} (on/off ${(cpu.on[row] / cpu.off[row]).toFixed(3)})`,
   );
+  const control = best.control[row];
+  console.log(
+    `  ${"".padEnd(13)} control (a second daemon without metrics): best ${control.toFixed(0).padStart(6)}  control/off ${(control / off).toFixed(3)}  median of rounds' control/off ${median(controlRatios[row]).toFixed(3)}  daemon CPU ms ${cpu.control[row]} (control/off ${(cpu.control[row] / cpu.off[row]).toFixed(3)})`,
+  );
+  const unit = row.split(" ").slice(1).join(" ");
+  recordResult({
+    path: `daemon ${row.split(" ")[0]} with metrics on`,
+    value: on,
+    limit: off,
+    limitName: "metrics off",
+    unit,
+    goal: 0.97,
+    note: `${BYTES / MiB} MiB, best of ${ROUNDS}; control off/off ${(control / off).toFixed(2)}`,
+  });
 }
 
 // The observer's own cost per call, measured here without sockets or another process in the way.
