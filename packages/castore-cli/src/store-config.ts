@@ -11,7 +11,7 @@ import { UsageError } from "./errors.js";
  * Every backend castore ships is registered first, so any scheme can appear as a `type`.
  */
 export async function openConfigFile(file: string, signal?: AbortSignal): Promise<BlobService> {
-  const config = parseConfigText(file, await readConfig(file));
+  const config = await readConfigFile(file);
   await registerAllBackends();
   try {
     return await openStoreConfig(config, { signal });
@@ -19,6 +19,11 @@ export async function openConfigFile(file: string, signal?: AbortSignal): Promis
     if (isInvalidAddress(error)) error.message = `${file}: ${error.message}`;
     throw error;
   }
+}
+
+/** The parsed configuration file (errors as openConfigFile reports them). */
+export async function readConfigFile(file: string): Promise<unknown> {
+  return parseConfigText(file, await readConfig(file));
 }
 
 async function readConfig(file: string): Promise<string> {

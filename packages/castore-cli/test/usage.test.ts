@@ -3,7 +3,7 @@
 // the exported runCli in this process (parsing does not depend on the process); a few runs of the
 // real executable check that exit statuses and streams reach the shell as runCli returns them.
 import { readFileSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DUMMY_DIGEST } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -149,6 +149,47 @@ describe.concurrent("usage errors exit 2 with one line", () => {
       await run("daemon", "--listen-address", "127.0.0.1:8123", "--blob-service-addr", "grpc+http://127.0.0.1:8123"),
       2,
       /is the daemon's own --listen-address/,
+    );
+    // Another name for the same listener.
+    expectOneLineError(
+      await run("daemon", "--listen-address", "0.0.0.0:8124", "--blob-service-addr", "grpc+http://localhost:8124"),
+      2,
+      /is the daemon's own --listen-address/,
+    );
+  });
+
+  it("the daemon refuses to be its own store inside a cache or a configuration file", async () => {
+    const socket = join(sandbox.dir, "self-nested.sock");
+    const near = encodeURIComponent("memory://");
+    const far = encodeURIComponent(`grpc+unix://${socket}`);
+    expectOneLineError(
+      await run(
+        "daemon",
+        "--listen-address",
+        `unix:${socket}`,
+        "--blob-service-addr",
+        `cache://?near=${near}&far=${far}`,
+      ),
+      2,
+      /^castore daemon: grpc\+unix:\/\/.*self-nested\.sock \(in cache:\/\/.*\) is the daemon's own --listen-address \(see /,
+    );
+    const config = join(sandbox.dir, "self.toml");
+    await writeFile(
+      config,
+      [
+        "[blobservices.root]",
+        'type = "cache"',
+        'near = "memory://"',
+        'far = "&team"',
+        "[blobservices.team]",
+        'type = "grpc+http"',
+        'host = "127.0.0.1:8125"',
+      ].join("\n"),
+    );
+    expectOneLineError(
+      await run("daemon", "--listen-address", "127.0.0.1:8125", "--config", config),
+      2,
+      /^castore daemon: grpc\+http:\/\/127\.0\.0\.1:8125 \(in config .*self\.toml\) is the daemon's own --listen-address \(see /,
     );
   });
 });

@@ -6,9 +6,10 @@ import { DaemonMetrics, storeLabel } from "../daemon/metrics.js";
 import { type MetricsServer, startMetricsServer } from "../daemon/metrics-server.js";
 import { RequestIds } from "../daemon/request-ids.js";
 import { securityOptionSpecs, serverSettings } from "../daemon/security-options.js";
+import { storeAddressesOf } from "../daemon/self-reference.js";
 import { type RunningServer, startServer } from "../daemon/server.js";
 import { describeError, ExitCode, type InterruptedError, UsageError } from "../errors.js";
-import { DEFAULT_LISTEN_ADDRESS, formatHostPort, type ListenAddress, parseListenAddress } from "../listen-address.js";
+import { DEFAULT_LISTEN_ADDRESS, type ListenAddress, parseListenAddress } from "../listen-address.js";
 import { chooseStore, openStore } from "../store.js";
 import { tracingEnabled } from "../tracing.js";
 
@@ -85,7 +86,7 @@ reads finish for up to ${SHUTDOWN_GRACE_MS / 1000} s, closes the store and exits
       false,
       stringOption(line, "config"),
     );
-    refuseToServeItself(choice.address, listen);
+    for (const address of await storeAddressesOf(choice)) refuseToServeItself(address, listen, choice.address);
     const settings = await serverSettings(line);
 
     // Loaded only when asked for: a daemon without metrics pays nothing for them.
@@ -166,8 +167,21 @@ function abortReason(signal: AbortSignal): Promise<InterruptedError | undefined>
   });
 }
 
+/** Whether a client of `host` reaches a daemon listening on `listenHost` (same port assumed). */
+function sameListener(host: string, listenHost: string): boolean {
+  const bare = (name: string) => name.replace(/^\[|\]$/g, "").toLowerCase();
+  const [client, server] = [bare(host), bare(listenHost)];
+  if (client === server) return true;
+  // localhost is 127.0.0.1 or ::1, whichever the resolver gives first.
+  const localhost = (a: string, b: string) => a === "localhost" && (b === "127.0.0.1" || b === "::1");
+  if (localhost(client, server) || localhost(server, client)) return true;
+  // A wildcard listener answers on every address, loopback ones included ("::" on IPv4 ones too).
+  const loopback = client === "localhost" || client === "::1" || /^127\.\d+\.\d+\.\d+$/.test(client);
+  return loopback && (server === "0.0.0.0" || server === "::");
+}
+
 /** A daemon whose store is a client of its own address would forward every request to itself. */
-function refuseToServeItself(storeAddress: string, listen: ListenAddress): void {
+function refuseToServeItself(storeAddress: string, listen: ListenAddress, chosen: string): void {
   let url: URL;
   try {
     url = new URL(storeAddress);
@@ -180,6 +194,9 @@ function refuseToServeItself(storeAddress: string, listen: ListenAddress): void 
       ? scheme === "grpc+unix:" && decodeURIComponent(url.pathname) === listen.path
       : (scheme === "grpc+http:" || scheme === "grpc+https:") &&
         listen.port !== 0 &&
-        url.host === formatHostPort(listen.host, listen.port);
-  if (loops) throw new UsageError(`--blob-service-addr ${storeAddress} is the daemon's own --listen-address`);
+        url.port === String(listen.port) &&
+        sameListener(url.hostname, listen.host);
+  if (!loops) return;
+  const where = chosen === storeAddress ? `--blob-service-addr ${storeAddress}` : `${storeAddress} (in ${chosen})`;
+  throw new UsageError(`${where} is the daemon's own --listen-address`);
 }
