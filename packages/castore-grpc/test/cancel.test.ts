@@ -7,7 +7,7 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { digestOf, isAborted, putBlob } from "castore-core";
 import { concatBytes } from "castore-core/backend";
 import { pseudoRandomBytes } from "castore-fixtures";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseGrpcAddress } from "../src/client/address.js";
 import { BlobService } from "../src/gen/tvix/castore/v1/castore_pb.js";
 import { blobChunkFrameHeader } from "../src/wire/frames.js";
@@ -171,5 +171,39 @@ describe("closing a reader early", () => {
     await reader?.close();
     await until(() => castore.backend.readersClosed === 1, "the server closes its reader");
     expect(castore.backend.bytesRead).toBeLessThan(big.length);
+  });
+});
+
+describe("a web client that cancels a Read mid-stream", () => {
+  const big = pseudoRandomBytes(48 * MiB, 23);
+
+  it.each([
+    ["gRPC-Web", createGrpcWebTransport],
+    ["Connect", createConnectTransport],
+  ] as const)("over %s is the client's failure: nothing on stderr, nothing for onError", async (_, transport) => {
+    const internal: unknown[] = [];
+    const client: unknown[] = [];
+    const printed = vi.spyOn(console, "error");
+    castore = await served("tcp", {
+      backend: new ObservedBlobService(),
+      server: { onError: (error) => internal.push(error), onClientError: (error) => client.push(error) },
+    });
+    const digest = await putBlob(castore, big);
+    const web = createClient(
+      BlobService,
+      transport({ baseUrl: `http://${castore.server.address.replace(/^grpc\+http:\/\//, "")}`, httpVersion: "1.1" }),
+    );
+    const cancel = new AbortController();
+    const stream = web.read({ digest: digest.bytes }, { signal: cancel.signal });
+    for await (const _message of stream) break;
+    cancel.abort();
+    await until(() => castore.backend.readersClosed === 1, "the server closes its reader");
+    // Stopping the server waits for every call it has taken to finish, this one included.
+    await castore.server.close({ timeoutMs: 2_000 });
+    expect(internal).toEqual([]);
+    // At most the one failure to write the rest of the answer, reported as the client's.
+    expect(client.length).toBeLessThanOrEqual(1);
+    expect(printed.mock.calls.filter((call) => String(call[0]).includes("handler for rpc"))).toEqual([]);
+    printed.mockRestore();
   });
 });

@@ -4,7 +4,6 @@ import * as net from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import type * as tls from "node:tls";
 import { Code } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type BlobService, InvalidArgumentError } from "castore-core";
 import {
   checkFlowControlOptions,
@@ -20,6 +19,7 @@ import { BearerToken } from "./auth-token.js";
 import { ByteBudget } from "./byte-budget.js";
 import { watchCall } from "./call-limits.js";
 import { observeCall } from "./call-record.js";
+import { connectHandler } from "./connect-handler.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { specGrpcMessageTrailers } from "./grpc-message.js";
@@ -172,7 +172,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     stalledSendTimeoutMs: stalledBodyTimeoutMs,
     observed: observer !== undefined,
   });
-  const connect = connectNodeAdapter({
+  const connect = connectHandler({
     routes(router) {
       blobServiceRoutes(router, {
         service,
@@ -193,6 +193,8 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     interceptors: observer ? [recordStatus] : [],
     readMaxBytes: maxReceiveMessageBytes,
     shutdownSignal: shutdown.signal,
+    onClientError,
+    onInternalError,
   });
   const calls = new InFlightCalls();
   /** Hands an accepted request to its handler: native gRPC Read and Put, Connect for the rest. */
