@@ -1,4 +1,4 @@
-import { isBackend } from "castore-core";
+import { isBackend, isUnavailable } from "castore-core";
 import { describe, expect, it } from "vitest";
 import { S3StoreError } from "../src/s3/errors.js";
 import { S3ObjectStore } from "../src/s3/s3-store.js";
@@ -103,6 +103,7 @@ describe("S3 object store without a service", () => {
       const error = await store.check().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(S3StoreError);
       expect((error as S3StoreError).kind).toBe("unreachable");
+      expect(isUnavailable(error)).toBe(true);
       expect((error as Error).message).toContain(endpoint);
       expect((error as Error).message).toContain('"some-bucket"');
       expect((error as Error).message).toContain("ECONNREFUSED");

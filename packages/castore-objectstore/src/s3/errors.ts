@@ -1,4 +1,4 @@
-import { BackendError } from "castore-core";
+import { CastoreError, ErrorCode } from "castore-core";
 
 /** What went wrong talking to an S3-compatible service, as far as a caller can act on it. */
 export type S3FailureKind =
@@ -15,11 +15,16 @@ export type S3FailureKind =
   /** Any other answer the service gave. */
   | "service";
 
+/** Kinds worth a retry later: the service is down, unreachable or shedding load, the request is fine. */
+const TRANSIENT: ReadonlySet<S3FailureKind> = new Set(["unreachable", "throttled"]);
+
 /**
- * A failure of an S3-compatible service: a `Backend` error whose message names the bucket and
- * the endpoint, never a credential. `kind` says what to fix; `status` is the HTTP status if any.
+ * A failure of an S3-compatible service, whose message names the bucket and the endpoint, never a
+ * credential. `kind` says what to fix; `status` is the HTTP status if any. Its code is
+ * `Unavailable` for `unreachable` and `throttled` (try again later, as for a gRPC peer that is
+ * down) and `Backend` for every other kind (fix the configuration or the service).
  */
-export class S3StoreError extends BackendError {
+export class S3StoreError extends CastoreError {
   readonly kind: S3FailureKind;
   readonly bucket: string;
   readonly endpoint: string;
@@ -32,7 +37,11 @@ export class S3StoreError extends BackendError {
     status: number | undefined,
     options?: ErrorOptions,
   ) {
-    super(`s3 bucket ${JSON.stringify(where.bucket)} at ${where.endpoint}: ${detail}`, options);
+    super(
+      TRANSIENT.has(kind) ? ErrorCode.Unavailable : ErrorCode.Backend,
+      `s3 bucket ${JSON.stringify(where.bucket)} at ${where.endpoint}: ${detail}`,
+      options,
+    );
     this.kind = kind;
     this.bucket = where.bucket;
     this.endpoint = where.endpoint;
