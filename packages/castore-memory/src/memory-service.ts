@@ -14,6 +14,8 @@ import {
   BytesReader,
   ChunkedReader,
   chunkSizesFor,
+  concatBytes,
+  copyBytes,
   DEFAULT_AVG_CHUNK_SIZE,
   type FastCdcOptions,
   type SplitChunk,
@@ -60,7 +62,8 @@ interface ChunkedBlob {
  * blobs that share a region share its memory. A blob of fewer than two chunks is kept as one piece.
  * Every chunk is itself a blob (has, openRead). Readers are fully seekable: one-piece blobs verify
  * on first read; chunked blobs read through core's ChunkedReader (every chunk verified before its
- * bytes are handed out, a full read verified against the blob digest). Readers return copies, so
+ * bytes are handed out, a full read verified against the blob digest). Readers return copies (a
+ * chunked blob's reader copies each chunk once, verifies the copy and hands out views of it), so
  * nothing a caller does to a returned array changes the store.
  * Everything is lost when the service is closed or the process exits.
  */
@@ -130,7 +133,13 @@ export class MemoryBlobService extends BaseBlobService {
     const chunked = this.#chunked.get(key);
     if (chunked) {
       return new ChunkedReader(digest, chunked.size, chunked.chunks, {
-        openChunk: async (chunk) => this.#pieces.get(chunk.digest.toString())?.segments,
+        // Each fetch gets its own contiguous copy of the chunk (the one copy a read makes), which the
+        // reader verifies and then hands out as views: a caller writing into them writes into that copy.
+        openChunk: async (chunk) => {
+          const piece = this.#pieces.get(chunk.digest.toString());
+          return piece && ownCopy(piece.segments);
+        },
+        handOutViews: true,
       });
     }
     const piece = this.#pieces.get(key);
@@ -207,4 +216,9 @@ export class MemoryBlobService extends BaseBlobService {
     }
     return false;
   }
+}
+
+/** The segments joined into one array nothing else holds (a copy even when there is one segment). */
+function ownCopy(segments: readonly Uint8Array[]): Uint8Array {
+  return segments.length === 1 ? copyBytes(segments[0] as Uint8Array) : concatBytes(segments);
 }

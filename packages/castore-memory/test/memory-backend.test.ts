@@ -139,6 +139,19 @@ describe("MemoryBlobService", () => {
     expect("corruptForTesting" in MemoryBlobService.prototype).toBe(false);
   });
 
+  it("hands out views of a reader's own copy of each chunk: writing through them changes nothing stored", async () => {
+    const service = new MemoryBlobService();
+    await put(service, BLOB_C.data);
+    expect(((await service.chunks(BLOB_C.digest)) ?? []).length).toBeGreaterThan(1);
+    const reader = await service.openRead(BLOB_C.digest);
+    const first = await reader?.read();
+    // Not just the view: the whole array behind it, which holds the rest of the chunk too.
+    new Uint8Array(first?.buffer ?? new ArrayBuffer(0)).fill(0xaa);
+    await reader?.close();
+    checkBytes(await readBlob(service, BLOB_C.digest), BLOB_C.data, "BLOB_C after a caller wrote into a read's array");
+    await service.close();
+  });
+
   it("corruptForTesting damages a stored blob so that reading it fails with Integrity", async () => {
     const service = new MemoryBlobService();
     await put(service, BLOB_B.data);

@@ -36,6 +36,14 @@ export interface ChunkedReaderOptions {
 interface ChunkLoad {
   readonly bytes: Promise<Uint8Array>;
   readonly controller: AbortController;
+  /** Set once `bytes` settled: the store is done with the signal, so dropping the load need not fire it. */
+  settled: boolean;
+}
+
+/** Tells the store a pending fetch is no longer needed. A finished one is just forgotten: firing its
+ * signal would only build an AbortError (with a stack) per chunk read. */
+function cancelLoad(load: ChunkLoad): void {
+  if (!load.settled) load.controller.abort();
 }
 
 /**
@@ -147,7 +155,7 @@ export class ChunkedReader extends BaseBlobReader {
   }
 
   protected override async release(): Promise<void> {
-    for (const load of this.#loads.values()) load.controller.abort();
+    for (const load of this.#loads.values()) cancelLoad(load);
     this.#loads.clear();
     this.#dropBlobHasher();
     await this.#onClose?.();
@@ -159,7 +167,7 @@ export class ChunkedReader extends BaseBlobReader {
     const last = Math.min(this.#chunks.length - 1, index + ahead);
     for (const [loaded, load] of this.#loads) {
       if (loaded < index || loaded > last) {
-        load.controller.abort();
+        cancelLoad(load);
         this.#loads.delete(loaded);
       }
     }
@@ -171,8 +179,12 @@ export class ChunkedReader extends BaseBlobReader {
     if (this.#loads.has(index)) return;
     const controller = new AbortController();
     const bytes = this.#fetchVerified(this.#chunks[index] as ChunkMeta, controller.signal);
-    bytes.catch(() => {}); // a prefetch nobody reads must not be an unhandled rejection
-    this.#loads.set(index, { bytes, controller });
+    const load: ChunkLoad = { bytes, controller, settled: false };
+    const settle = () => {
+      load.settled = true;
+    };
+    bytes.then(settle, settle); // also: a prefetch nobody reads must not be an unhandled rejection
+    this.#loads.set(index, load);
   }
 
   /** The chunk's bytes, checked against its size and digest. */
