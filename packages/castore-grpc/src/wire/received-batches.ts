@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { finished, type Readable } from "node:stream";
 
 /**
  * The chunks a readable stream (an HTTP/2 request or response body) receives, handed over in
@@ -33,30 +33,17 @@ export class ReceivedBatches implements AsyncIterableIterator<Uint8Array[]> {
       if (this.#bytes >= this.#highWaterBytes) stream.pause();
       this.#notify();
     };
-    const onEnd = () => {
-      this.#ended = true;
-      this.#notify();
-    };
-    const onError = (error: unknown) => {
-      this.#failure ??= error;
-      this.#notify();
-    };
-    const onClose = () => {
-      if (!this.#ended) this.#failure ??= prematureClose();
-      this.#notify();
-    };
     stream.on("data", onData);
-    stream.once("end", onEnd);
-    stream.on("error", onError);
-    stream.once("close", onClose);
+    // The end, an error, or a close before the end (a failure), as a stream's own iterator sees them.
+    const stopWatching = finished(stream, { writable: false }, (error) => {
+      if (error) this.#failure ??= error;
+      else this.#ended = true;
+      this.#notify();
+    });
     this.#detach = () => {
       stream.off("data", onData);
-      stream.off("end", onEnd);
-      stream.off("error", onError);
-      stream.off("close", onClose);
+      stopWatching();
     };
-    if (stream.readableEnded) this.#ended = true;
-    else if (stream.destroyed) this.#failure = stream.errored ?? prematureClose();
   }
 
   [Symbol.asyncIterator](): this {
@@ -95,8 +82,4 @@ export class ReceivedBatches implements AsyncIterableIterator<Uint8Array[]> {
     this.#wake = undefined;
     wake?.();
   }
-}
-
-function prematureClose(): Error {
-  return Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
 }
