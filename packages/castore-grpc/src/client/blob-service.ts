@@ -192,7 +192,7 @@ export class GrpcBlobService extends BaseBlobService {
       const request = toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.unsafeBytes }));
       call.write([encodeFrame(request)]).catch(() => {}); // a failed send shows up as the call's failure
       call.closeRequest();
-      const bytes = new ReadStream(call.body(), this.#maxReceiveMessageBytes);
+      const bytes = new ReadStream(call.batches(), this.#maxReceiveMessageBytes);
       // Absence is only known once the server answers: wait for the first bytes (or the end).
       await raceAbort(bytes.started(), signal);
       return { bytes, cancel: () => cancel.abort() };

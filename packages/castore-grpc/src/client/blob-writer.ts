@@ -23,9 +23,11 @@ export interface GrpcBlobWriterOptions {
  * out; on close the server's digest must equal ours, otherwise the write fails with an
  * `Integrity` error. Aborting cancels the call, and the server then stores nothing.
  *
- * Written bytes are copied into full-size messages (see SendBuffers): small writes are gathered,
- * `write` resolves as soon as the caller's buffer is free again, and the next message is queued
- * while the previous ones are still in flight. That single copy is the send path's only one.
+ * A write of whole messages is sent from the caller's buffer as it is (no copy), and resolves once
+ * HTTP/2 has sent it. Smaller writes, and what is left after the whole messages, are copied into
+ * full-size messages (see SendBuffers): small writes are gathered, `write` resolves as soon as
+ * the caller's buffer is free again, and the next message is queued while the previous ones are
+ * still in flight. Either way a byte is copied at most once on the send path.
  */
 export class GrpcBlobWriter extends BaseBlobWriter {
   readonly #options: GrpcBlobWriterOptions;
@@ -48,7 +50,17 @@ export class GrpcBlobWriter extends BaseBlobWriter {
 
   protected async writeChunk(chunk: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const call = await this.#started(signal);
-    for (let offset = 0; offset < chunk.length; ) {
+    const size = this.#options.messageBytes;
+    let offset = 0;
+    // Whole messages straight from the caller's buffer, when nothing is being gathered: no copy,
+    // but `write` then resolves only once HTTP/2 has sent them (the caller may reuse the buffer).
+    const direct: Promise<void>[] = [];
+    if (this.#message === undefined) {
+      for (; chunk.length - offset >= size; offset += size) {
+        direct.push(call.write([blobChunkFrameHeader(size), chunk.subarray(offset, offset + size)]));
+      }
+    }
+    while (offset < chunk.length) {
       if (this.#message === undefined) {
         const buffer = await this.#buffers.acquire(signal);
         if (buffer === undefined || this.#sendFailure !== undefined) await this.#throwSendFailure();
@@ -60,6 +72,15 @@ export class GrpcBlobWriter extends BaseBlobWriter {
       message.filled += take;
       offset += take;
       if (message.filled === message.buffer.length) this.#send(call);
+    }
+    if (direct.length > 0) {
+      try {
+        await raceAbort(Promise.all(direct), signal);
+      } catch (error) {
+        this.#sendFailure ??= error;
+        if (signal?.aborted) throw error;
+        await this.#throwSendFailure();
+      }
     }
   }
 

@@ -2,11 +2,17 @@ import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { raceAbort } from "castore-core/backend";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
+import { ReceivedBatches } from "../wire/received-batches.js";
 import { decodeGrpcMessage, ERROR_CODE_METADATA } from "../wire/status.js";
 import { startClientSpan } from "../wire/trace-context.js";
 import type { WindowedSessionManager } from "./session.js";
 
 const USER_AGENT = "castore-grpc";
+/**
+ * How much of a response may wait unread before the stream is paused (and HTTP/2 flow control
+ * stops the server): a few 1 MiB messages, well inside the 8 MiB stream window.
+ */
+const RESPONSE_HIGH_WATER_BYTES = 4 << 20;
 
 /**
  * One gRPC call on one HTTP/2 stream, for the blob streams (Read and Put) whose bytes castore
@@ -150,12 +156,22 @@ export class GrpcClientCall {
    * throws the status (or the transport failure) as a ConnectError.
    */
   async *body(): AsyncGenerator<Uint8Array> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  /**
+   * The response bytes as they arrive, in batches (everything received since the last one; see
+   * ReceivedBatches): what a consumer of a large response iterates, with one wake-up per batch
+   * rather than per DATA frame. Ends and fails as `body()` does.
+   */
+  async *batches(): AsyncGenerator<Uint8Array[]> {
     await this.#headers;
     let finished = false;
     try {
-      for await (const chunk of this.#stream as AsyncIterable<Uint8Array>) {
+      for await (const batch of new ReceivedBatches(this.#stream, RESPONSE_HIGH_WATER_BYTES)) {
+        // For the session's keepalive: bytes arrived, so the connection is alive.
         this.#sessions.notifyResponseByteRead(this.#stream);
-        yield chunk;
+        yield batch;
       }
       // Node can report the end of the data before the trailers, which carry the status.
       if (this.#status === undefined) await this.#trailersOrClose;

@@ -5,15 +5,18 @@ import { fromConnectError } from "../wire/status.js";
  * The blob bytes of a Read response, as views into the received data (see wire/frames.ts), with
  * failures as castore errors. Hand-written rather than a chain of async generators: a 1 GiB blob
  * arrives as 65 536 pieces of 16 KiB, and every generator layer costs a few promise turns a piece.
+ * The pieces are not gathered into larger buffers: fresh buffers of a MiB cost more (page faults,
+ * and garbage collections driven by external memory) than hashing 16 KiB at a time does.
  */
 export class ReadStream implements AsyncIterableIterator<Uint8Array> {
-  readonly #body: AsyncIterator<Uint8Array>;
+  readonly #body: AsyncIterator<Uint8Array[]>;
   readonly #decoder: BlobChunkFrameDecoder;
   #pieces: Uint8Array[] = [];
   #next = 0;
   #ended = false;
 
-  constructor(body: AsyncIterable<Uint8Array>, maxMessageBytes: number) {
+  /** `body`: the response bytes in batches (GrpcClientCall.batches()). */
+  constructor(body: AsyncIterable<Uint8Array[]>, maxMessageBytes: number) {
     this.#body = body[Symbol.asyncIterator]();
     this.#decoder = new BlobChunkFrameDecoder(maxMessageBytes);
   }
@@ -52,7 +55,9 @@ export class ReadStream implements AsyncIterableIterator<Uint8Array> {
           this.#decoder.end();
           return false;
         }
-        this.#pieces = this.#decoder.push(received.value);
+        const pieces: Uint8Array[] = [];
+        for (const chunk of received.value) this.#decoder.pushInto(chunk, pieces);
+        this.#pieces = pieces;
         this.#next = 0;
       }
       return true;

@@ -11,8 +11,12 @@ export interface RemoteBlobCalls {
   openStream(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined>;
 }
 
-/** How many chunks a chunked read holds: the one being read and three fetched ahead. */
-export const DEFAULT_READ_AHEAD_WINDOW = 4;
+/**
+ * How many chunks a chunked read holds: the one being read and fifteen fetched ahead. Each chunk is
+ * its own Read, a round trip; with four, a sequential read through a daemon spent most of its time
+ * waiting for the next chunk (the daemon reads its store per call). At most 16 × the largest chunk.
+ */
+export const DEFAULT_READ_AHEAD_WINDOW = 16;
 
 let emptyDigest: Promise<B3Digest> | undefined;
 
@@ -41,6 +45,10 @@ export async function openRemoteBlob(
     return new ChunkedReader(digest, size, chunks, {
       window,
       openChunk: (chunk, chunkSignal) => calls.readChunk(chunk, chunkSignal),
+      // A chunk's bytes are the received pieces joined into a fresh array (or the one received
+      // piece, a view nobody else holds): the reader's own, so reads hand out views of it rather
+      // than a second copy of every byte.
+      handOutViews: true,
     });
   }
   emptyDigest ??= digestOf(new Uint8Array(0));

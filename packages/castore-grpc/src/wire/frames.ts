@@ -111,6 +111,19 @@ export class BlobChunkFrameDecoder {
   /** The blob bytes in `chunk` (possibly none), as subarrays of it. */
   push(chunk: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
+    this.pushInto(chunk, out);
+    return out;
+  }
+
+  /** Appends the blob bytes in `chunk` (possibly none) to `out`, as views of it (the chunk itself when it is all data). */
+  pushInto(chunk: Uint8Array, out: Uint8Array[]): void {
+    if (chunk.length === 0) return;
+    if (this.#state === "data" && chunk.length <= this.#valueLeft) {
+      // The common case, a DATA frame inside one message's data: no view to make.
+      out.push(chunk);
+      this.#consumeValue(chunk.length);
+      return;
+    }
     let offset = 0;
     while (offset < chunk.length) {
       switch (this.#state) {
@@ -154,7 +167,6 @@ export class BlobChunkFrameDecoder {
         }
       }
     }
-    return out;
   }
 
   /** Throws unless the stream ended at a message boundary. */

@@ -1,0 +1,151 @@
+// `castore put` and `castore cat` of one big file (1 GiB; BENCH_BYTES to change) through a daemon,
+// end to end, against the same commands on the same kind of store used locally, in the same run.
+// The store is the default one (what `castore` uses with no address, under a temporary
+// XDG_DATA_HOME): locally the command opens it in its own process; through the daemon the command
+// talks gRPC over a unix socket (grpc+unix://) to `castore daemon`, which serves its own default
+// store. Both stores live in the same directory (/dev/shm when it exists), so the comparison is of
+// the path, not of two disks. Every command runs as a real process; peak RSS comes from
+// /proc/PID/status (VmHWM), reset in the daemon before each command. Best of BENCH_ROUNDS (2).
+// Run with `pnpm bench` at the root (or `pnpm --filter castore-cli bench` after a build).
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pseudoRandomBytes } from "castore-fixtures";
+import { recordResult } from "../../../scripts/bench-results.mjs";
+
+const MiB = 1 << 20;
+const BYTES = Number(process.env.BENCH_BYTES ?? 1024 * MiB);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const bin = join(import.meta.dirname, "..", "dist", "bin.js");
+const base = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "castore-daemon-bench-"));
+
+/** Peak resident set of a live process in bytes (VmHWM), or NaN where /proc is absent. */
+function peakRss(pid) {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** Forgets a process's peak, so the next VmHWM is the peak from now on (Linux). */
+function resetPeakRss(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {}
+}
+
+/**
+ * Runs `castore ARGS` with its own XDG_DATA_HOME; stdout goes to /dev/null unless `capture`.
+ * Returns seconds, its stdout (when captured) and its peak RSS (sampled until it exits).
+ */
+async function castore(args, dataHome, { capture = false } = {}) {
+  const start = performance.now();
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, XDG_DATA_HOME: dataHome, CASTORE_BLOB_SERVICE_ADDR: "" },
+    stdio: ["ignore", capture ? "pipe" : "ignore", "inherit"],
+  });
+  let peak = 0;
+  const sample = setInterval(() => {
+    const rss = peakRss(child.pid);
+    if (rss > peak) peak = rss;
+  }, 10);
+  let output = "";
+  child.stdout?.on("data", (data) => {
+    output += data;
+  });
+  const [code] = await once(child, "exit");
+  clearInterval(sample);
+  const seconds = (performance.now() - start) / 1000;
+  if (code !== 0) throw new Error(`castore ${args.join(" ")} exited with ${code}`);
+  return { seconds, output: output.trim(), peak };
+}
+
+async function startDaemon(dataHome, socket) {
+  const daemon = spawn(process.execPath, [bin, "daemon", "--listen-address", `unix:${socket}`, "--log-level", "warn"], {
+    env: { ...process.env, XDG_DATA_HOME: dataHome },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await once(daemon.stdout, "data"); // the "listening on" line
+  return daemon;
+}
+
+const file = join(base, "blob");
+writeFileSync(file, pseudoRandomBytes(BYTES, 15));
+const best = {};
+const keep = (row, seconds, peak) => {
+  const previous = best[row];
+  best[row] = {
+    gbps: Math.max(previous?.gbps ?? 0, BYTES / seconds / 1e9),
+    peak: Math.max(previous?.peak ?? 0, peak),
+  };
+};
+
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    // Fresh stores every round: a put into a store that holds the blob already would skip its writes.
+    const localHome = join(base, `local-${round}`);
+    const daemonHome = join(base, `daemon-${round}`);
+    const socket = join(base, `daemon-${round}.sock`);
+    const remote = ["--blob-service-addr", `grpc+unix://${socket}`];
+    const daemon = await startDaemon(daemonHome, socket);
+    try {
+      const local = await castore(["put", file], localHome, { capture: true });
+      keep("put local", local.seconds, local.peak);
+      resetPeakRss(daemon.pid);
+      const viaDaemon = await castore(["put", file, ...remote], daemonHome, { capture: true });
+      keep("put via daemon", viaDaemon.seconds, viaDaemon.peak);
+      keep("daemon during put", Number.POSITIVE_INFINITY, peakRss(daemon.pid));
+      if (viaDaemon.output !== local.output) throw new Error(`digests differ: ${viaDaemon.output} ${local.output}`);
+      const digest = local.output;
+      const catLocal = await castore(["cat", digest], localHome);
+      keep("cat local", catLocal.seconds, catLocal.peak);
+      resetPeakRss(daemon.pid);
+      const catDaemon = await castore(["cat", digest, ...remote], daemonHome);
+      keep("cat via daemon", catDaemon.seconds, catDaemon.peak);
+      keep("daemon during cat", Number.POSITIVE_INFINITY, peakRss(daemon.pid));
+    } finally {
+      daemon.kill("SIGTERM");
+      await once(daemon, "exit");
+      rmSync(localHome, { recursive: true, force: true });
+      rmSync(daemonHome, { recursive: true, force: true });
+    }
+  }
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
+
+const gbps = (row) => best[row].gbps.toFixed(2);
+const mib = (row) => `${(best[row].peak / MiB).toFixed(0)} MiB`;
+console.log(`castore put/cat of ${BYTES / MiB} MiB, default store, best of ${ROUNDS} rounds (GB/s, peak RSS)`);
+for (const op of ["put", "cat"]) {
+  console.log(
+    `  ${op}: local ${gbps(`${op} local`)} (${mib(`${op} local`)})  via daemon ${gbps(`${op} via daemon`)} (client ${mib(`${op} via daemon`)}, daemon ${mib(`daemon during ${op}`)})`,
+  );
+  recordResult({
+    path: `castore ${op} via daemon`,
+    value: best[`${op} via daemon`].gbps,
+    limit: best[`${op} local`].gbps,
+    limitName: "same store locally",
+    unit: "GB/s",
+    goal: 0.8,
+    note: `default store, grpc+unix, ${BYTES / MiB} MiB`,
+  });
+  for (const [who, row] of [
+    ["client", `${op} via daemon`],
+    ["daemon", `daemon during ${op}`],
+  ]) {
+    recordResult({
+      path: `peak RSS, castore ${op} via daemon, ${who}`,
+      value: best[row].peak / MiB,
+      limit: 256,
+      limitName: "bound",
+      unit: "MiB",
+      better: "lower",
+      goal: 1,
+      note: `${BYTES / MiB} MiB`,
+    });
+  }
+}
