@@ -4,11 +4,10 @@
 //   each, the 1 GiB blob as 1 MiB rows in one transaction (its best case: one commit);
 // - cacache (npm's content-addressable cache) as a peer store.
 // Gets are verified reads for castore (and for cacache, which checks its sha512 integrity).
-// Each figure is the median of ROUNDS runs, systems interleaved. Then the 2 GiB case runs in a
-// child process so that its peak RSS is its own (see rss-2gib.mjs).
+// Each figure is the median of ROUNDS runs, systems interleaved. The 2 GiB blob and peak RSS are
+// measured by local-paths.bench.mjs.
 //
 // Usage: node bench/sqlite.bench.mjs [--quick] [--synchronous=normal|full]
-import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -228,11 +227,3 @@ const rows = WORKLOADS.map((w) => {
   };
 });
 console.table(rows);
-
-// --- the 2 GiB blob, in its own process for an honest peak RSS
-if (!quick) {
-  const child = spawnSync(process.execPath, [new URL("./rss-2gib.mjs", import.meta.url).pathname, synchronous], {
-    stdio: "inherit",
-  });
-  if (child.status !== 0) process.exit(child.status ?? 1);
-}

@@ -1,0 +1,49 @@
+// One put and one verified read of a blob streamed from a file, into a fresh store of the CLI
+// daemon's default kind (castore-sqlite, synchronous=full), in a process of its own so that its
+// peak RSS is what storing and reading the blob cost. Prints one JSON line.
+//
+// Usage: node bench/local-child.mjs SOURCE BYTES DIR
+import { createReadStream, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openSqliteBlobService } from "../dist/index.js";
+
+const [source, bytesArg, dir] = process.argv.slice(2);
+const bytes = Number(bytesArg);
+
+/** Peak RSS in MiB: Linux's VmHWM (getrusage's maxRSS survives exec, so a child would report its parent's). */
+function peakRssMiB() {
+  const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+  return kib ? Number(kib) / 1024 : process.resourceUsage().maxRSS / 1024;
+}
+
+function cpuSeconds(since) {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
+const store = await openSqliteBlobService({ path: join(dir, "blobs.sqlite") });
+let start = performance.now();
+let cpu = process.cpuUsage();
+const writer = await store.openWrite();
+for await (const piece of createReadStream(source, { end: bytes - 1, highWaterMark: 1 << 20 })) {
+  await writer.write(piece);
+}
+const digest = await writer.close();
+const putSeconds = (performance.now() - start) / 1000;
+const putCpu = cpuSeconds(cpu);
+const putRss = peakRssMiB();
+await store.close();
+
+// A fresh process state for the read: the store is opened again, as `castore cat` would.
+const reading = await openSqliteBlobService({ path: join(dir, "blobs.sqlite"), readonly: true });
+start = performance.now();
+cpu = process.cpuUsage();
+const reader = await reading.openRead(digest);
+let total = 0;
+for await (const piece of reader) total += piece.length;
+await reader.close();
+const catSeconds = (performance.now() - start) / 1000;
+const catCpu = cpuSeconds(cpu);
+await reading.close();
+if (total !== bytes) throw new Error(`read ${total} bytes, expected ${bytes}`);
+console.log(JSON.stringify({ putSeconds, putCpu, putRss, catSeconds, catCpu, peakRss: peakRssMiB() }));
