@@ -136,6 +136,12 @@ describe("castore daemon --metrics-address", () => {
     expect(samples.get(`castore_sent_bytes_total{${BLOB_SERVICE},method="Read"}`)).toBe(3000);
     expect(samples.get("castore_blobs_written_total")).toBe(2);
     expect(samples.get("castore_blob_bytes_written_total")).toBe(2000);
+    // The SQLite store's own figures: the damaged blob and the one put twice, stored once.
+    expect(samples.get('castore_store_blobs{tier="root"}')).toBe(2);
+    expect(samples.get('castore_store_bytes{tier="root"}')).toBe(4000);
+    expect(samples.get('castore_chunks_written_total{tier="root"}')).toBe(1);
+    expect(samples.get('castore_chunks_deduplicated_total{tier="root"}')).toBe(1);
+    expect(samples.get('castore_store_evictions_total{tier="root"}')).toBe(0);
     expect(samples.get('castore_integrity_failures_total{store="sqlite"}')).toBe(1);
     expect(samples.get('castore_refused_requests_total{reason="host"}')).toBe(1);
     expect(samples.get('castore_refused_requests_total{reason="auth"}')).toBe(0);

@@ -3,6 +3,7 @@ import type { AbandonedUploads } from "./abandoned-uploads.js";
 import type { ReadPins } from "./read-pins.js";
 import type { Recency } from "./recency.js";
 import type { Statements } from "./statements.js";
+import type { Tally } from "./tally.js";
 import type { UploadOwner } from "./uploads.js";
 
 /** Candidates read per statement while looking for the least recently used blob no reader pins. */
@@ -14,6 +15,8 @@ const NO_DIGEST = new Uint8Array(0);
 /** What eviction needs from the store. */
 export interface EvictionContext {
   readonly statements: Statements;
+  /** The store's bytes of data, shared with its statistics. */
+  readonly storedBytes: Tally;
   readonly recency: Recency;
   readonly pins: ReadPins;
   readonly abandonedUploads: AbandonedUploads;
@@ -41,7 +44,6 @@ export interface EvictionContext {
 export class Evictor {
   readonly maxSize: number;
   readonly #context: EvictionContext;
-  #measured: { bytes: number; bytesChanged: number; dataVersion: number } | undefined;
   #pass: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -58,17 +60,9 @@ export class Evictor {
     this.noticeWrite();
   }
 
-  /**
-   * Bytes of data stored: measured (a scan of the tables) when another connection has committed
-   * since the last measurement, else the last measurement plus what this connection changed since.
-   */
+  /** Bytes of data stored (see Tally: a scan only after another connection committed). */
   storedSize(): number {
-    const { statements } = this.#context;
-    const dataVersion = statements.dataVersion();
-    if (this.#measured?.dataVersion !== dataVersion) {
-      this.#measured = { bytes: statements.storedBytes(), bytesChanged: statements.bytesChanged, dataVersion };
-    }
-    return this.#measured.bytes + statements.bytesChanged - this.#measured.bytesChanged;
+    return this.#context.storedBytes.value();
   }
 
   /**

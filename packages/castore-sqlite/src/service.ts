@@ -7,6 +7,7 @@ import {
   ClosedError,
   InvalidArgumentError,
   type SignalOptions,
+  type StoreStatistics,
   UnsupportedError,
 } from "castore-core";
 import { BaseBlobService, throwIfAborted } from "castore-core/backend";
@@ -131,6 +132,30 @@ export class SqliteBlobService extends BaseBlobService implements BlobLister {
   async storedBytes(): Promise<number> {
     if (this.closed) throw new ClosedError("blob service is closed");
     return sqliteCall("measure the store", () => this.#store.statements.storedBytes());
+  }
+
+  /**
+   * The StatisticsReporter capability (what the daemon's metrics show): blobs and bytes stored, and
+   * what this process's writes and evictions did since it opened the store. The sizes are counted
+   * by a scan of the tables only when another connection has written since the last question, so
+   * a scrape costs nothing while this process is the only writer. Nothing once the store is closed.
+   */
+  statistics(): StoreStatistics {
+    if (this.closed) return {};
+    const { statements, storedBytes, blobCount } = this.#store;
+    const { chunksWritten, chunksDeduplicated, evictions } = statements.activity;
+    try {
+      return {
+        blobs: blobCount.value(),
+        storedBytes: storedBytes.value(),
+        chunksWritten,
+        chunksDeduplicated,
+        evictions,
+      };
+    } catch {
+      // A busy or failing database must not fail a metrics scrape: the counters are still known.
+      return { chunksWritten, chunksDeduplicated, evictions };
+    }
   }
 
   /** A blob, or a chunk of one (every chunk is readable as a blob by its digest). */

@@ -10,6 +10,18 @@ export type Stored =
 /** Thrown inside a transaction to roll it back when the upload is gone. */
 class UploadGone extends Error {}
 
+/** Counts of what one connection's writes and evictions did (the store's statistics). */
+export interface Activity {
+  /** Chunks and one-piece blobs stored that were not there. */
+  chunksWritten: number;
+  /** Chunks and one-piece blobs written that were already stored. */
+  chunksDeduplicated: number;
+  /** Blobs evicted to keep the store within its `maxSize`. */
+  evictions: number;
+  blobsAdded: number;
+  blobsRemoved: number;
+}
+
 /** How many upload chunks one deletion step releases, so no transaction holds the write lock for long. */
 const DELETE_BATCH = 16;
 
@@ -60,6 +72,13 @@ export class Statements {
    * known without scanning the tables after every write.
    */
   #bytesChanged = 0;
+  readonly #activity: Activity = {
+    chunksWritten: 0,
+    chunksDeduplicated: 0,
+    evictions: 0,
+    blobsAdded: 0,
+    blobsRemoved: 0,
+  };
 
   constructor(db: Database) {
     this.db = db;
@@ -184,7 +203,13 @@ export class Statements {
         return stored;
       })
       .immediate();
-    if (inserted) this.#bytesChanged += data.length;
+    if (inserted) {
+      this.#bytesChanged += data.length;
+      this.#activity.blobsAdded++;
+      this.#activity.chunksWritten++;
+    } else {
+      this.#activity.chunksDeduplicated++;
+    }
     return inserted;
   }
 
@@ -196,6 +221,8 @@ export class Statements {
     if (this.#insertChunked.run(digest, size).changes !== 1) return false;
     this.#listUploadChunks.run(digest, upload);
     this.#insertBlobUse.run(digest, usedAt);
+    // Counted before the caller's transaction commits: a rollback there fails the write anyway.
+    this.#activity.blobsAdded++;
     return true;
   }
 
@@ -208,15 +235,22 @@ export class Statements {
   storeChunks(upload: number, firstSeq: number, chunks: readonly { digest: Uint8Array; data: Uint8Array }[]): boolean {
     const store = this.db.transaction(() => {
       let added = 0;
+      let written = 0;
       for (const [i, { digest, data }] of chunks.entries()) {
         // The whole batch is rolled back: nothing is added to a reclaimed upload.
         if (this.#pinChunk.run(upload, firstSeq + i, digest, data.length, upload).changes !== 1) throw new UploadGone();
-        if (this.#insertChunk.run(digest, data).changes === 1) added += data.length;
+        if (this.#insertChunk.run(digest, data).changes === 1) {
+          added += data.length;
+          written++;
+        }
       }
-      return added;
+      return [added, written] as const;
     });
     try {
-      this.#bytesChanged += store.immediate();
+      const [added, written] = store.immediate();
+      this.#bytesChanged += added;
+      this.#activity.chunksWritten += written;
+      this.#activity.chunksDeduplicated += chunks.length - written;
       return true;
     } catch (error) {
       if (error instanceof UploadGone) return false;
@@ -301,6 +335,11 @@ export class Statements {
     return this.#storedBytes.get() ?? 0;
   }
 
+  /** What this connection's writes and evictions did since it opened (a copy). */
+  get activity(): Readonly<Activity> {
+    return { ...this.#activity };
+  }
+
   /** Bytes this connection added minus those it deleted, since it opened (see #bytesChanged). */
   get bytesChanged(): number {
     return this.#bytesChanged;
@@ -337,11 +376,13 @@ export class Statements {
    * upload (undefined for a one-piece blob, or when the blob was no longer stored).
    */
   evictBlob(digest: Uint8Array, owner: UploadOwner, now: number): number | undefined {
+    let evicted = false;
     const [upload, freed] = this.db
       .transaction(() => {
         const blob = this.#blob.get(digest);
         this.#deleteBlobUse.run(digest);
         if (!blob) return [undefined, 0] as const;
+        evicted = true;
         if (!blob[1]) return [undefined, this.#deleteInline.get(digest) ?? 0] as const;
         const id = Number(this.#startReleasedUpload.run(owner.host, owner.pid, owner.token, now).lastInsertRowid);
         this.#moveChunkList.run(id, digest);
@@ -351,6 +392,10 @@ export class Statements {
       })
       .immediate();
     this.#bytesChanged -= freed;
+    if (evicted) {
+      this.#activity.evictions++;
+      this.#activity.blobsRemoved++;
+    }
     return upload;
   }
 }

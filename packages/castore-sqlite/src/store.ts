@@ -13,6 +13,7 @@ import { Recency } from "./recency.js";
 import { prepareDatabase } from "./schema.js";
 import { asBackendError, isNoRoomForIndex, sqliteCall } from "./sqlite-errors.js";
 import { Statements } from "./statements.js";
+import { blobCountTally, storedBytesTally, type Tally } from "./tally.js";
 import { abandonDeadUploads, OWNER, type UploadOwner } from "./uploads.js";
 
 /** What tests may replace: the clock leases are measured by, the owner uploads are registered to. */
@@ -48,6 +49,10 @@ export class Store {
   readonly recency: Recency;
   /** Chunked blobs open readers of this store read (kept only in a bounded store). */
   readonly pins: ReadPins;
+  /** Bytes of blob and chunk data stored, kept without a scan per question (eviction, statistics). */
+  readonly storedBytes: Tally;
+  /** Blobs stored, likewise (statistics). */
+  readonly blobCount: Tally;
   /** Keeps a store opened with `maxSize` within it; undefined for an unbounded (or read-only) store. */
   readonly evictor: Evictor | undefined;
   /** Uploads of this store's live writers, whose leases the lease timer renews. */
@@ -73,6 +78,8 @@ export class Store {
     this.abandonedUploads = new AbandonedUploads(file, this.statements);
     this.recency = new Recency(this.statements, this.now);
     this.pins = new ReadPins();
+    this.storedBytes = storedBytesTally(this.statements);
+    this.blobCount = blobCountTally(this.statements);
     this.evictor = options.maxSize === undefined || options.readonly ? undefined : new Evictor(this, options.maxSize);
     if (options.synchronous === "full" && !options.readonly) {
       this.#syncFull = db.prepare("PRAGMA synchronous = FULL");
