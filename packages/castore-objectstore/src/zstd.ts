@@ -152,6 +152,8 @@ function rawFrame(segments: readonly Uint8Array[], into: Uint8Array | undefined)
  * Anything that is not a valid zstd stream is an `Integrity` error too: the object was damaged.
  */
 export function decompressChunk(compressed: Uint8Array, maxSize: number, where: string): Uint8Array {
+  const raw = rawFrameContent(compressed, maxSize);
+  if (raw) return raw;
   if (!nodeZlib.zstdDecompressSync) throw unavailable();
   let bytes: Buffer;
   try {
@@ -168,4 +170,41 @@ export function decompressChunk(compressed: Uint8Array, maxSize: number, where: 
   }
   // A plain Uint8Array view: readers hand out slices of it, and callers expect Uint8Arrays.
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The content of a frame of raw blocks only (what castore writes for incompressible chunks, and
+ * zstd itself for them), copied out without zstd: a decompression context per chunk cost more CPU
+ * than the copy. Undefined for anything else, which zstd then decodes (or rejects): a header with
+ * a content size, dictionary or checksum, any compressed or RLE block, bytes after the last block,
+ * or more than `maxSize` bytes of content.
+ */
+function rawFrameContent(frame: Uint8Array, maxSize: number): Uint8Array | undefined {
+  if (frame.length < FRAME_HEADER.length + 3) return undefined;
+  for (let i = 0; i < 4; i++) if (frame[i] !== FRAME_HEADER[i]) return undefined;
+  // Frame header descriptor: no content size, not single-segment, no checksum, no dictionary.
+  if (((frame[4] as number) & 0xef) !== 0) return undefined;
+  let size = 0;
+  let at = FRAME_HEADER.length; // magic, descriptor, window descriptor
+  for (let last = false; !last; ) {
+    if (at + 3 > frame.length) return undefined;
+    const header = (frame[at] as number) | ((frame[at + 1] as number) << 8) | ((frame[at + 2] as number) << 16);
+    last = (header & 1) === 1;
+    const blockSize = header >>> 3;
+    if (((header >>> 1) & 3) !== 0 || blockSize > RAW_BLOCK) return undefined; // not a raw block
+    at += 3 + blockSize;
+    size += blockSize;
+    if (at > frame.length || size > maxSize) return undefined;
+  }
+  if (at !== frame.length) return undefined;
+  const out = new Uint8Array(size);
+  let filled = 0;
+  for (let block = FRAME_HEADER.length; block < frame.length; ) {
+    const blockSize =
+      ((frame[block] as number) | ((frame[block + 1] as number) << 8) | ((frame[block + 2] as number) << 16)) >>> 3;
+    out.set(frame.subarray(block + 3, block + 3 + blockSize), filled);
+    filled += blockSize;
+    block += 3 + blockSize;
+  }
+  return out;
 }
