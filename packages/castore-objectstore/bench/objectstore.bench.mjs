@@ -8,10 +8,16 @@
 // - dedup: a second put of the same bytes must send no chunk data (the service's transfer counters).
 // Each throughput is the median of ROUNDS runs, systems interleaved. The machine is shared (2 cores,
 // other engineers' builds and tests): treat absolute figures as noisy, the ratio as the result.
+// Beside each throughput: CPU seconds per GiB of this process (process.cpuUsage) and of the gateway
+// (its radosgw, OSD and monitor, from /proc), and how busy the whole machine was, so a ratio can be
+// told apart from a gateway or a machine that was the limit for both.
 //
 // Usage: node bench/objectstore.bench.mjs [--size-mib=N] [--rounds=N] [--concurrency=N]
 // (default 256 MiB: the gateway keeps objects in RAM and shares the cores; --size-mib=1024 for 1 GiB)
 import { randomFillSync } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -36,9 +42,56 @@ if (!target.available) {
   process.exit(0);
 }
 
+/** CPU seconds used so far by the gateway's processes (Linux /proc; 0 where it cannot be read). */
+function gatewayCpuSeconds() {
+  let ticks = 0;
+  try {
+    const run = join(target.dir, "run");
+    for (const file of readdirSync(run).filter((name) => name.endsWith(".pid"))) {
+      const pid = readFileSync(join(run, file), "utf8").trim();
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime + stime
+    }
+  } catch {
+    return 0;
+  }
+  return ticks / 100; // USER_HZ
+}
+
+/** CPU seconds the whole machine has been busy (Linux /proc/stat; 0 elsewhere). */
+function machineBusySeconds() {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "utf8")
+      .split("\n")[0]
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `step`, recording its throughput and CPU use under `name`. */
+async function measured(name, bytes, step) {
+  const cpu = process.cpuUsage();
+  const gateway = gatewayCpuSeconds();
+  const busy = machineBusySeconds();
+  const started = performance.now();
+  await step();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const gib = bytes / 2 ** 30;
+  results[name].push({
+    mbps: bytes / 1e6 / seconds,
+    clientCpu: (used.user + used.system) / 1e6 / gib,
+    gatewayCpu: (gatewayCpuSeconds() - gateway) / gib,
+    busyCores: (machineBusySeconds() - busy) / seconds,
+  });
+}
+
 const credentials = { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const mbps = (bytes, ms) => bytes / 1e6 / (ms / 1000);
 
 function dataFor(round) {
   const data = randomFillSync(Buffer.allocUnsafe(SIZE));
@@ -98,7 +151,8 @@ let dedup;
 try {
   console.log(
     `castore-objectstore vs raw @aws-sdk/client-s3 against Ceph RGW ${target.endpoint}: ${SIZE / MiB} MiB, ` +
-      `${CONCURRENCY} requests in flight, median of ${ROUNDS} (shared 2-core machine: figures are noisy)`,
+      `${CONCURRENCY} requests in flight, median of ${ROUNDS} (shared 2-core machine: figures are noisy); ` +
+      `load average ${loadavg()[0].toFixed(2)}`,
   );
   for (let round = 0; round < ROUNDS; round++) {
     const data = dataFor(round);
@@ -116,45 +170,48 @@ try {
 
     const castorePut = async () => {
       // Streamed in 1 MiB writes, as an application would.
-      const started = performance.now();
-      const writer = await service.openWrite();
-      for (let offset = 0; offset < SIZE; offset += MiB) await writer.write(data.subarray(offset, offset + MiB));
-      digest = await writer.close();
-      results.castorePut.push(mbps(SIZE, performance.now() - started));
+      await measured("castorePut", SIZE, async () => {
+        const writer = await service.openWrite();
+        for (let offset = 0; offset < SIZE; offset += MiB) await writer.write(data.subarray(offset, offset + MiB));
+        digest = await writer.close();
+      });
       if ((await service.chunks(digest)).length !== offsets.length) throw new Error("castore cut differently");
     };
     const rawPut = async () => {
-      const started = performance.now();
-      await pool(offsets.length, CONCURRENCY, async (i) => {
-        const [start, size] = offsets[i];
-        await raw.send(
-          new PutObjectCommand({
-            Bucket: target.bucket,
-            Key: `${prefix}-raw/${i}`,
-            Body: data.subarray(start, start + size),
-            ContentLength: size,
-          }),
-        );
-      });
-      results.rawPut.push(mbps(SIZE, performance.now() - started));
+      await measured("rawPut", SIZE, () =>
+        pool(offsets.length, CONCURRENCY, async (i) => {
+          const [start, size] = offsets[i];
+          await raw.send(
+            new PutObjectCommand({
+              Bucket: target.bucket,
+              Key: `${prefix}-raw/${i}`,
+              Body: data.subarray(start, start + size),
+              ContentLength: size,
+            }),
+          );
+        }),
+      );
     };
     const castoreGet = async () => {
       // A full verified read.
-      const started = performance.now();
-      const reader = await service.openRead(digest);
       let read = 0;
-      for await (const piece of reader) read += piece.length;
-      results.castoreGet.push(mbps(read, performance.now() - started));
+      await measured("castoreGet", SIZE, async () => {
+        const reader = await service.openRead(digest);
+        for await (const piece of reader) read += piece.length;
+      });
       if (read !== SIZE) throw new Error(`read ${read} bytes, expected ${SIZE}`);
     };
     const rawGet = async () => {
-      const started = performance.now();
       let read = 0;
-      await pool(offsets.length, CONCURRENCY, async (i) => {
-        const result = await raw.send(new GetObjectCommand({ Bucket: target.bucket, Key: `${prefix}-raw/${i}` }));
-        read += (await result.Body.transformToByteArray()).length;
-      });
-      results.rawGet.push(mbps(read, performance.now() - started));
+      await measured("rawGet", SIZE, () =>
+        pool(offsets.length, CONCURRENCY, async (i) => {
+          const result = await raw.send(new GetObjectCommand({ Bucket: target.bucket, Key: `${prefix}-raw/${i}` }));
+          // Not `read += await …`: that reads `read` before awaiting and loses concurrent additions.
+          const bytes = await result.Body.transformToByteArray();
+          read += bytes.length;
+        }),
+      );
+      if (read !== SIZE) throw new Error(`raw read ${read} bytes, expected ${SIZE}`);
     };
     // Alternate who goes first, so neither always meets a fresher or busier gateway.
     const steps = round % 2 === 0 ? [castorePut, rawPut, castoreGet, rawGet] : [rawPut, castorePut, rawGet, castoreGet];
@@ -173,13 +230,26 @@ try {
     await deletePrefix(`${prefix}/`);
     await deletePrefix(`${prefix}-raw/`);
   }
-  const line = (name, castoreFigures, rawFigures) => {
-    const c = median(castoreFigures);
-    const r = median(rawFigures);
+  const line = (name, castoreRuns, rawRuns) => {
+    const of = (runs, key) => median(runs.map((run) => run[key]));
+    const c = of(castoreRuns, "mbps");
+    const r = of(rawRuns, "mbps");
+    const ratios = castoreRuns.map((run, i) => `${((run.mbps / rawRuns[i].mbps) * 100).toFixed(0)}%`).join(" ");
     console.log(
-      `${name}: castore ${c.toFixed(0)} MB/s, raw SDK ${r.toFixed(0)} MB/s, castore/raw = ${((c / r) * 100).toFixed(0)}% (goal ≥ 80%)`,
+      `${name}: castore ${c.toFixed(0)} MB/s, raw SDK ${r.toFixed(0)} MB/s, castore/raw = ${((c / r) * 100).toFixed(0)}% ` +
+        `(goal ≥ 80%; by round ${ratios})`,
+    );
+    console.log(
+      `  CPU s/GiB: castore process ${of(castoreRuns, "clientCpu").toFixed(1)}, raw process ${of(rawRuns, "clientCpu").toFixed(1)}; ` +
+        `gateway ${of(castoreRuns, "gatewayCpu").toFixed(1)} / ${of(rawRuns, "gatewayCpu").toFixed(1)}; ` +
+        `machine busy ${of(castoreRuns, "busyCores").toFixed(2)} / ${of(rawRuns, "busyCores").toFixed(2)} of 2 cores`,
     );
   };
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(" ")} (1, 5, 15 min)`,
+  );
   line("put", results.castorePut, results.rawPut);
   line("get", results.castoreGet, results.rawGet);
   console.log(

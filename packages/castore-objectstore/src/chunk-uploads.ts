@@ -4,13 +4,16 @@ import type { EvictionGuard } from "./eviction-guard.js";
 import { chunkKey } from "./layout.js";
 import type { ObjectStore } from "./object-store.js";
 import type { TransferStats } from "./stats.js";
-import { compressChunk } from "./zstd.js";
+import { compressChunk, rawFrameSize } from "./zstd.js";
 
 /**
  * A writer's chunk uploads: each chunk not yet in the store is compressed and put, at most
- * `concurrency` at a time. `add` waits for a free slot, so a fast producer holds at most
- * `concurrency` chunks in memory. The first failure cancels the others and is reported by every
- * later `add` and by `drain`.
+ * `concurrency` at a time. `add` compresses (or frames) the chunk at once, so the chunk's bytes may
+ * be views of the caller's buffer (core's splitter `borrow`: one copy fewer), then waits for a free
+ * slot, so a fast producer holds at most `concurrency + 1` chunk objects in memory. Raw frames are
+ * written into buffers reused from earlier chunks of the writer: allocating and collecting one
+ * buffer per chunk cost more CPU than the copy itself. The first failure cancels the others and is
+ * reported by every later `add` and by `drain`.
  *
  * Deduplication without paying for it on new data: while chunks turn out to be stored already, each
  * one is checked with HEAD first and never sent (storing the same bytes twice transfers no chunk
@@ -35,6 +38,9 @@ export class ChunkUploads {
   #probing = true;
   /** New chunks found in a row while probing. */
   #misses = 0;
+  /** Frame buffers free for the next chunk (at most `concurrency + 1` kept), each `#frameSize` bytes. */
+  readonly #frames: Uint8Array[] = [];
+  readonly #frameSize: number;
   /** In a bounded store: the guard, and the writer's list of what it holds (each chunk once). */
   readonly #eviction: { readonly guard: EvictionGuard; readonly held: string[] } | undefined;
 
@@ -43,8 +49,10 @@ export class ChunkUploads {
     prefix: string,
     concurrency: number,
     stats: TransferStats,
+    maxChunkSize: number,
     eviction?: { readonly guard: EvictionGuard; readonly held: string[] },
   ) {
+    this.#frameSize = rawFrameSize(maxChunkSize);
     this.#store = store;
     this.#prefix = prefix;
     this.#concurrency = concurrency;
@@ -52,12 +60,21 @@ export class ChunkUploads {
     this.#eviction = eviction;
   }
 
-  /** Schedules a chunk's bytes (owned by this object from now on) for upload under `digest`. */
+  /**
+   * Schedules a chunk for upload under `digest`. Its bytes are only read before the first await
+   * (they are compressed into an object of this writer's own), so they may be a borrowed view.
+   */
   async add(digest: B3Digest, segments: readonly Uint8Array[], signal: AbortSignal | undefined): Promise<void> {
     this.#throwIfFailed();
     const key = chunkKey(this.#prefix, digest);
     if (this.#scheduled.has(key)) return;
     this.#scheduled.add(key);
+    // Framed even if a HEAD then finds the chunk stored: a copy into a reused buffer, cheap beside
+    // the request, and the price of not holding the caller's bytes.
+    const frame = this.#frames.pop() ?? new Uint8Array(this.#frameSize);
+    const object = compressChunk(segments, frame);
+    const reusable = object.buffer === frame.buffer ? frame : undefined;
+    if (!reusable) this.#recycle(frame);
     while (this.#inFlight.size >= this.#concurrency) {
       await Promise.race(this.#inFlight);
       throwIfAborted(signal);
@@ -72,7 +89,10 @@ export class ChunkUploads {
       this.#eviction.held.push(digest.toHex());
       deletion = this.#eviction.guard.holdForWriter(digest.toHex());
     }
-    const task: Promise<void> = this.#upload(key, segments, deletion, digest)
+    const task: Promise<void> = this.#upload(key, object, deletion, digest)
+      .then((recycle) => {
+        if (recycle && reusable) this.#recycle(reusable);
+      })
       .catch((error: unknown) => {
         this.#failure ??= { error };
         this.#cancel.abort(error);
@@ -96,12 +116,17 @@ export class ChunkUploads {
     await Promise.allSettled([...this.#inFlight]);
   }
 
+  /**
+   * Stores the chunk object unless the store has it. Resolves with whether the object's buffer may
+   * be reused: after a put that succeeded (the store has taken every byte) or none was made. Not
+   * after a refused put (the service may answer before reading the whole body) nor a failure.
+   */
   async #upload(
     key: string,
-    segments: readonly Uint8Array[],
+    object: Uint8Array,
     deletion: Promise<void> | undefined,
     digest: B3Digest,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const signal = this.#cancel.signal;
     // A deletion of this very chunk under way: once it is over, the chunk is stored anew.
     if (deletion) await deletion;
@@ -109,23 +134,26 @@ export class ChunkUploads {
       if (await this.#store.head(key, signal)) {
         this.#misses = 0;
         this.#stats.chunksSkipped++;
-        return;
+        return true;
       }
       if (++this.#misses >= PROBE_MISSES) this.#probing = false;
     }
     throwIfAborted(signal);
-    const compressed = compressChunk(segments);
-    throwIfAborted(signal);
-    if (await this.#store.putIfAbsent(key, compressed, signal)) {
+    if (await this.#store.putIfAbsent(key, object, signal)) {
       this.#stats.chunksPut++;
-      this.#stats.chunkBytesPut += compressed.length;
-      this.#eviction?.guard.chunkStored(digest.toHex(), compressed.length);
-    } else {
-      this.#stats.chunksSkipped++;
-      this.#stats.chunkBytesWasted += compressed.length;
-      this.#probing = true;
-      this.#misses = 0;
+      this.#stats.chunkBytesPut += object.length;
+      this.#eviction?.guard.chunkStored(digest.toHex(), object.length);
+      return true;
     }
+    this.#stats.chunksSkipped++;
+    this.#stats.chunkBytesWasted += object.length;
+    this.#probing = true;
+    this.#misses = 0;
+    return false;
+  }
+
+  #recycle(frame: Uint8Array): void {
+    if (this.#frames.length <= this.#concurrency) this.#frames.push(frame);
   }
 
   #throwIfFailed(): void {

@@ -12,7 +12,8 @@ export interface ObjectStore {
    * Writes the object unless one exists under `key` (`If-None-Match: *` where the service has it).
    * Returns false when an object was already there; its content then stays, which is right for
    * content-addressed keys. A concurrent put of the same key may also succeed: both wrote the
-   * same bytes. Readers never see a partly written object.
+   * same bytes. Readers never see a partly written object. The store keeps no reference to
+   * `bytes` once the promise resolves true: writers reuse the buffer for their next chunk.
    */
   putIfAbsent(key: string, bytes: Uint8Array, signal?: AbortSignal): Promise<boolean>;
   /** A description for messages and logs, never holding a secret ("s3 bucket b at http://…"). */

@@ -46,11 +46,19 @@ export class ObjectStoreBlobWriter extends BaseBlobWriter {
     this.#stats = stats;
     this.#guard = guard;
     this.#sizes = chunkSizesFor(avgChunkSize);
-    this.#uploads = new ChunkUploads(store, prefix, uploadConcurrency, stats, guard && { guard, held: this.#held });
+    this.#uploads = new ChunkUploads(
+      store,
+      prefix,
+      uploadConcurrency,
+      stats,
+      this.#sizes.maxSize,
+      guard && { guard, held: this.#held },
+    );
   }
 
   protected async writeChunk(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
-    this.#splitter ??= new ChunkSplitter(this.#sizes, await blake3());
+    // Borrowing: each chunk is framed into a buffer of the uploads' own before this call returns.
+    this.#splitter ??= new ChunkSplitter(this.#sizes, await blake3(), { borrow: true });
     for (const chunk of this.#splitter.push(bytes)) await this.#emit(chunk, signal);
   }
 

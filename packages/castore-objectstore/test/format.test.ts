@@ -133,6 +133,23 @@ describe("zstd chunk objects", () => {
     expect(String(error)).toContain("more than 524288 bytes");
   });
 
+  it("raw-block frames read without zstd give what zstd gives, and stay bounded and checked", () => {
+    const data = snixGoldenInput().subarray(0, 300_000);
+    const frame = zstdRawFrame(data);
+    expect(Buffer.from(decompressChunk(frame, data.length, "x")).equals(zlib.zstdDecompressSync(frame))).toBe(true);
+    expect(decompressChunk(zstdRawFrame(new Uint8Array(0)), 10, "x").length).toBe(0);
+    // More than the chunk's size, cut short, or trailing bytes: Integrity errors, as from zstd.
+    expect(String(caught(() => decompressChunk(frame, data.length - 1, "x")))).toContain("more than");
+    for (const damaged of [frame.subarray(0, frame.length - 1), Buffer.concat([frame, Buffer.from([0])])]) {
+      expect(isIntegrity(caught(() => decompressChunk(damaged, data.length, "x")))).toBe(true);
+    }
+    // A frame with a checksum is zstd's to check.
+    const checked = zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_checksumFlag]: 1 } });
+    expect(Buffer.from(decompressChunk(checked, data.length, "x")).equals(Buffer.from(data))).toBe(true);
+    checked.writeUInt8((checked.at(-1) as number) ^ 1, checked.length - 1);
+    expect(isIntegrity(caught(() => decompressChunk(checked, data.length, "x")))).toBe(true);
+  });
+
   it.each([
     ["garbage", new TextEncoder().encode("not zstd at all")],
     ["nothing", new Uint8Array(0)],

@@ -3,6 +3,7 @@ import { pseudoRandomBytes } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { PROBE_MISSES } from "../src/chunk-uploads.js";
 import { MemoryObjectStore } from "../src/memory-store.js";
+import type { ObjectStore } from "../src/object-store.js";
 import { ObjectStoreBlobService } from "../src/service.js";
 
 const AVG = 4096;
@@ -67,5 +68,38 @@ describe("ObjectStoreBlobWriter", () => {
     expect(distinct).toBeLessThan(chunks.length);
     expect(store.stats.chunksPut).toBe(distinct);
     await store.close();
+  });
+
+  it("reused frame buffers: a chunk object's bytes stay as given while its put runs, and for good after a refused put", async () => {
+    const objects = new MemoryObjectStore();
+    const changedInFlight: string[] = [];
+    const refused: { key: string; bytes: Uint8Array; copy: Uint8Array }[] = [];
+    // Stands for a service that reads the body while the request runs, and may answer 412 before
+    // reading it all: it refuses every chunk put (after HEAD said absent), which keeps the writer
+    // going back to probing and putting again, with buffers reused all along.
+    const store: ObjectStore = {
+      description: "refusing",
+      get: (key) => objects.get(key),
+      head: async () => false,
+      async putIfAbsent(key, bytes) {
+        const copy = bytes.slice();
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!Buffer.from(bytes).equals(Buffer.from(copy))) changedInFlight.push(key);
+        if (key.startsWith("chunks/") && refused.length < 8) {
+          refused.push({ key, bytes, copy });
+          return false;
+        }
+        return objects.putIfAbsent(key, copy);
+      },
+      close: () => objects.close(),
+    };
+    // Chunks of 32-128 KiB of random bytes: raw frames, written into reused buffers.
+    const service = new ObjectStoreBlobService(store, { avgChunkSize: 64 * 1024, uploadConcurrency: 2 });
+    const data = pseudoRandomBytes(4 * 1024 * 1024, 6);
+    await putBlob(service, data);
+    expect(changedInFlight).toEqual([]);
+    expect(refused.length).toBe(8);
+    for (const { key, bytes, copy } of refused) expect(Buffer.from(bytes).equals(Buffer.from(copy)), key).toBe(true);
+    await service.close();
   });
 });

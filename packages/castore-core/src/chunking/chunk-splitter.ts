@@ -3,12 +3,25 @@ import { B3Digest } from "../digest.js";
 import type { Blake3Implementation } from "../hashing/blake3.js";
 import { FastCdcChunker, type FastCdcOptions } from "./fastcdc.js";
 
-/** A finished chunk: its digest, its length, and its bytes as the splitter's own copies. */
+/** A finished chunk: its digest, its length, and its bytes. */
 export interface SplitChunk {
   readonly digest: B3Digest;
   readonly size: number;
-  /** The chunk's bytes, in order. Copies: nothing else holds them, and each holds only this chunk. */
+  /**
+   * The chunk's bytes, in order. Copies (nothing else holds them, and each holds only this chunk),
+   * except with `borrow`, where the part that lies in the piece just pushed is a view of that piece.
+   */
   readonly segments: readonly Uint8Array[];
+}
+
+export interface ChunkSplitterOptions {
+  /**
+   * Hand out the bytes of the piece being pushed as views of it instead of copies. For a consumer
+   * that copies or sends each chunk before the caller may reuse that piece (a store that frames
+   * every chunk into a buffer of its own at once): it saves one copy of most bytes. Bytes held
+   * between pushes (the unfinished chunk) are still copies, since the caller reuses its pieces.
+   */
+  readonly borrow?: boolean | undefined;
 }
 
 /**
@@ -21,6 +34,7 @@ export interface SplitChunk {
 export class ChunkSplitter {
   readonly #chunker: FastCdcChunker;
   readonly #blake3: Blake3Implementation;
+  readonly #borrow: boolean;
   /** Copies of the bytes after the last cut, from offset #chunkStart. */
   #pending: Uint8Array[] = [];
   /** Offset of the first byte not yet in a finished chunk. */
@@ -29,12 +43,16 @@ export class ChunkSplitter {
   #fed = 0;
 
   /** @param blake3 a loaded implementation (`await blake3()`), so splitting stays synchronous */
-  constructor(options: FastCdcOptions, blake3: Blake3Implementation) {
+  constructor(options: FastCdcOptions, blake3: Blake3Implementation, { borrow = false }: ChunkSplitterOptions = {}) {
     this.#chunker = new FastCdcChunker(options);
     this.#blake3 = blake3;
+    this.#borrow = borrow;
   }
 
-  /** Feeds the next piece (not kept: the caller may reuse it) and returns the chunks it finished. */
+  /**
+   * Feeds the next piece (not kept: the caller may reuse it, once done with the returned chunks when
+   * borrowing) and returns the chunks it finished.
+   */
   push(bytes: Uint8Array): SplitChunk[] {
     const finished: SplitChunk[] = [];
     const pieceStart = this.#fed;
@@ -48,7 +66,9 @@ export class ChunkSplitter {
       }
       const segments = this.#pending;
       this.#pending = [];
-      if (endInPiece > used) segments.push(copyBytes(bytes, used, endInPiece));
+      if (endInPiece > used) {
+        segments.push(this.#borrow ? bytes.subarray(used, endInPiece) : copyBytes(bytes, used, endInPiece));
+      }
       used = endInPiece;
       finished.push(this.#finishChunk(segments, cut.end));
     }
