@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { putBlob } from "castore-core";
 import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
+import { recordResult } from "../../../scripts/bench-results.mjs";
 import { ObjectStoreBlobService, S3ObjectStore } from "../dist/index.js";
 import { startGateway, stopGateway } from "../scripts/gateway.mjs";
 
@@ -234,6 +235,15 @@ try {
     const of = (runs, key) => median(runs.map((run) => run[key]));
     const c = of(castoreRuns, "mbps");
     const r = of(rawRuns, "mbps");
+    recordResult({
+      path: `objectstore+s3 ${name} (Ceph RGW)`,
+      value: c,
+      limit: r,
+      limitName: "raw S3 SDK, same objects and concurrency",
+      unit: "MB/s",
+      goal: 0.8,
+      note: `${SIZE / MiB} MiB, median of ${castoreRuns.length} rounds`,
+    });
     const ratios = castoreRuns.map((run, i) => `${((run.mbps / rawRuns[i].mbps) * 100).toFixed(0)}%`).join(" ");
     console.log(
       `${name}: castore ${c.toFixed(0)} MB/s, raw SDK ${r.toFixed(0)} MB/s, castore/raw = ${((c / r) * 100).toFixed(0)}% ` +

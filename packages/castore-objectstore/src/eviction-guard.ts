@@ -23,6 +23,8 @@ export interface EvictionGuard {
   blobCommitted(digest: string, chunks: readonly string[], objectBytes: number, created: boolean): void;
   /** A writer is done (committed or discarded): what it held may be deleted again. */
   releaseWriter(held: readonly string[]): void;
+  /** What the bounded store holds, as its index counts it, and how many blobs it evicted. */
+  statistics(): { blobs: number; storedBytes: number; evictions: number };
   /** Stops evicting and writes pending uses. */
   close(): Promise<void>;
 }

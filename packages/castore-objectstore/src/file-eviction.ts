@@ -61,6 +61,8 @@ export class FileEviction implements EvictionGuard {
   readonly #prefix: string;
   /** Stored blobs, least recently used first. */
   readonly #blobs = new Map<string, BlobEntry>();
+  /** Blobs evicted since the store opened. */
+  #evictions = 0;
   /** How many stored blobs list each chunk. */
   readonly #chunkRefs = new Map<string, number>();
   /** Size of each stored chunk object. */
@@ -97,6 +99,10 @@ export class FileEviction implements EvictionGuard {
   /** Bytes of object files stored, as the index counts them. */
   get storedSize(): number {
     return this.#size;
+  }
+
+  statistics(): { blobs: number; storedBytes: number; evictions: number } {
+    return { blobs: this.#blobs.size, storedBytes: this.#size, evictions: this.#evictions };
   }
 
   async beginRead(digest: string): Promise<() => void> {
@@ -271,6 +277,7 @@ export class FileEviction implements EvictionGuard {
     const entry = this.#blobs.get(digest);
     if (!entry) return;
     this.#blobs.delete(digest);
+    this.#evictions++;
     this.#touched.delete(digest);
     this.#size -= entry.objectBytes;
     for (const chunk of entry.chunks) {

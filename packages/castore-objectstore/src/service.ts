@@ -1,4 +1,11 @@
-import { type B3Digest, type BlobReader, type BlobWriter, type ChunkMeta, IntegrityError } from "castore-core";
+import {
+  type B3Digest,
+  type BlobReader,
+  type BlobWriter,
+  type ChunkMeta,
+  IntegrityError,
+  type StoreStatistics,
+} from "castore-core";
 import {
   BaseBlobService,
   BytesReader,
@@ -57,6 +64,17 @@ export class ObjectStoreBlobService extends BaseBlobService {
     this.maxChunkSize = chunkSizesFor(this.avgChunkSize).maxSize;
     this.uploadConcurrency = options.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
     this.downloadConcurrency = options.downloadConcurrency ?? DEFAULT_DOWNLOAD_CONCURRENCY;
+  }
+
+  /**
+   * The StatisticsReporter capability: chunks this service uploaded and chunks it found already
+   * stored; for a bounded directory also blobs and bytes held (compressed object bytes, as its
+   * index counts them) and blobs evicted. An unbounded store reports no sizes: a bucket would have
+   * to be listed to know them.
+   */
+  statistics(): StoreStatistics {
+    const counters = { chunksWritten: this.stats.chunksPut, chunksDeduplicated: this.stats.chunksSkipped };
+    return this.#guard ? { ...this.#guard.statistics(), ...counters } : counters;
   }
 
   protected async hasImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<boolean> {

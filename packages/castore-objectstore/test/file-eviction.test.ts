@@ -1,7 +1,7 @@
 // objectstore+file with max_size keeps its object files within the bound by deleting the least
 // recently used blobs and the chunks no remaining blob lists, in the background; never a blob an
 // open reader reads, never the blob used last, never a chunk another blob lists or a writer holds.
-import { type B3Digest, putBlob } from "castore-core";
+import { type B3Digest, putBlob, statisticsOf } from "castore-core";
 import { pseudoRandomBytes, readBlob, readExact, readToEnd } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { objectStoreFileBackend, objectStoreMemoryBackend } from "../src/index.js";
@@ -75,6 +75,11 @@ describe("objectstore+file max_size: eviction", () => {
     await eviction.settle();
     expect(await bytesOnDisk(root)).toBeLessThanOrEqual(maxSize);
     expect(eviction.storedSize).toBe(await bytesOnDisk(root));
+    // What the daemon's metrics show: the index's figures and the evictions that got it there.
+    const statistics = statisticsOf(service);
+    expect(statistics).toMatchObject({ storedBytes: await bytesOnDisk(root) });
+    expect(statistics?.evictions).toBeGreaterThan(0);
+    expect((statistics?.blobs ?? 0) + (statistics?.evictions ?? 0)).toBe(written.length);
     const last = written[written.length - 1] as (typeof written)[number];
     expectSame(await readBlob(service, last.digest), pseudoRandomBytes(last.size, last.seed));
     expect(await service.has((written[0] as (typeof written)[number]).digest)).toBe(false);

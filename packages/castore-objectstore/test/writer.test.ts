@@ -1,4 +1,4 @@
-import { digestOf, putBlob, readAll } from "castore-core";
+import { digestOf, putBlob, readAll, statisticsOf } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { PROBE_MISSES } from "../src/chunk-uploads.js";
@@ -17,6 +17,9 @@ describe("ObjectStoreBlobWriter", () => {
     const chunks = (await store.chunks(digest)) ?? [];
     expect(chunks.length).toBeGreaterThan(20);
     expect(store.stats).toMatchObject({ chunksPut: chunks.length, chunksSkipped: 0, chunkBytesWasted: 0, blobsPut: 1 });
+    // The same again: every chunk found present. An unbounded store reports no sizes.
+    await putBlob(store, data);
+    expect(statisticsOf(store)).toEqual({ chunksWritten: chunks.length, chunksDeduplicated: chunks.length });
     await store.close();
   });
 
