@@ -29,7 +29,7 @@ export function nodeRequestOf(values: ContextValues): Request | undefined {
   return values.get(nodeRequestKey);
 }
 
-/** For `connectNodeAdapter({ contextValues })`: hands each call its Node request. */
+/** For `connectHandler({ contextValues })` (connect-handler.ts): hands each call its Node request. */
 export function blobCallContext(request: http.IncomingMessage | http2.Http2ServerRequest) {
   return createContextValues().set(nodeRequestKey, request);
 }
