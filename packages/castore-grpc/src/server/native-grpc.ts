@@ -8,7 +8,6 @@ import { PutBlobResponseSchema, ReadBlobRequestSchema } from "../gen/tvix/castor
 import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.js";
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
-import { ReceivedBatches } from "../wire/received-batches.js";
 import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
 import { readBlob, writeBlob } from "./blob-calls.js";
 import { CallCharge } from "./byte-budget.js";
@@ -49,8 +48,6 @@ const WRITE_PIECE_BYTES = 1 << 20;
  * byte budget up to this much; what lies beyond has gone to the store.
  */
 const PUT_HELD_BYTES = 2 * WRITE_PIECE_BYTES;
-/** How much of an upload may wait unread (received, not yet gathered) before the request is paused. */
-const REQUEST_HIGH_WATER_BYTES = 1 << 20;
 
 /**
  * Read and Put over native gRPC (HTTP/2, binary protobuf, no compression): the calls that carry
@@ -207,10 +204,7 @@ async function servePut(
   response.write(encodeFrame(toBinary(PutBlobResponseSchema, create(PutBlobResponseSchema, { digest: digest.bytes }))));
 }
 
-/**
- * The blob bytes of a Put request as they arrive (views into the received buffers), in batches
- * (see ReceivedBatches: one wake-up per batch, not per 16 KiB DATA frame), charged to the budget.
- */
+/** The blob bytes of a Put request as they arrive (views into the received buffers), charged to the budget. */
 async function* receivedBlobBytes(
   request: http2.Http2ServerRequest,
   maxMessageBytes: number,
@@ -218,21 +212,23 @@ async function* receivedBlobBytes(
   charge: CallCharge,
   stall: StallWatch,
   record: CallRecord | undefined,
-): AsyncGenerator<Uint8Array[]> {
+): AsyncGenerator<Uint8Array> {
   const decoder = new BlobChunkFrameDecoder(maxMessageBytes);
-  for await (const batch of new ReceivedBatches(request, REQUEST_HIGH_WATER_BYTES)) {
-    let bytes = 0;
-    for (const chunk of batch) bytes += chunk.length;
+  for await (const chunk of request as AsyncIterable<Uint8Array>) {
     stall.pause();
     try {
-      await charge.charge(bytes, signal);
+      await charge.charge(chunk.length, signal);
     } finally {
       stall.resume();
     }
-    const pieces: Uint8Array[] = [];
-    for (const chunk of batch) decoder.pushInto(chunk, pieces);
-    if (record) for (const data of pieces) record.bytesReceived += data.length;
-    if (pieces.length > 0) yield pieces;
+    if (!record) {
+      yield* decoder.push(chunk);
+      continue;
+    }
+    for (const data of decoder.push(chunk)) {
+      record.bytesReceived += data.length;
+      yield data;
+    }
   }
   await confirmUploadEnded(request);
   decoder.end();
