@@ -38,9 +38,10 @@ const COUNTERS = [
 export function registerStoreMetrics(
   prom: typeof PromClient,
   registry: PromClient.Registry,
-  read: () => StoreStatistics | undefined,
+  readStore: () => StoreStatistics | undefined,
 ): void {
   const registers = [registry];
+  const read = oncePerScrape(readStore);
   for (const [field, name, help] of GAUGES) {
     new prom.Gauge({
       name,
@@ -66,6 +67,24 @@ export function registerStoreMetrics(
       },
     });
   }
+}
+
+/**
+ * `read`, called at most once per scrape: prom-client starts every metric's collect() of a scrape in
+ * one synchronous pass, so they all see one snapshot (consistent figures, one call into the store),
+ * forgotten at the next microtask so that the next scrape reads afresh.
+ */
+function oncePerScrape<T>(read: () => T): () => T {
+  let snapshot: { value: T } | undefined;
+  return () => {
+    if (!snapshot) {
+      snapshot = { value: read() };
+      queueMicrotask(() => {
+        snapshot = undefined;
+      });
+    }
+    return snapshot.value;
+  };
 }
 
 /** `[tier, value]` for every tier of `statistics` that reports `field`, the root first. */
