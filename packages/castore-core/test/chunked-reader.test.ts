@@ -232,6 +232,29 @@ describe("ChunkedReader", () => {
     expect(same((await reader.read()) as Uint8Array, blob.data.subarray(0, length))).toBe(true);
   });
 
+  it("hands out an owned chunk's last piece as a view and fetches that chunk again when a read comes back", async () => {
+    const blob = await chunkedBlob(5000);
+    let fetches = 0;
+    const reader = open(blob, {
+      ownsChunks: true,
+      window: 1,
+      openChunk: async (chunk) => {
+        fetches += 1;
+        return (blob.store.get(chunk.digest.toHex()) as Uint8Array).slice();
+      },
+    });
+    const head = (await reader.read({ maxBytes: 3 })) as Uint8Array;
+    const rest = (await reader.read()) as Uint8Array;
+    head.fill(0);
+    rest.fill(0);
+    await reader.seek(0);
+    const first = blob.chunks[0]?.size as number;
+    expect(same(await readRange(reader, 0, first), blob.data.subarray(0, first))).toBe(true);
+    expect(fetches).toBe(2);
+    await reader.seek(0);
+    expect(same(await readAll(reader), blob.data)).toBe(true);
+  });
+
   it("prefetches ahead while reading in order, within the window, and only what it touches after a seek", async () => {
     const blob = await chunkedBlob(80_000, 13);
     const opened: number[] = [];

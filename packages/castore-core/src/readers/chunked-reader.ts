@@ -36,6 +36,14 @@ export interface ChunkedReaderOptions {
    * fresh arrays: with views, a caller writing into a returned array would write into them.
    */
   handOutViews?: boolean | undefined;
+  /**
+   * `openChunk` returns fresh arrays that are the reader's alone (rows a database driver just copied
+   * out, say). The reader then hands out the last piece it reads of each chunk (the whole chunk, in
+   * a sequential read) as a view rather than a copy, and lets go of that chunk: a caller writing
+   * into what it got can change nothing the reader reads later, as a read that comes back to the
+   * chunk fetches it again. Other pieces are copies, as without the option.
+   */
+  ownsChunks?: boolean | undefined;
   /** Called once when the reader is closed. */
   onClose?: (() => Promise<void> | void) | undefined;
 }
@@ -84,6 +92,7 @@ export class ChunkedReader extends BaseBlobReader {
   /** Fetches started and not yet settled (those dropped from #loads included). */
   #inFlight = 0;
   readonly #handOutViews: boolean;
+  readonly #ownsChunks: boolean;
   readonly #onClose: ChunkedReaderOptions["onClose"];
   readonly #loads = new Map<number, ChunkLoad>();
   #blake3: Blake3Implementation | undefined;
@@ -115,6 +124,7 @@ export class ChunkedReader extends BaseBlobReader {
     this.#readAhead = checkInteger("readAhead", options.readAhead ?? window - 1, 0);
     this.#openChunk = options.openChunk;
     this.#handOutViews = options.handOutViews ?? false;
+    this.#ownsChunks = options.ownsChunks ?? false;
     this.#onClose = options.onClose;
     this.#starts = [];
     let start = 0;
@@ -149,9 +159,13 @@ export class ChunkedReader extends BaseBlobReader {
     const bytes = await raceAbort(this.#enterChunk(index), signal);
     const offset = position - (this.#starts[index] as number);
     const length = Math.min(maxBytes, bytes.length - offset);
-    const out = this.#handOutViews
-      ? bytes.subarray(offset, offset + length)
-      : copyBytes(bytes, offset, offset + length);
+    const reachesEnd = offset + length === bytes.length;
+    // A view of an owned chunk's last piece: the reader never reads from that chunk again.
+    if (this.#ownsChunks && reachesEnd) this.#loads.delete(index);
+    const out =
+      this.#handOutViews || (this.#ownsChunks && reachesEnd)
+        ? bytes.subarray(offset, offset + length)
+        : copyBytes(bytes, offset, offset + length);
     this.#hashHandedOut(position, out);
     return out;
   }
