@@ -63,6 +63,48 @@ async function readRange(reader: ChunkedReader, offset: number, length: number):
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
+/** Lets every pending promise callback run (they are microtasks: one macrotask turn drains them all). */
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A store whose fetches finish only when the test finishes them (or at once, once `flowing`), and
+ * which records the chunks asked for and the most fetches it had outstanding at a time.
+ */
+function heldStore(blob: Blob) {
+  const index = new Map(blob.chunks.map((c, i) => [c.digest.toHex(), i]));
+  const started: number[] = [];
+  const pending = new Map<number, () => void>();
+  let outstanding = 0;
+  const store = {
+    started,
+    maxOutstanding: 0,
+    flowing: false,
+    openChunk: (chunk: ChunkMeta): Promise<ChunkBytes | undefined> => {
+      const i = index.get(chunk.digest.toHex()) as number;
+      started.push(i);
+      outstanding += 1;
+      store.maxOutstanding = Math.max(store.maxOutstanding, outstanding);
+      return new Promise((resolve) => {
+        const finish = () => {
+          pending.delete(i);
+          outstanding -= 1;
+          resolve(blob.store.get(chunk.digest.toHex()));
+        };
+        if (store.flowing) queueMicrotask(finish);
+        else pending.set(i, finish);
+      });
+    },
+    /** Finishes the fetch of chunk `i` and lets the reader react to it. */
+    async finish(i: number) {
+      const finish = pending.get(i);
+      if (!finish) throw new Error(`chunk ${i} is not being fetched`);
+      finish();
+      await settled();
+    },
+  };
+  return store;
+}
+
 describe("ChunkedReader", () => {
   it("reads the whole blob, verified, and exposes the validated list", async () => {
     const blob = await chunkedBlob(100_000);
@@ -300,6 +342,67 @@ describe("ChunkedReader", () => {
     while (straddling.position < second + (blob.chunks[1]?.size as number)) await straddling.read();
     await straddling.read({ maxBytes: 1 });
     expect(opened).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("keeps at most `window` fetches in flight, starting the next as one finishes, up to `readAhead` chunks ahead", async () => {
+    const blob = await chunkedBlob(80_000, 13);
+    const store = heldStore(blob);
+    const reader = open(blob, { window: 2, readAhead: 4, openChunk: store.openChunk });
+    const first = reader.read();
+    await settled();
+    // The chunk being read and one ahead: two fetches, the window.
+    expect(store.started).toEqual([0, 1]);
+    // Chunk 0 is slow; each chunk ahead that arrives makes room for the next, up to chunk 0 + 4.
+    await store.finish(1);
+    expect(store.started).toEqual([0, 1, 2]);
+    await store.finish(2);
+    await store.finish(3);
+    expect(store.started).toEqual([0, 1, 2, 3, 4]);
+    await store.finish(4);
+    expect(store.started).toEqual([0, 1, 2, 3, 4]);
+    await store.finish(0);
+    const chunk0 = blob.chunks[0]?.size as number;
+    expect(same((await first) as Uint8Array, blob.data.subarray(0, chunk0))).toBe(true);
+    // Entering chunk 1 (already here) moves the read-ahead on by one chunk.
+    const second = reader.read();
+    await settled();
+    expect(store.started).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(
+      same((await second) as Uint8Array, blob.data.subarray(chunk0, chunk0 + (blob.chunks[1]?.size as number))),
+    ).toBe(true);
+    store.flowing = true;
+    await store.finish(5);
+    const rest = await readAll(reader);
+    expect(same(rest, blob.data.subarray(chunk0 + (blob.chunks[1]?.size as number)))).toBe(true);
+    expect(store.maxOutstanding).toBe(2);
+    // Each chunk fetched once, in order.
+    expect(store.started).toEqual(blob.chunks.map((_, i) => i));
+  });
+
+  it("with readAhead 0 fetches only the chunk being read, whatever the window", async () => {
+    const blob = await chunkedBlob(20_000, 5);
+    const store = heldStore(blob);
+    const reader = open(blob, { window: 4, readAhead: 0, openChunk: store.openChunk });
+    const first = reader.read();
+    await settled();
+    expect(store.started).toEqual([0]);
+    await store.finish(0);
+    await first;
+    expect(store.started).toEqual([0]);
+    const second = reader.read();
+    await settled();
+    expect(store.started).toEqual([0, 1]);
+    store.flowing = true;
+    await store.finish(1);
+    await second;
+    const chunk01 = (blob.chunks[0]?.size as number) + (blob.chunks[1]?.size as number);
+    expect(same(await readAll(reader), blob.data.subarray(chunk01))).toBe(true);
+    expect(store.maxOutstanding).toBe(1);
+    expect(store.started).toEqual(blob.chunks.map((_, i) => i));
+    expect(
+      () =>
+        new ChunkedReader(blob.digest, blob.data.length, blob.chunks, { openChunk: store.openChunk, readAhead: -1 }),
+    ).toThrow(expect.objectContaining({ code: "InvalidArgument" }));
   });
 
   it("honours a read's signal without losing its place, and aborts fetches when closed", async () => {

@@ -4,7 +4,10 @@
  * is immutable once written (its key is its content's digest, or a blob's digest for its chunk list).
  */
 export interface ObjectStore {
-  /** The object's bytes, or `undefined` when there is no such object. */
+  /**
+   * The object's bytes, or `undefined` when there is no such object. The array is the caller's own
+   * (no other holder reads or writes it): readers unpack chunks inside it and hand out views of it.
+   */
   get(key: string, signal?: AbortSignal): Promise<Uint8Array | undefined>;
   /** Whether the object exists. */
   head(key: string, signal?: AbortSignal): Promise<boolean>;

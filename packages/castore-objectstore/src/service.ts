@@ -179,7 +179,8 @@ export class ObjectStoreBlobService extends BaseBlobService {
     const key = chunkKey(this.prefix, digest);
     const compressed = await this.store.get(key, signal);
     if (compressed === undefined) return undefined;
-    const bytes = decompressChunk(compressed, size, key);
+    // Stores hand over a fresh array (see ObjectStore.get): unpacked where it lies.
+    const bytes = decompressChunk(compressed, size, key, { inPlace: true });
     if (bound === "exact" && bytes.length !== size) {
       throw new IntegrityError(`${key} holds ${bytes.length} bytes, the chunk list says ${size}`);
     }

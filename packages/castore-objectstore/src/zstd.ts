@@ -150,9 +150,19 @@ function rawFrame(segments: readonly Uint8Array[], into: Uint8Array | undefined)
  * Decompresses one chunk object, producing at most `maxSize` bytes: a stream that expands beyond
  * that (a zstd bomb, or a damaged object) is an `Integrity` error and never a huge allocation.
  * Anything that is not a valid zstd stream is an `Integrity` error too: the object was damaged.
+ *
+ * `inPlace`: the caller owns `compressed` and gives it up, so a frame of raw blocks is unpacked
+ * inside it (the blocks moved together over their headers) and the result is a view of it. A
+ * fresh half-MiB array per chunk, page faults and all, cost more CPU than anything else castore adds
+ * to a read from S3. Without it, `compressed` is left as it was.
  */
-export function decompressChunk(compressed: Uint8Array, maxSize: number, where: string): Uint8Array {
-  const raw = rawFrameContent(compressed, maxSize);
+export function decompressChunk(
+  compressed: Uint8Array,
+  maxSize: number,
+  where: string,
+  options: { inPlace?: boolean } = {},
+): Uint8Array {
+  const raw = rawFrameContent(compressed, maxSize, options.inPlace ?? false);
   if (raw) return raw;
   if (!nodeZlib.zstdDecompressSync) throw unavailable();
   let bytes: Buffer;
@@ -177,9 +187,10 @@ export function decompressChunk(compressed: Uint8Array, maxSize: number, where: 
  * zstd itself for them), copied out without zstd: a decompression context per chunk cost more CPU
  * than the copy. Undefined for anything else, which zstd then decodes (or rejects): a header with
  * a content size, dictionary or checksum, any compressed or RLE block, bytes after the last block,
- * or more than `maxSize` bytes of content.
+ * or more than `maxSize` bytes of content. The whole frame is checked before a byte moves, so a
+ * frame that is not all raw blocks is left intact for zstd even `inPlace`.
  */
-function rawFrameContent(frame: Uint8Array, maxSize: number): Uint8Array | undefined {
+function rawFrameContent(frame: Uint8Array, maxSize: number, inPlace: boolean): Uint8Array | undefined {
   if (frame.length < FRAME_HEADER.length + 3) return undefined;
   for (let i = 0; i < 4; i++) if (frame[i] !== FRAME_HEADER[i]) return undefined;
   // Frame header descriptor: no content size, not single-segment, no checksum, no dictionary.
@@ -197,12 +208,15 @@ function rawFrameContent(frame: Uint8Array, maxSize: number): Uint8Array | undef
     if (at > frame.length || size > maxSize) return undefined;
   }
   if (at !== frame.length) return undefined;
-  const out = new Uint8Array(size);
+  // In place, each block moves to a lower offset than it came from, so moving them in order never
+  // overwrites a byte still to be moved (copyWithin itself handles the overlap within a block).
+  const out = inPlace ? frame.subarray(0, size) : new Uint8Array(size);
   let filled = 0;
   for (let block = FRAME_HEADER.length; block < frame.length; ) {
     const blockSize =
       ((frame[block] as number) | ((frame[block + 1] as number) << 8) | ((frame[block + 2] as number) << 16)) >>> 3;
-    out.set(frame.subarray(block + 3, block + 3 + blockSize), filled);
+    if (inPlace) frame.copyWithin(filled, block + 3, block + 3 + blockSize);
+    else out.set(frame.subarray(block + 3, block + 3 + blockSize), filled);
     filled += blockSize;
     block += 3 + blockSize;
   }

@@ -20,10 +20,17 @@ export interface ChunkedReaderOptions {
    */
   openChunk(chunk: ChunkMeta, signal: AbortSignal): Promise<ChunkBytes | undefined>;
   /**
-   * How many chunks the reader holds at once: the one being read and up to `window − 1` fetched
-   * ahead while reading sequentially. Memory stays below window × the largest chunk. Default 4.
+   * The most chunk fetches in flight at once (the one being read counts). Default 4.
    */
   window?: number | undefined;
+  /**
+   * How many chunks past the one being read the reader may hold, fetched or still being fetched,
+   * while reading sequentially. Memory stays below (readAhead + 1) × the largest chunk. Default
+   * `window − 1`: every chunk held is being fetched or the one being read. A larger value keeps
+   * `window` fetches going while the reader waits for a slow one, or while the consumer catches
+   * up: a fetch that finishes makes room for the next at once, whoever reads it.
+   */
+  readAhead?: number | undefined;
   /**
    * Hand out views of the fetched chunk instead of copies. Only for stores whose `openChunk` returns
    * fresh arrays: with views, a caller writing into a returned array would write into them.
@@ -81,6 +88,9 @@ export class ChunkedReader extends BaseBlobReader {
   readonly #starts: number[];
   readonly #openChunk: ChunkedReaderOptions["openChunk"];
   readonly #window: number;
+  readonly #readAhead: number;
+  /** Fetches started and not yet settled (those dropped from #loads included). */
+  #inFlight = 0;
   readonly #handOutViews: boolean;
   readonly #ownsChunks: boolean;
   readonly #onClose: ChunkedReaderOptions["onClose"];
@@ -111,6 +121,7 @@ export class ChunkedReader extends BaseBlobReader {
     const window = checkInteger("window", options.window ?? 4);
     this.size = size;
     this.#window = window;
+    this.#readAhead = checkInteger("readAhead", options.readAhead ?? window - 1, 0);
     this.#openChunk = options.openChunk;
     this.#handOutViews = options.handOutViews ?? false;
     this.#ownsChunks = options.ownsChunks ?? false;
@@ -175,18 +186,36 @@ export class ChunkedReader extends BaseBlobReader {
     await this.#onClose?.();
   }
 
-  /** Makes `index` the current chunk: drops fetches outside the window, starts the ones ahead. */
+  /** Makes `index` the current chunk: drops what lies outside its read-ahead, starts fetches ahead. */
   #enterChunk(index: number): Promise<Uint8Array> {
-    const ahead = this.#sequential ? this.#window - 1 : 0;
-    const last = Math.min(this.#chunks.length - 1, index + ahead);
+    const last = this.#lastAhead(index);
     for (const [loaded, load] of this.#loads) {
       if (loaded < index || loaded > last) {
         cancelLoad(load);
         this.#loads.delete(loaded);
       }
     }
-    for (let next = index; next <= last; next++) this.#load(next);
+    // The chunk being read is fetched whatever else is in flight.
+    this.#load(index);
+    this.#fetchAhead();
     return (this.#loads.get(index) as ChunkLoad).bytes;
+  }
+
+  /** The last chunk that may be held while `index` is read. */
+  #lastAhead(index: number): number {
+    return Math.min(this.#chunks.length - 1, index + (this.#sequential ? this.#readAhead : 0));
+  }
+
+  /**
+   * Starts fetches for the chunks after the current one, in order, while fewer than `window` are
+   * in flight. Runs on entering a chunk and whenever a fetch finishes, so the reader keeps its
+   * fetches going while its consumer works through what has arrived.
+   */
+  #fetchAhead(): void {
+    const index = this.#lastIndex;
+    if (this.closed || index < 0) return;
+    const last = this.#lastAhead(index);
+    for (let next = index + 1; next <= last && this.#inFlight < this.#window; next++) this.#load(next);
   }
 
   #load(index: number): void {
@@ -194,8 +223,11 @@ export class ChunkedReader extends BaseBlobReader {
     const controller = new AbortController();
     const bytes = this.#fetchVerified(this.#chunks[index] as ChunkMeta, controller.signal);
     const load: ChunkLoad = { bytes, controller, settled: false };
+    this.#inFlight++;
     const settle = () => {
       load.settled = true;
+      this.#inFlight--;
+      this.#fetchAhead();
     };
     bytes.then(settle, settle); // also: a prefetch nobody reads must not be an unhandled rejection
     this.#loads.set(index, load);

@@ -9,6 +9,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import type { ObjectStore } from "../object-store.js";
+import { type ResponseBody, readBody } from "./body.js";
 import { isRetryable, nameOf, S3StoreError, statusOf, toS3StoreError } from "./errors.js";
 import { AttemptsError, DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from "./retry.js";
 
@@ -111,7 +112,7 @@ export class S3ObjectStore implements ObjectStore {
           const result = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
             abortSignal: s,
           });
-          return await (result.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+          return await readBody(result.Body as unknown as ResponseBody, result.ContentLength);
         } catch (error) {
           if (nameOf(error) === "NoSuchKey") return undefined;
           throw error;
