@@ -36,9 +36,9 @@ export function openStoredBlob(store: Store, digest: B3Digest): BlobReader | und
     try {
       const reader = new ChunkedReader(digest, stored.size, chunks, {
         window: READ_WINDOW,
-        // Every row read is a fresh Buffer nobody else holds: the reader may move it to the hashing
-        // thread and hand it out (ChunkedReader lets go of a chunk it handed out as a view, so a
-        // caller writing into what it got never changes what a seek back reads again).
+        // Every row read is a fresh Buffer nobody else holds, so the reader may hand it out as a view
+        // (ChunkedReader then lets go of that chunk: a caller writing into what it got never changes
+        // what a seek back reads again).
         ownsChunks: true,
         openChunk: async (chunk) => {
           const bytes = sqliteCall("read a chunk", () => statements.chunkData(chunk.digest.unsafeBytes));

@@ -22,8 +22,9 @@ export function readBody(body: ResponseBody, length: number | undefined): Promis
     return body.transformToByteArray();
   }
   return new Promise((resolve, reject) => {
-    // allocUnsafe: every byte is overwritten before the buffer is handed on (checked below).
-    const buffer = Buffer.allocUnsafe(length);
+    // Unsafe: every byte is overwritten before the buffer is handed on (checked below). Slow: never
+    // a slice of Node's shared pool, since readers hand out views of what this returns.
+    const buffer = Buffer.allocUnsafeSlow(length);
     const out = new Uint8Array(buffer.buffer, buffer.byteOffset, length);
     let filled = 0;
     const finish = (error: Error | undefined) => {
