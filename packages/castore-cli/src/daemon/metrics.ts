@@ -11,6 +11,22 @@ export interface StoreEvents {
   integrityFailure(): void;
 }
 
+/**
+ * One service, method and protocol's calls so far. The call path only adds to these numbers (a
+ * prom-client update hashes and validates its labels every time: several per call); the metrics
+ * read them when Prometheus scrapes.
+ */
+interface CallSeries {
+  readonly labels: { service: string; method: string; protocol: CallProtocol };
+  /** The labels of the duration histogram and the byte counters. */
+  readonly durationLabels: { service: string; method: string };
+  inFlight: number;
+  /** Calls ended, by status name. */
+  readonly calls: Map<string, number>;
+  received: number;
+  sent: number;
+}
+
 /** Seconds: a Stat on a warm store takes well under a millisecond, a large Read minutes. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -24,11 +40,9 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
  */
 export class DaemonMetrics implements StoreEvents {
   readonly registry: PromClient.Registry;
-  readonly #calls: PromClient.Counter<"service" | "method" | "protocol" | "code">;
-  readonly #inFlight: PromClient.Gauge<"service" | "method" | "protocol">;
+  /** Calls, in flight, bytes: plain numbers on the call path, handed to prom-client at each scrape. */
+  readonly #calls = new Map<string, CallSeries>();
   readonly #duration: PromClient.Histogram<"service" | "method">;
-  readonly #received: PromClient.Counter<"service" | "method">;
-  readonly #sent: PromClient.Counter<"service" | "method">;
   readonly #blobsStored: PromClient.Counter;
   readonly #bytesStored: PromClient.Counter;
   readonly #integrity: PromClient.Counter<"store">;
@@ -46,17 +60,28 @@ export class DaemonMetrics implements StoreEvents {
     this.registry = registry;
     this.#store = store;
     const registers = [registry];
-    this.#calls = new prom.Counter({
+    const series = () => this.#calls.values();
+    new prom.Counter({
       name: "castore_calls_total",
       help: "Calls served, by service, method, protocol (grpc, grpc-web, connect) and gRPC status.",
       labelNames: ["service", "method", "protocol", "code"],
       registers,
+      collect() {
+        this.reset();
+        for (const { labels, calls } of series()) {
+          for (const [code, count] of calls) this.inc({ ...labels, code }, count);
+        }
+      },
     });
-    this.#inFlight = new prom.Gauge({
+    new prom.Gauge({
       name: "castore_calls_in_flight",
       help: "Calls being served now.",
       labelNames: ["service", "method", "protocol"],
       registers,
+      collect() {
+        this.reset();
+        for (const { labels, inFlight } of series()) this.set(labels, inFlight);
+      },
     });
     this.#duration = new prom.Histogram({
       name: "castore_call_duration_seconds",
@@ -65,18 +90,31 @@ export class DaemonMetrics implements StoreEvents {
       buckets: DURATION_BUCKETS,
       registers,
     });
-    this.#received = new prom.Counter({
-      name: "castore_received_bytes_total",
-      help: "Blob bytes received (Put data; message framing not counted).",
-      labelNames: ["service", "method"],
-      registers,
-    });
-    this.#sent = new prom.Counter({
-      name: "castore_sent_bytes_total",
-      help: "Blob bytes sent (Read data; message framing not counted).",
-      labelNames: ["service", "method"],
-      registers,
-    });
+    // By service and method: the protocols' figures are summed.
+    const bytesCounter = (name: string, help: string, bytes: (series: CallSeries) => number) =>
+      new prom.Counter({
+        name,
+        help,
+        labelNames: ["service", "method"],
+        registers,
+        collect() {
+          this.reset();
+          for (const each of series()) {
+            const value = bytes(each);
+            if (value > 0) this.inc(each.durationLabels, value);
+          }
+        },
+      });
+    bytesCounter(
+      "castore_received_bytes_total",
+      "Blob bytes received (Put data; message framing not counted).",
+      (each) => each.received,
+    );
+    bytesCounter(
+      "castore_sent_bytes_total",
+      "Blob bytes sent (Read data; message framing not counted).",
+      (each) => each.sent,
+    );
     this.#blobsStored = new prom.Counter({
       name: "castore_blobs_written_total",
       help: "Blobs the store accepted from uploads (including ones it already had).",
@@ -118,15 +156,15 @@ export class DaemonMetrics implements StoreEvents {
   observer(): ServerObserver {
     return {
       callStarted: ({ service, method, protocol }) => {
-        const flight = { service, method, protocol };
-        this.#inFlight.inc(flight);
+        const series = this.#series(service, method, protocol);
+        series.inFlight++;
         return {
           ended: (end) => {
-            this.#inFlight.dec(flight);
-            this.#calls.inc({ service, method, protocol: protocol satisfies CallProtocol, code: end.status });
-            this.#duration.observe({ service, method }, end.durationMs / 1000);
-            if (end.bytesReceived > 0) this.#received.inc({ service, method }, end.bytesReceived);
-            if (end.bytesSent > 0) this.#sent.inc({ service, method }, end.bytesSent);
+            series.inFlight--;
+            series.calls.set(end.status, (series.calls.get(end.status) ?? 0) + 1);
+            series.received += end.bytesReceived;
+            series.sent += end.bytesSent;
+            this.#duration.observe(series.durationLabels, end.durationMs / 1000);
           },
         };
       },
@@ -137,6 +175,24 @@ export class DaemonMetrics implements StoreEvents {
       },
       connectionClosed: () => this.#open.dec(),
     };
+  }
+
+  /** The running figures of one service, method and protocol (a fixed few: see CallStart), made on first use. */
+  #series(service: string, method: string, protocol: CallProtocol): CallSeries {
+    const key = `${service} ${method} ${protocol}`;
+    let series = this.#calls.get(key);
+    if (!series) {
+      series = {
+        labels: { service, method, protocol },
+        durationLabels: { service, method },
+        inFlight: 0,
+        calls: new Map(),
+        received: 0,
+        sent: 0,
+      };
+      this.#calls.set(key, series);
+    }
+    return series;
   }
 
   blobStored(bytes: number): void {
