@@ -26,6 +26,8 @@ const MiB = 1 << 20;
 const mib = Number(process.env.CASTORE_BENCH_MIB ?? 1024);
 const small = mib * MiB; // "1 GiB"
 const large = 2 * small; // "2 GiB"
+/** CPU seconds per GiB of `bytes`, as printed. */
+const cpuPerGiB = (cpuSeconds, bytes) => (cpuSeconds / (bytes / 2 ** 30)).toFixed(2);
 const sizeName = (bytes) => (bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30} GiB` : `${bytes / MiB} MiB`);
 
 const sourceDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "castore-bench-src-"));
@@ -135,12 +137,12 @@ try {
 
   console.log(
     `castore-sqlite local paths — ${sizeName(small)} random bytes from ${sourceDir}, stores in ${work}\n` +
-      `  dd conv=fsync ${dd.toFixed(2)} GB/s; put ${put1.toFixed(2)} GB/s (${(one.putCpu / (small / 2 ** 30)).toFixed(2)} s CPU/GiB); ` +
+      `  dd conv=fsync ${dd.toFixed(2)} GB/s; put ${put1.toFixed(2)} GB/s (${cpuPerGiB(one.putCpu, small)} s CPU/GiB); ` +
       `cacache put ${peer.toFixed(2)} GB/s\n` +
-      `  put ${sizeName(large)} ${put2.toFixed(2)} GB/s (${(two.putCpu / (large / 2 ** 30)).toFixed(2)} s CPU/GiB)\n` +
-      `  verified read ${cat1.toFixed(2)} GB/s (${(one.catCpu / (small / 2 ** 30)).toFixed(2)} s CPU/GiB); ` +
+      `  put ${sizeName(large)} ${put2.toFixed(2)} GB/s (${cpuPerGiB(two.putCpu, large)} s CPU/GiB)\n` +
+      `  verified read ${cat1.toFixed(2)} GB/s (${cpuPerGiB(one.catCpu, small)} s CPU/GiB); ` +
       `BLAKE3 (${hash.name}) ${hashRate.toFixed(2)} GB/s; ` +
-      `raw read ${raw1.toFixed(2)} GB/s (${(one.rawCpu / (small / 2 ** 30)).toFixed(2)} s CPU/GiB)\n` +
+      `raw read ${raw1.toFixed(2)} GB/s (${cpuPerGiB(one.rawCpu, small)} s CPU/GiB)\n` +
       `  peak RSS: ${sizeName(small)} ${one.peakRss.toFixed(0)} MiB, ${sizeName(large)} ${two.peakRss.toFixed(0)} MiB`,
   );
   const note = `${sizeName(small)} random bytes`;
@@ -176,7 +178,7 @@ try {
     limitName: readLimit.name,
     unit: "GB/s",
     goal: 0.8,
-    note: `${(one.catCpu / (small / 2 ** 30)).toFixed(2)} s CPU/GiB; ${hash.name} BLAKE3 ${hashRate.toFixed(2)} GB/s, raw read ${raw1.toFixed(2)} GB/s`,
+    note: `${cpuPerGiB(one.catCpu, small)} s CPU/GiB; ${hash.name} BLAKE3 ${hashRate.toFixed(2)} GB/s, raw read ${raw1.toFixed(2)} GB/s`,
   });
   recordResult({
     path: `peak RSS put/cat ${sizeName(large)}`,
