@@ -3,7 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isAborted } from "castore-core";
 import { describe, expect, it } from "vitest";
-import { ByteBudget, CallCharge } from "../src/server/byte-budget.js";
+import { ByteBudget, CallCharge, FreeAllowance } from "../src/server/byte-budget.js";
 
 describe("ByteBudget", () => {
   it("lends what it has, makes the rest wait in order, and wakes waiters as bytes come back", async () => {
@@ -33,30 +33,63 @@ describe("ByteBudget", () => {
   });
 });
 
+const WAIT_MS = 1_000;
+
 describe("CallCharge", () => {
   it("charges nothing for a call's first bytes, and nothing past its cap", async () => {
     const budget = new ByteBudget(1000);
-    const charge = new CallCharge(budget, 100, 400, 1_000);
+    const allowance = new FreeAllowance(1000);
+    const charge = new CallCharge(budget, { allowance, freeBytes: 100, capBytes: 400, maxWaitMs: WAIT_MS });
     const signal = new AbortController().signal;
     await charge.charge(80, signal);
     expect(budget.available).toBe(1000); // free bytes
+    expect(allowance.left).toBe(920);
     await charge.charge(200, signal);
     expect(budget.available).toBe(820); // 280 seen, 100 free
     await charge.charge(10_000, signal);
     expect(budget.available).toBe(700); // capped at 400 held, 100 of them free
     charge.release();
     expect(budget.available).toBe(1000);
+    expect(allowance.left).toBe(1000);
+  });
+
+  it("takes free bytes only while the connection's allowance lasts, and charges the rest", async () => {
+    const budget = new ByteBudget(1000);
+    const allowance = new FreeAllowance(150);
+    const signal = new AbortController().signal;
+    const first = new CallCharge(budget, { allowance, freeBytes: 100, capBytes: 1000, maxWaitMs: WAIT_MS });
+    const second = new CallCharge(budget, { allowance, freeBytes: 100, capBytes: 1000, maxWaitMs: WAIT_MS });
+    const third = new CallCharge(budget, { allowance, freeBytes: 100, capBytes: 1000, maxWaitMs: WAIT_MS });
+    await first.charge(100, signal);
+    await second.charge(100, signal); // 50 free, 50 charged
+    await third.charge(100, signal); // all charged
+    expect(allowance.left).toBe(0);
+    expect(budget.available).toBe(850);
+    first.release();
+    expect(allowance.left).toBe(100);
+    // A call that found the allowance spent takes from it once some is back.
+    await third.charge(100, signal);
+    expect(allowance.left).toBe(0);
+    expect(budget.available).toBe(850);
+    second.release();
+    third.release();
+    expect(allowance.left).toBe(150);
+    expect(budget.available).toBe(1000);
   });
 
   it("fails with RESOURCE_EXHAUSTED when the budget stays spent for its wait limit", async () => {
     const budget = new ByteBudget(100);
-    const hog = new CallCharge(budget, 0, 1000, 1_000);
+    const allowance = new FreeAllowance(64);
+    const hog = new CallCharge(budget, { allowance, freeBytes: 0, capBytes: 1000, maxWaitMs: WAIT_MS });
     await hog.charge(100, new AbortController().signal);
-    const late = new CallCharge(budget, 0, 1000, 50);
+    const late = new CallCharge(budget, { allowance, freeBytes: 0, capBytes: 1000, maxWaitMs: 50 });
     const error = await late.charge(10, new AbortController().signal).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.ResourceExhausted);
     // A small call (within its free bytes) still passes.
-    await new CallCharge(budget, 64, 1000, 50).charge(64, new AbortController().signal);
+    await new CallCharge(budget, { allowance, freeBytes: 64, capBytes: 1000, maxWaitMs: 50 }).charge(
+      64,
+      new AbortController().signal,
+    );
     hog.release();
     expect(budget.available).toBe(100);
   });

@@ -63,39 +63,80 @@ export class ByteBudget {
 }
 
 /**
- * What one call holds of a budget. The first `freeBytes` of a call are not charged, so small calls
- * (Stat, small blobs) never wait behind large ones; past `capBytes` nothing more is charged
- * either, because a call never holds more than that at once (what it passed on is in the store).
+ * A connection's bytes that calls on it may buffer without charging the server's budget: each call
+ * takes its first bytes from here, so that small calls (Stat, small blobs) never wait behind large
+ * ones. Bounded per connection, so that many stalled calls cannot buffer their free bytes on top of
+ * a spent budget: a connection's calls beyond the reserve are charged from their first byte.
+ */
+export class FreeAllowance {
+  #left: number;
+
+  constructor(bytes: number) {
+    this.#left = bytes;
+  }
+
+  get left(): number {
+    return this.#left;
+  }
+
+  /** Takes as many of `bytes` as are left (perhaps none) and says how many. */
+  takeUpTo(bytes: number): number {
+    const taken = Math.max(0, Math.min(bytes, this.#left));
+    this.#left -= taken;
+    return taken;
+  }
+
+  give(bytes: number): void {
+    this.#left += bytes;
+  }
+}
+
+export interface CallChargeOptions {
+  /** The call's connection's free bytes. */
+  allowance: FreeAllowance;
+  /** The most of its bytes one call takes from `allowance`. */
+  freeBytes: number;
+  /** A call never holds more than this at once (what it passed on is in the store): past it, nothing more is charged. */
+  capBytes: number;
+  /** How long the call may wait for the budget before it fails with RESOURCE_EXHAUSTED. */
+  maxWaitMs: number;
+}
+
+/**
+ * What one call holds of a budget. Its first bytes (up to `freeBytes`) come from its connection's
+ * free allowance while that lasts; the rest, up to `capBytes`, from the budget.
  */
 export class CallCharge {
   readonly #budget: ByteBudget;
-  readonly #freeBytes: number;
-  readonly #capBytes: number;
+  readonly #options: CallChargeOptions;
   #seen = 0;
+  #free = 0;
   #held = 0;
 
-  readonly #maxWaitMs: number;
-
-  /** `maxWaitMs`: how long the call may wait for the budget before it fails with RESOURCE_EXHAUSTED. */
-  constructor(budget: ByteBudget, freeBytes: number, capBytes: number, maxWaitMs: number) {
+  constructor(budget: ByteBudget, options: CallChargeOptions) {
     this.#budget = budget;
-    this.#freeBytes = freeBytes;
-    this.#capBytes = capBytes;
-    this.#maxWaitMs = maxWaitMs;
+    this.#options = options;
   }
 
   /** Charges the next `bytes` the call buffers, waiting for them if the budget is spent. */
   async charge(bytes: number, signal: AbortSignal): Promise<void> {
+    const { allowance, freeBytes, capBytes, maxWaitMs } = this.#options;
     this.#seen += bytes;
-    const due = Math.min(this.#seen, this.#capBytes) - this.#freeBytes - this.#held;
+    let due = Math.min(this.#seen, capBytes) - this.#free - this.#held;
     if (due <= 0) return;
-    const waited = AbortSignal.timeout(this.#maxWaitMs);
+    if (this.#free < freeBytes) {
+      const free = allowance.takeUpTo(Math.min(due, freeBytes - this.#free));
+      this.#free += free;
+      due -= free;
+      if (due <= 0) return;
+    }
+    const waited = AbortSignal.timeout(maxWaitMs);
     try {
       await this.#budget.take(due, AbortSignal.any([signal, waited]));
     } catch (error) {
       if (waited.aborted && !signal.aborted) {
         throw new ConnectError(
-          `the server is busy: no memory for this call's data within ${this.#maxWaitMs} ms`,
+          `the server is busy: no memory for this call's data within ${maxWaitMs} ms`,
           Code.ResourceExhausted,
         );
       }
@@ -107,6 +148,8 @@ export class CallCharge {
   /** Gives back everything the call holds (it ended). Idempotent. */
   release(): void {
     this.#budget.give(this.#held);
+    this.#options.allowance.give(this.#free);
     this.#held = 0;
+    this.#free = 0;
   }
 }

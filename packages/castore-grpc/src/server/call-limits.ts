@@ -1,7 +1,7 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { ByteBudget } from "./byte-budget.js";
+import type { ByteBudget, FreeAllowance } from "./byte-budget.js";
 import { StallWatch } from "./request-watch.js";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
@@ -14,6 +14,8 @@ export interface CallLimits {
   readonly stall: StallWatch;
   /** The server's budget for the bytes calls buffer. */
   readonly budget: ByteBudget;
+  /** The free bytes of the call's connection (see FreeAllowance). */
+  readonly allowance: FreeAllowance;
   /** A call that ends itself when `signal` fires says so; the body of any other request is cut off. */
   claim(): void;
 }
@@ -25,6 +27,7 @@ export function watchCall(
   response: Response,
   stalledBodyTimeoutMs: number,
   budget: ByteBudget,
+  allowance: FreeAllowance,
   onStalled?: (reason: "stalled-body") => void,
 ): CallLimits {
   const controller = new AbortController();
@@ -47,7 +50,7 @@ export function watchCall(
       cutOff(request);
     });
   });
-  const limits: CallLimits = { signal: controller.signal, stall, budget, claim: () => (claimed = true) };
+  const limits: CallLimits = { signal: controller.signal, stall, budget, allowance, claim: () => (claimed = true) };
   limitsOf.set(request, limits);
   return limits;
 }

@@ -121,7 +121,13 @@ export function blobServiceRoutes(
       if (!request) throw statusOf(new Error("Put served without its Node request (see blobCallContext)"));
       const { limits, signal } = callSignal(context);
       const charge =
-        limits && new CallCharge(limits.budget, freeBytesPerCall, maxReceiveMessageBytes + (1 << 20), budgetWaitMs);
+        limits &&
+        new CallCharge(limits.budget, {
+          allowance: limits.allowance,
+          freeBytes: freeBytesPerCall,
+          capBytes: maxReceiveMessageBytes + (1 << 20),
+          maxWaitMs: budgetWaitMs,
+        });
       const record = observed ? callRecord(request) : undefined;
       try {
         const data = dataOf(requests, request, signal, charge, limits?.stall);

@@ -97,6 +97,9 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
       .then(
         () => finish(response, null, record),
         (error: unknown) => {
+          // A reset stream fails the body's reads ("Premature close") before the stream's 'close'
+          // event: it is the client going away all the same, not a server fault.
+          if (request.aborted) cancel();
           // Once cancelled (by the client, a deadline, a stall or shutdown), whatever broke is a consequence.
           const failure = limited.aborted ? limited.reason : clientFault(error);
           if (failure instanceof ConnectError || isCastoreError(failure, "Aborted")) options.onClientError(failure);
@@ -188,10 +191,15 @@ async function servePut(
   request: http2.Http2ServerRequest,
   response: http2.Http2ServerResponse,
   signal: AbortSignal,
-  { budget, stall }: CallLimits,
+  { budget, allowance, stall }: CallLimits,
   record: CallRecord | undefined,
 ): Promise<void> {
-  const charge = new CallCharge(budget, options.freeBytesPerCall, PUT_HELD_BYTES, options.stalledSendTimeoutMs);
+  const charge = new CallCharge(budget, {
+    allowance,
+    freeBytes: options.freeBytesPerCall,
+    capBytes: PUT_HELD_BYTES,
+    maxWaitMs: options.stalledSendTimeoutMs,
+  });
   const received = receivedBlobBytes(request, options.maxReceiveMessageBytes, signal, charge, stall, record);
   let digest: B3Digest;
   try {

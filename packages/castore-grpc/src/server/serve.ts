@@ -16,7 +16,7 @@ import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
 import { DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, DEFAULT_MESSAGE_BYTES, PROTO_PACKAGES } from "../protocol.js";
 import { type AllowedHosts, HostCheck } from "./allowed-hosts.js";
 import { BearerToken } from "./auth-token.js";
-import { ByteBudget } from "./byte-budget.js";
+import { ByteBudget, FreeAllowance } from "./byte-budget.js";
 import { watchCall } from "./call-limits.js";
 import { observeCall } from "./call-record.js";
 import { connectHandler } from "./connect-handler.js";
@@ -91,8 +91,13 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
   observer?: ServerObserver | undefined;
 }
 
-/** The first bytes of a call never wait for the byte budget, so that small calls pass big ones. */
+/** The first bytes of a call never wait for the byte budget, so that small calls pass big ones... */
 const FREE_BYTES_PER_CALL = 64 << 10;
+/**
+ * ...while its connection's free allowance lasts: four such calls at once. What the server holds
+ * outside its budget is then bounded by its connections, not by its calls (docs/design.md §6).
+ */
+const FREE_BYTES_PER_CONNECTION = 4 * FREE_BYTES_PER_CALL;
 /** HTTP/2's initial connection window, which every connection has without asking. */
 const PROTOCOL_WINDOW_BYTES = 65_535;
 const HEALTH_PATH = "/grpc.health.v1.Health/";
@@ -206,6 +211,17 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     if (response instanceof http2.Http2ServerResponse) specGrpcMessageTrailers(response);
     connect(request, response);
   };
+  const allowances = new WeakMap<object, FreeAllowance>();
+  /** The free allowance of a request's connection (its HTTP/2 session, or its HTTP/1.1 socket). */
+  const allowanceOf = (request: http.IncomingMessage | http2.Http2ServerRequest): FreeAllowance => {
+    const connection = request instanceof http2.Http2ServerRequest ? request.stream.session : request.socket;
+    let allowance = allowances.get(connection ?? request);
+    if (!allowance) {
+      allowance = new FreeAllowance(FREE_BYTES_PER_CONNECTION);
+      allowances.set(connection ?? request, allowance);
+    }
+    return allowance;
+  };
   let hostCheck: HostCheck | undefined;
   // Every request passes here, whatever it carries: nothing a client sends may end the process,
   // so whatever throws is that request's failure (answered, reported once) and no one else's.
@@ -228,7 +244,8 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401);
         return;
       }
-      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget, refused);
+      const allowance = allowanceOf(request);
+      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget, allowance, refused);
       response.once("close", () => limits.stall.stop());
       const watcher = observer && observeCall(observer, request, response, onObserverError);
       if (watcher?.run) watcher.run(() => dispatch(request, response));
