@@ -35,13 +35,16 @@ afterEach(async () => {
 function rawPut(address: string): { session: http2.ClientHttp2Session; stream: http2.ClientHttp2Stream } {
   const { origin, socketPath } = parseGrpcAddress(address);
   const session = http2.connect(origin, socketPath ? { createConnection: () => net.connect(socketPath) } : {});
-  const stream = session.request({
+  return { session, stream: rawPutOn(session) };
+}
+
+function rawPutOn(session: http2.ClientHttp2Session): http2.ClientHttp2Stream {
+  return session.request({
     ":method": "POST",
     ":path": "/tvix.castore.v1.BlobService/Put",
     "content-type": "application/grpc",
     te: "trailers",
   });
-  return { session, stream };
 }
 
 /** Checks that the server aborted its writer after taking some bytes, and stored nothing. */
@@ -130,6 +133,38 @@ describe("cancelling many Puts at once", () => {
     expect(castore.backend.writersClosed).toBe(0);
     expect(castore.backend.blobCount).toBe(0);
     client.close();
+  });
+
+  it("connections broken while Puts wait for the byte budget: the clients' doing, nothing for onError", async () => {
+    // A broken connection fails a Put's body reads ("Premature close") before its stream's 'close'
+    // event, and a Put granted the budget in between read on: those were reported as internal
+    // errors (with a stack trace in the daemon's log).
+    const internal: unknown[] = [];
+    castore = await served("tcp", {
+      backend: new ObservedBlobService(),
+      server: { onError: (error) => internal.push(error), maxBufferedBytes: 4 * MiB },
+    });
+    const origin = castore.server.address.replace("grpc+", "");
+    const BREAK_AFTER_MS = [300, 100, 30];
+    for (let round = 1; round <= BREAK_AFTER_MS.length; round++) {
+      const sessions = Array.from({ length: 4 }, () => http2.connect(origin).on("error", () => {}));
+      const streams = sessions.flatMap((session) =>
+        Array.from({ length: 50 }, (_, i) => {
+          const stream = rawPutOn(session).on("error", () => {});
+          stream.write(blobChunkFrameHeader(2 * MiB));
+          stream.write(data.subarray(i, i + MiB));
+          return stream;
+        }),
+      );
+      // The connections break this long into the uploads (the scenario, not synchronisation: by
+      // then the budget, 2 MiB of data for 200 MiB sent, is spent and most Puts wait for it).
+      await sleep(BREAK_AFTER_MS[round - 1]);
+      for (const session of sessions) session.destroy();
+      await until(() => streams.every((stream) => stream.closed), "every stream closed");
+    }
+    await castore.server.close({ timeoutMs: 60_000 });
+    expect(internal).toEqual([]);
+    expect(castore.backend.blobCount).toBe(0);
   });
 });
 
