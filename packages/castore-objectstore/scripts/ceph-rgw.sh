@@ -13,7 +13,9 @@
 # - `ms mon client mode = crc`: radosgw defaults to "secure", which cannot work with `auth none`
 #   (it would retry silently for 300 s); every ceph command also runs under `timeout` for that reason.
 # - pg num 8 and `mon max pg per osd`: the ~7 pools the gateway creates must fit on one OSD.
-# - memstore keeps objects in RAM, capped by `memstore device bytes`; a small thread pool and one
+# - memstore keeps objects in RAM, capped by `memstore device bytes` (allocated as written). 8 GiB:
+#   the 1 GiB benchmark writes castore's and the raw SDK's copies each round, and a full OSD does
+#   not fail writes, it blocks them (a 3 GiB cap hung the benchmark). A small thread pool and one
 #   messenger thread keep the gateway modest on a shared 2-core machine.
 # - The memstore OSD ignores SIGTERM for seconds: the cluster is throwaway, so stop uses SIGKILL.
 set -euo pipefail
@@ -86,7 +88,7 @@ mon data = $dir/mon.a
 [osd]
 osd data = $dir/osd.\$id
 osd objectstore = memstore
-memstore device bytes = 3221225472
+memstore device bytes = 8589934592
 [client.rgw.x]
 ms mon client mode = crc
 rgw frontends = beast endpoint=127.0.0.1:$port
