@@ -1,11 +1,11 @@
-// What the daemon's metrics cost: gRPC Put and Read throughput of one blob (16 MiB; BENCH_BYTES to
+// What the daemon's metrics cost: gRPC Put and Read throughput of one blob (128 MiB; BENCH_BYTES to
 // change) and the rate of small Stat calls (where per-call bookkeeping shows most), with metrics on
 // and off in the same run.
 //
 // The machine is shared and has two cores: measured here, one daemon's CPU time for the same 16 MiB
 // Put ranged 30-160 ms from one Put to the next, and identical daemons differed by a third. So the
 // bench does not trust any single comparison; it pairs many and says how sure the result is:
-// - Rounds of fresh daemons (BENCH_ROUNDS, default 8): three started alike, `off` and `control`
+// - Rounds of fresh daemons (BENCH_ROUNDS, default 12): three started alike, `off` and `control`
 //   without metrics and `on` with --metrics-address, so no process's luck (where its memory landed,
 //   what its JIT did) decides the result. Each is warmed first (BENCH_WARMUP, default 3 of every
 //   operation, unmeasured): a fresh daemon's CPU per Put falls by half over its first few hundred MiB.
@@ -34,11 +34,13 @@ import { DaemonMetrics } from "../dist/daemon/metrics.js";
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
-const BYTES = Number(process.env.BENCH_BYTES ?? 16 * MiB);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+// 128 MiB blobs and 12 rounds (about 8 minutes): with 16 MiB and 8, one Put or Read lasted ~70 ms
+// and two identical daemons differed by up to 10%, too coarse to tell 3%.
+const BYTES = Number(process.env.BENCH_BYTES ?? 128 * MiB);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const REPS = Number(process.env.BENCH_REPS ?? 3);
-const STATS = Number(process.env.BENCH_STATS ?? 100);
+const STATS = Number(process.env.BENCH_STATS ?? 300);
 /** Within this of 1 is "no measurable cost" (the issue's figure: at most 3% apart). */
 const TOLERANCE = 0.03;
 const bin = join(import.meta.dirname, "..", "dist", "bin.js");
