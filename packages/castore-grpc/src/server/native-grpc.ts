@@ -79,6 +79,9 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
     limits.claim();
     const call = new AbortController();
     const cancel = () => call.abort(new AbortedError("the client cancelled the call or went away"));
+    // 'aborted' comes first when the client resets the stream or breaks the connection: the body's
+    // reads fail ("Premature close") before the stream's 'close', and must read as the cancellation.
+    request.once("aborted", cancel);
     request.stream.once("close", cancel);
     const shutdown = () => call.abort(new ClosedError("the server is shutting down"));
     options.shutdownSignal.addEventListener("abort", shutdown, { once: true });
@@ -97,9 +100,6 @@ export function createNativeBlobHandler(options: NativeBlobCallsOptions): Native
       .then(
         () => finish(response, null, record),
         (error: unknown) => {
-          // A reset stream fails the body's reads ("Premature close") before the stream's 'close'
-          // event: it is the client going away all the same, not a server fault.
-          if (request.aborted) cancel();
           // Once cancelled (by the client, a deadline, a stall or shutdown), whatever broke is a consequence.
           const failure = limited.aborted ? limited.reason : clientFault(error);
           if (failure instanceof ConnectError || isCastoreError(failure, "Aborted")) options.onClientError(failure);
