@@ -214,11 +214,12 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   const allowances = new WeakMap<object, FreeAllowance>();
   /** The free allowance of a request's connection (its HTTP/2 session, or its HTTP/1.1 socket). */
   const allowanceOf = (request: http.IncomingMessage | http2.Http2ServerRequest): FreeAllowance => {
-    const connection = request instanceof http2.Http2ServerRequest ? request.stream.session : request.socket;
-    let allowance = allowances.get(connection ?? request);
+    const connection =
+      (request instanceof http2.Http2ServerRequest ? request.stream.session : request.socket) ?? request;
+    let allowance = allowances.get(connection);
     if (!allowance) {
       allowance = new FreeAllowance(FREE_BYTES_PER_CONNECTION);
-      allowances.set(connection ?? request, allowance);
+      allowances.set(connection, allowance);
     }
     return allowance;
   };
