@@ -24,6 +24,7 @@ export {
   isIntegerInRange,
 } from "./integers.js";
 export { BaseBlobReader } from "./readers/base-reader.js";
+export type { OpenBlobStream } from "./readers/blob-stream-chunks.js";
 export { BytesReader, type BytesReaderOptions, verifyBytes } from "./readers/bytes-reader.js";
 export { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions } from "./readers/chunked-reader.js";
 export { ForwardSeeker, type ForwardSeekerOptions } from "./readers/forward-seeker.js";

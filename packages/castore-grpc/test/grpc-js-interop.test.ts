@@ -215,7 +215,7 @@ describe("castore's client against a grpc-js server", () => {
     }
   });
 
-  it("reads a blob the grpc-js server lists in chunks chunk by chunk: seeks anywhere, verifies each chunk", async () => {
+  it("reads a blob the grpc-js server lists in chunks: seeks anywhere chunk by chunk, streams it whole from the start, verifies each chunk", async () => {
     const sizes = [MiB, 1_500_000, 700_000, MiB + 3, BLOB_C.data.length - (2 * MiB + 2_200_003)];
     const reads: string[] = [];
     const chunkLists = new Map<string, { digest: Uint8Array; size: number }[]>();
@@ -231,17 +231,16 @@ describe("castore's client against a grpc-js server", () => {
     }
     blobs.set(BLOB_C.digest.toHex(), BLOB_C.data);
     chunkLists.set(BLOB_C.digest.toHex(), list);
-    // A chunk whose bytes the server serves wrong: only reads touching it fail.
+    // A chunk whose bytes the server serves wrong, on its own and within the whole blob: only reads
+    // touching it fail.
     const damaged = pseudoRandomBytes(1000, 5);
     const damagedDigest = await digestOf(damaged);
+    const damagedServed = damaged.map((byte, i) => (i === 500 ? byte ^ 1 : byte));
     const other = pseudoRandomBytes(1000, 6);
     const otherDigest = await digestOf(concatBytes([other, damaged]));
     blobs.set((await digestOf(other)).toHex(), other);
-    blobs.set(
-      damagedDigest.toHex(),
-      damaged.map((byte, i) => (i === 500 ? byte ^ 1 : byte)),
-    );
-    blobs.set(otherDigest.toHex(), concatBytes([other, damaged]));
+    blobs.set(damagedDigest.toHex(), damagedServed);
+    blobs.set(otherDigest.toHex(), concatBytes([other, damagedServed]));
     chunkLists.set(otherDigest.toHex(), [
       { digest: (await digestOf(other)).bytes, size: 1000 },
       { digest: damagedDigest.bytes, size: 1000 },
@@ -273,10 +272,13 @@ describe("castore's client against a grpc-js server", () => {
         checkBytes(concatBytes(pieces), expected, `bytes at ${position}`);
       }
       await reader.close();
-      // Every Read was of a chunk, never of the whole blob.
+      // After seeks, every Read was of a chunk, never of the whole blob.
       expect(reads.length).toBeGreaterThan(0);
       expect(reads).not.toContain(BLOB_C.digest.toHex());
-      checkBytes(await getBlob(client, BLOB_C.digest), BLOB_C.data, "BLOB_C read whole, chunk by chunk");
+      // A read from the start is one Read of the whole blob, cut into the listed chunks.
+      reads.length = 0;
+      checkBytes(await getBlob(client, BLOB_C.digest), BLOB_C.data, "BLOB_C read whole");
+      expect(reads).toEqual([BLOB_C.digest.toHex()]);
 
       const mixed = await client.openRead(otherDigest);
       if (!mixed) throw new Error("absent");
@@ -284,6 +286,12 @@ describe("castore's client against a grpc-js server", () => {
       const error = await mixed.read().catch((e: unknown) => e);
       expect(isIntegrity(error), String(error)).toBe(true);
       await mixed.close();
+      const seeking = await client.openRead(otherDigest);
+      if (!seeking) throw new Error("absent");
+      await seeking.seek(1500);
+      const seekError = await seeking.read().catch((e: unknown) => e);
+      expect(isIntegrity(seekError), String(seekError)).toBe(true);
+      await seeking.close();
     } finally {
       await client.close();
       await stop(server);

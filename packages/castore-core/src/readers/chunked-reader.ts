@@ -7,6 +7,7 @@ import { blake3, digestWith } from "../hashing/hash.js";
 import { checkInteger } from "../integers.js";
 import { raceAbort, throwIfAborted } from "../signal.js";
 import { BaseBlobReader } from "./base-reader.js";
+import { BlobStreamChunks, type OpenBlobStream } from "./blob-stream-chunks.js";
 import { pieceIndexAt } from "./piece-index.js";
 
 /** A chunk's bytes as a store hands them over: one array, ordered segments, or a stream. */
@@ -19,6 +20,14 @@ export interface ChunkedReaderOptions {
    * reader no longer needs the chunk (it was closed, or moved away from a prefetched chunk).
    */
   openChunk(chunk: ChunkMeta, signal: AbortSignal): Promise<ChunkBytes | undefined>;
+  /**
+   * Opens one stream of the whole blob (see `OpenBlobStream`). Given, a read from offset 0 takes its
+   * chunks from that stream, cut at the chunk boundaries and each verified as if fetched on its own,
+   * instead of fetching them one by one: for stores where a fetch is a round trip. A seek ends the
+   * stream (what it already delivers is still used); later chunks come from `openChunk`, and a seek
+   * back to 0 opens a new stream.
+   */
+  openBlobStream?: OpenBlobStream | undefined;
   /**
    * The most chunk fetches in flight at once (the one being read counts). Default 4.
    */
@@ -94,6 +103,9 @@ export class ChunkedReader extends BaseBlobReader {
   readonly #handOutViews: boolean;
   readonly #ownsChunks: boolean;
   readonly #onClose: ChunkedReaderOptions["onClose"];
+  readonly #openBlobStream: OpenBlobStream | undefined;
+  /** Where a read from offset 0 takes its chunks from, while it stays sequential. */
+  #blobStream: BlobStreamChunks | undefined;
   readonly #loads = new Map<number, ChunkLoad>();
   #blake3: Blake3Implementation | undefined;
   /** Index of the chunk the last read came from (-1 before the first read). */
@@ -126,6 +138,8 @@ export class ChunkedReader extends BaseBlobReader {
     this.#handOutViews = options.handOutViews ?? false;
     this.#ownsChunks = options.ownsChunks ?? false;
     this.#onClose = options.onClose;
+    this.#openBlobStream = options.openBlobStream;
+    this.#blobStream = this.#newBlobStream();
     this.#starts = [];
     let start = 0;
     for (const chunk of this.#chunks) {
@@ -172,6 +186,9 @@ export class ChunkedReader extends BaseBlobReader {
 
   protected async seekTo(target: number): Promise<void> {
     this.#sequential = false;
+    // The stream serves only reads in order from the start: a seek retires it, a seek to 0 starts over.
+    this.#blobStream?.retire();
+    this.#blobStream = target === 0 ? this.#newBlobStream() : undefined;
     // A full read restarts from 0; any other jump ends the proof of the whole blob.
     this.#dropBlobHasher();
     this.#verifiedEnd = false;
@@ -182,6 +199,7 @@ export class ChunkedReader extends BaseBlobReader {
   protected override async release(): Promise<void> {
     for (const load of this.#loads.values()) cancelLoad(load);
     this.#loads.clear();
+    this.#blobStream?.close();
     this.#dropBlobHasher();
     await this.#onClose?.();
   }
@@ -221,7 +239,7 @@ export class ChunkedReader extends BaseBlobReader {
   #load(index: number): void {
     if (this.#loads.has(index)) return;
     const controller = new AbortController();
-    const bytes = this.#fetchVerified(this.#chunks[index] as ChunkMeta, controller.signal);
+    const bytes = this.#fetchVerified(index, controller.signal);
     const load: ChunkLoad = { bytes, controller, settled: false };
     this.#inFlight++;
     const settle = () => {
@@ -234,8 +252,10 @@ export class ChunkedReader extends BaseBlobReader {
   }
 
   /** The chunk's bytes, checked against its size and digest. */
-  async #fetchVerified(chunk: ChunkMeta, signal: AbortSignal): Promise<Uint8Array> {
-    const source = await this.#openChunk(chunk, signal);
+  async #fetchVerified(index: number, signal: AbortSignal): Promise<Uint8Array> {
+    const chunk = this.#chunks[index] as ChunkMeta;
+    const fromStream = this.#blobStream?.take(index, chunk.size, signal);
+    const source = await (fromStream ?? this.#openChunk(chunk, signal));
     if (source === undefined) {
       throw new IntegrityError(`blob ${this.digest} is incomplete: its chunk ${chunk.digest} is missing`);
     }
@@ -246,6 +266,11 @@ export class ChunkedReader extends BaseBlobReader {
       );
     }
     return bytes;
+  }
+
+  #newBlobStream(): BlobStreamChunks | undefined {
+    const open = this.#openBlobStream;
+    return open && new BlobStreamChunks(this.digest, this.#chunks.length, open);
   }
 
   #hashHandedOut(position: number, bytes: Uint8Array): void {

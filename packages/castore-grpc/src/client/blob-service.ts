@@ -12,7 +12,7 @@ import {
   isIntegrity,
   isNotFound,
 } from "castore-core";
-import { abortedError, BaseBlobService, ForwardSeeker, raceAbort, verifyStream } from "castore-core/backend";
+import { abortedError, BaseBlobService, raceAbort } from "castore-core/backend";
 import { checkFlowControlOptions, type FlowControlOptions } from "../flow-control.js";
 import { ReadBlobRequestSchema, type BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
 import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
@@ -30,7 +30,7 @@ import { type GrpcEndpoint, parseGrpcAddress } from "./address.js";
 import { GrpcBlobWriter } from "./blob-writer.js";
 import { GrpcClientCall } from "./grpc-call.js";
 import { ReadStream } from "./read-stream.js";
-import { chunkListFromWire, failing, openRemoteBlob } from "./remote-read.js";
+import { chunkListFromWire, failing, type OpenedRead, openRemoteBlob } from "./remote-read.js";
 import { WindowedSessionManager } from "./session.js";
 
 export interface GrpcBlobServiceOptions extends FlowControlOptions {
@@ -135,20 +135,15 @@ export class GrpcBlobService extends BaseBlobService {
   }
 
   /**
-   * A chunked blob (two or more chunks) is read chunk by chunk, seekable and verified per chunk;
-   * anything else as one verified forward-only stream (see openRemoteBlob).
+   * A chunked blob (two or more chunks) is seekable and verified per chunk, read from the start through
+   * one Read of the whole blob; anything else is one verified forward-only stream (see openRemoteBlob).
    */
   protected openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
     return openRemoteBlob(
       digest,
       {
         chunks: (blob, chunksSignal) => this.#statChunks(blob, true, chunksSignal),
-        readChunk: async (chunk, chunkSignal) => (await this.#openRead(chunk.digest, chunkSignal))?.bytes,
-        openStream: async (blob, streamSignal) => {
-          const opened = await this.#openRead(blob, streamSignal);
-          if (!opened) return undefined;
-          return new ForwardSeeker(blob, verifyStream(opened.bytes, blob), { onClose: opened.cancel });
-        },
+        read: (blob, readSignal) => this.#openRead(blob, readSignal),
       },
       signal,
     );
@@ -175,10 +170,7 @@ export class GrpcBlobService extends BaseBlobService {
    * (unverified) and a function that cancels the call, or undefined when the blob is absent. The call
    * lives until the bytes are read or `cancel` is called; `signal` only bounds opening it.
    */
-  async #openRead(
-    digest: B3Digest,
-    signal: AbortSignal | undefined,
-  ): Promise<{ bytes: AsyncIterable<Uint8Array>; cancel: () => void } | undefined> {
+  async #openRead(digest: B3Digest, signal: AbortSignal | undefined): Promise<OpenedRead | undefined> {
     const cancel = new AbortController();
     const cancelOpen = () => cancel.abort();
     signal?.addEventListener("abort", cancelOpen, { once: true });

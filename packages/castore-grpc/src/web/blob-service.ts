@@ -8,17 +8,9 @@ import {
   isIntegrity,
   isNotFound,
 } from "castore-core";
-import {
-  abortedError,
-  BaseBlobService,
-  chunkSizesFor,
-  FastCdcChunker,
-  ForwardSeeker,
-  raceAbort,
-  verifyStream,
-} from "castore-core/backend";
+import { abortedError, BaseBlobService, chunkSizesFor, FastCdcChunker, raceAbort } from "castore-core/backend";
 import { type GrpcEndpoint, parseGrpcAddress } from "../client/address.js";
-import { chunkListFromWire, failing, openRemoteBlob } from "../client/remote-read.js";
+import { chunkListFromWire, failing, type OpenedRead, openRemoteBlob } from "../client/remote-read.js";
 import { BlobUploadService } from "../gen/castore/v1/upload_pb.js";
 import type { BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
 import { positiveInteger } from "../options.js";
@@ -102,20 +94,15 @@ export class GrpcWebBlobService extends BaseBlobService {
   }
 
   /**
-   * A chunked blob (two or more chunks) is read chunk by chunk, seekable and verified per chunk;
-   * anything else as one verified forward-only stream (see openRemoteBlob).
+   * A chunked blob (two or more chunks) is seekable and verified per chunk, read from the start through
+   * one Read of the whole blob; anything else is one verified forward-only stream (see openRemoteBlob).
    */
   protected openReadImpl(digest: B3Digest, signal: AbortSignal | undefined): Promise<BlobReader | undefined> {
     return openRemoteBlob(
       digest,
       {
         chunks: (blob, chunksSignal) => this.#statChunks(blob, true, this.#signal(chunksSignal)),
-        readChunk: async (chunk, chunkSignal) => (await this.#openRead(chunk.digest, chunkSignal))?.bytes,
-        openStream: async (blob, streamSignal) => {
-          const opened = await this.#openRead(blob, streamSignal);
-          if (!opened) return undefined;
-          return new ForwardSeeker(blob, verifyStream(opened.bytes, blob), { onClose: opened.cancel });
-        },
+        read: (blob, readSignal) => this.#openRead(blob, readSignal),
       },
       signal,
     );
@@ -126,10 +113,7 @@ export class GrpcWebBlobService extends BaseBlobService {
    * (unverified) and a function that cancels the call, or undefined when the blob is absent. The call
    * lives until the bytes are read or `cancel` is called; `signal` only bounds opening it.
    */
-  async #openRead(
-    digest: B3Digest,
-    signal: AbortSignal | undefined,
-  ): Promise<{ bytes: AsyncIterable<Uint8Array>; cancel: () => void } | undefined> {
+  async #openRead(digest: B3Digest, signal: AbortSignal | undefined): Promise<OpenedRead | undefined> {
     const cancel = new AbortController();
     const stopOpening = () => cancel.abort();
     signal?.addEventListener("abort", stopOpening, { once: true });
