@@ -1,6 +1,6 @@
-import { concatBytes, copyBytes } from "../bytes.js";
+import { copyBytes } from "../bytes.js";
 import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
-import type { B3Digest } from "../digest.js";
+import { B3Digest } from "../digest.js";
 import { IntegrityError } from "../errors.js";
 import type { Blake3Hasher, Blake3Implementation } from "../hashing/blake3.js";
 import { blake3, digestWith } from "../hashing/hash.js";
@@ -57,8 +57,17 @@ export interface ChunkedReaderOptions {
   onClose?: (() => Promise<void> | void) | undefined;
 }
 
+/**
+ * A verified chunk as held: the pieces it arrived in (not joined: joining cost a copy and a fresh
+ * allocation of every byte a remote read receives) and the offset of each in the chunk.
+ */
+interface HeldChunk {
+  readonly pieces: readonly Uint8Array[];
+  readonly starts: readonly number[];
+}
+
 interface ChunkLoad {
-  readonly bytes: Promise<Uint8Array>;
+  readonly bytes: Promise<HeldChunk>;
   readonly controller: AbortController;
   /** Set once `bytes` settled: the store is done with the signal, so dropping the load need not fire it. */
   settled: boolean;
@@ -170,16 +179,21 @@ export class ChunkedReader extends BaseBlobReader {
       this.#lastEnteredAtStart = enteredAtStart;
     }
     this.#lastIndex = index;
-    const bytes = await raceAbort(this.#enterChunk(index), signal);
+    const held = await raceAbort(this.#enterChunk(index), signal);
     const offset = position - (this.#starts[index] as number);
-    const length = Math.min(maxBytes, bytes.length - offset);
-    const reachesEnd = offset + length === bytes.length;
+    // A read returns bytes of one piece at most (reads may return fewer bytes than asked for).
+    const last = held.pieces.length - 1;
+    const piece = last === 0 ? 0 : pieceIndexAt(held.starts, offset);
+    const bytes = held.pieces[piece] as Uint8Array;
+    const pieceOffset = offset - (held.starts[piece] as number);
+    const length = Math.min(maxBytes, bytes.length - pieceOffset);
+    const reachesEnd = piece === last && pieceOffset + length === bytes.length;
     // A view of an owned chunk's last piece: the reader never reads from that chunk again.
     if (this.#ownsChunks && reachesEnd) this.#loads.delete(index);
     const out =
       this.#handOutViews || (this.#ownsChunks && reachesEnd)
-        ? bytes.subarray(offset, offset + length)
-        : copyBytes(bytes, offset, offset + length);
+        ? bytes.subarray(pieceOffset, pieceOffset + length)
+        : copyBytes(bytes, pieceOffset, pieceOffset + length);
     this.#hashHandedOut(position, out);
     return out;
   }
@@ -205,7 +219,7 @@ export class ChunkedReader extends BaseBlobReader {
   }
 
   /** Makes `index` the current chunk: drops what lies outside its read-ahead, starts fetches ahead. */
-  #enterChunk(index: number): Promise<Uint8Array> {
+  #enterChunk(index: number): Promise<HeldChunk> {
     const last = this.#lastAhead(index);
     for (const [loaded, load] of this.#loads) {
       if (loaded < index || loaded > last) {
@@ -252,20 +266,24 @@ export class ChunkedReader extends BaseBlobReader {
   }
 
   /** The chunk's bytes, checked against its size and digest. */
-  async #fetchVerified(index: number, signal: AbortSignal): Promise<Uint8Array> {
+  async #fetchVerified(index: number, signal: AbortSignal): Promise<HeldChunk> {
     const chunk = this.#chunks[index] as ChunkMeta;
     const fromStream = this.#blobStream?.take(index, chunk.size, signal);
     const source = await (fromStream ?? this.#openChunk(chunk, signal));
     if (source === undefined) {
       throw new IntegrityError(`blob ${this.digest} is incomplete: its chunk ${chunk.digest} is missing`);
     }
-    const bytes = await collectChunk(source, chunk, signal);
-    if (bytes.length !== chunk.size || !chunk.digest.equals(digestWith(this.#blake3 as Blake3Implementation, bytes))) {
+    const held = await collectChunk(source, chunk, signal);
+    const length = held.pieces.reduce((sum, piece) => sum + piece.length, 0);
+    if (
+      length !== chunk.size ||
+      !chunk.digest.equals(digestOfPieces(this.#blake3 as Blake3Implementation, held.pieces))
+    ) {
       throw new IntegrityError(
-        `chunk ${chunk.digest} of blob ${this.digest} is corrupt: its ${bytes.length} bytes do not hash to its digest`,
+        `chunk ${chunk.digest} of blob ${this.digest} is corrupt: its ${length} bytes do not hash to its digest`,
       );
     }
-    return bytes;
+    return held;
   }
 
   #newBlobStream(): BlobStreamChunks | undefined {
@@ -314,26 +332,36 @@ export class ChunkedReader extends BaseBlobReader {
   }
 }
 
-/** Gathers a chunk's bytes into one array, refusing to hold more than the chunk's size. */
-async function collectChunk(source: ChunkBytes, chunk: ChunkMeta, signal: AbortSignal): Promise<Uint8Array> {
-  if (source instanceof Uint8Array) return source;
-  const parts: Uint8Array[] = [];
+/** Gathers a chunk's pieces (empty ones dropped), refusing to hold more than the chunk's size. */
+async function collectChunk(source: ChunkBytes, chunk: ChunkMeta, signal: AbortSignal): Promise<HeldChunk> {
+  if (source instanceof Uint8Array) return { pieces: [source], starts: [0] };
+  const pieces: Uint8Array[] = [];
+  const starts: number[] = [];
   let total = 0;
-  const tooLong = () =>
-    new IntegrityError(`chunk ${chunk.digest} is corrupt: the store holds more than its ${chunk.size} bytes`);
-  if (Array.isArray(source)) {
-    for (const part of source as readonly Uint8Array[]) {
-      total += part.length;
-      if (total > chunk.size) throw tooLong();
-      parts.push(part);
+  const add = (piece: Uint8Array) => {
+    if (piece.length === 0) return;
+    if (total + piece.length > chunk.size) {
+      throw new IntegrityError(`chunk ${chunk.digest} is corrupt: the store holds more than its ${chunk.size} bytes`);
     }
+    pieces.push(piece);
+    starts.push(total);
+    total += piece.length;
+  };
+  if (Array.isArray(source)) {
+    for (const piece of source as readonly Uint8Array[]) add(piece);
   } else {
-    for await (const part of source as AsyncIterable<Uint8Array>) {
+    for await (const piece of source as AsyncIterable<Uint8Array>) {
       throwIfAborted(signal);
-      total += part.length;
-      if (total > chunk.size) throw tooLong();
-      parts.push(part);
+      add(piece);
     }
   }
-  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(parts);
+  return { pieces, starts };
+}
+
+/** The digest of a chunk's pieces, in order. */
+function digestOfPieces(implementation: Blake3Implementation, pieces: readonly Uint8Array[]): B3Digest {
+  if (pieces.length === 1) return digestWith(implementation, pieces[0] as Uint8Array);
+  const hasher = implementation.createHasher();
+  for (const piece of pieces) hasher.update(piece);
+  return B3Digest.fromBytes(hasher.digest());
 }

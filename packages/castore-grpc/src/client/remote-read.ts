@@ -63,9 +63,8 @@ export async function openRemoteBlob(
         else streamSignal.addEventListener("abort", opened.cancel, { once: true });
         return opened.bytes;
       },
-      // A chunk's bytes are the received pieces joined into a fresh array (or the one received
-      // piece, a view nobody else holds): the reader's own, so reads hand out views of it rather
-      // than a second copy of every byte.
+      // A chunk's bytes are the received pieces, views of buffers nobody else holds: the reader's
+      // own, so reads hand out views of them rather than a second copy of every byte.
       handOutViews: true,
     });
   }
