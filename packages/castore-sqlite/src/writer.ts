@@ -1,5 +1,5 @@
 import { type B3Digest, BackendError } from "castore-core";
-import { BaseBlobWriter, ChunkSplitter, concatBytes, type SplitChunk } from "castore-core/backend";
+import { BaseBlobWriter, ChunkSplitter, concatBytes, copyBytes, type SplitChunk } from "castore-core/backend";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
@@ -31,10 +31,10 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** Chunks are stored once this many bytes of them are queued. */
   readonly #batchBytesWanted: number;
   /** The first chunk, held until another follows it (else the blob is one piece, stored inline). */
-  #first: SplitChunk | undefined;
+  #first: StoredChunk | undefined;
   #chunksCut = 0;
   /** Chunks cut but not yet stored: stored together, one commit per batch (see BATCH_BYTES). */
-  #batch: { digest: Uint8Array; data: Uint8Array }[] = [];
+  #batch: StoredChunk[] = [];
   #batchBytes = 0;
   /** The upload pinning this blob's chunks, once a first chunk is stored. */
   #upload: number | undefined;
@@ -43,7 +43,9 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   constructor(store: Store) {
     super();
     this.#store = store;
-    this.#splitter = new ChunkSplitter(store.options.chunking, store.blake3);
+    // Borrowing: the chunk's bytes in the piece being written are views, joined into the row's value
+    // (one copy) rather than copied by the splitter and then joined again.
+    this.#splitter = new ChunkSplitter(store.options.chunking, store.blake3, { borrow: true });
     this.#step = store.options.chunking.maxSize;
     this.#batchBytesWanted = Math.min(MAX_BATCH_BYTES, 2 * store.options.chunking.avgSize);
   }
@@ -67,7 +69,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     const key = digest.unsafeBytes;
     if (this.#upload === undefined) {
       // One piece (or empty): one row and its use, one transaction.
-      const data = this.#first ? concatBytes(this.#first.segments) : EMPTY;
+      const data = this.#first?.data ?? EMPTY;
       this.#first = undefined;
       await this.#roomForWrite();
       const stored = sqliteCall("store a blob", () =>
@@ -136,23 +138,25 @@ export class SqliteBlobWriter extends BaseBlobWriter {
    * Returns whether a full batch is queued (to be stored before more chunks come).
    */
   #add(chunk: SplitChunk): boolean {
+    // Held past this write (until stored), so the row's value is an array of its own: a borrowed
+    // view is the caller's to reuse.
+    const row = { digest: chunk.digest.unsafeBytes, data: ownCopy(chunk.segments) };
     if (this.#chunksCut++ === 0) {
-      this.#first = chunk;
+      this.#first = row;
       return false;
     }
     if (this.#first) {
       this.#queue(this.#first);
       this.#first = undefined;
     }
-    this.#queue(chunk);
+    this.#queue(row);
     return this.#batchBytes >= this.#batchBytesWanted;
   }
 
   /** Queues one chunk for storing. */
-  #queue(chunk: SplitChunk): void {
-    // SQLite takes a value as one array: join the splitter's segments (most chunks are one or two).
-    this.#batch.push({ digest: chunk.digest.unsafeBytes, data: concatBytes(chunk.segments) });
-    this.#batchBytes += chunk.size;
+  #queue(row: StoredChunk): void {
+    this.#batch.push(row);
+    this.#batchBytes += row.data.length;
   }
 
   /**
@@ -173,6 +177,17 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     });
     this.#storedChunks += batch.length;
   }
+}
+
+/** A chunk as a row: its digest and its bytes as one array (SQLite takes a value as one array). */
+interface StoredChunk {
+  readonly digest: Uint8Array;
+  readonly data: Uint8Array;
+}
+
+/** The segments joined into a fresh array (also when there is one: it may be a borrowed view). */
+function ownCopy(segments: readonly Uint8Array[]): Uint8Array {
+  return segments.length === 1 ? copyBytes(segments[0] as Uint8Array) : concatBytes(segments);
 }
 
 function reclaimedError(upload: number): BackendError {
