@@ -1,28 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ChunkedReader, type ChunkedReaderOptions, FastCdcChunker } from "../src/backend.js";
-import { type ChunkMeta, digestOf, isAborted, isIntegrity, readAll } from "../src/index.js";
-import { xorshiftBytes } from "./support/xorshift.js";
+import { ChunkedReader, type ChunkedReaderOptions } from "../src/backend.js";
+import { isAborted, isIntegrity, readAll } from "../src/index.js";
+import { type ChunkedBlob, chunkedBlob, rejection, same } from "./support/chunked-blob.js";
 
-/** A blob cut with FastCDC at small sizes (many chunks), and a store holding its chunks by digest. */
-async function chunkedBlob(length: number, seed = 5) {
-  const data = xorshiftBytes(length, seed);
-  const chunker = new FastCdcChunker({ minSize: 256, avgSize: 1024, maxSize: 4096 });
-  const cuts = [...chunker.update(data), ...chunker.finish()];
-  const store = new Map<string, Uint8Array>();
-  const chunks: ChunkMeta[] = [];
-  let start = 0;
-  for (const cut of cuts) {
-    const bytes = data.slice(start, cut.end);
-    const digest = await digestOf(bytes);
-    store.set(digest.toHex(), bytes);
-    chunks.push({ digest, size: bytes.length });
-    start = cut.end;
-  }
-  return { data, digest: await digestOf(data), chunks, store };
-}
-
-type Blob = Awaited<ReturnType<typeof chunkedBlob>>;
+type Blob = ChunkedBlob;
 
 /**
  * A store that serves chunks one by one and the whole blob as one stream (in pieces of `pieceBytes`,
@@ -69,15 +51,6 @@ function open(blob: Blob, options: ChunkedReaderOptions): ChunkedReader {
   return new ChunkedReader(blob.digest, blob.data.length, blob.chunks, options);
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
-
 /** Reads `length` bytes (fewer at the end) from where the reader stands. */
 async function readBytes(reader: ChunkedReader, length: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -93,7 +66,7 @@ async function readBytes(reader: ChunkedReader, length: number): Promise<Uint8Ar
 
 describe("ChunkedReader with a stream of the whole blob", () => {
   it("reads from the start through one stream, cut at the chunk boundaries, fetching no chunk on its own", async () => {
-    const blob = await chunkedBlob(100_000);
+    const blob = await chunkedBlob(100_000, 5);
     expect(blob.chunks.length).toBeGreaterThan(20);
     const store = recordingStore(blob);
     const reader = open(blob, { ...store.options, window: 8 });
@@ -105,7 +78,7 @@ describe("ChunkedReader with a stream of the whole blob", () => {
   });
 
   it("reads no further ahead than the reader's read-ahead", async () => {
-    const blob = await chunkedBlob(100_000);
+    const blob = await chunkedBlob(100_000, 5);
     const store = recordingStore(blob);
     const reader = open(blob, { ...store.options, window: 3 });
     const first = await reader.read({ maxBytes: 10 });
@@ -119,7 +92,7 @@ describe("ChunkedReader with a stream of the whole blob", () => {
   });
 
   it("after a seek, fetches chunks on their own and cancels the stream; a seek to 0 streams again", async () => {
-    const blob = await chunkedBlob(60_000);
+    const blob = await chunkedBlob(60_000, 5);
     const store = recordingStore(blob);
     const reader = open(blob, { ...store.options, window: 4 });
     expect(same(await readBytes(reader, 5000), blob.data.subarray(0, 5000))).toBe(true);
@@ -173,7 +146,7 @@ describe("ChunkedReader with a stream of the whole blob", () => {
   });
 
   it("fails the reads that reach a chunk the stream delivers damaged, with Integrity", async () => {
-    const blob = await chunkedBlob(60_000);
+    const blob = await chunkedBlob(60_000, 5);
     const damaged = blob.data.slice();
     const victim = 10;
     const victimStart = blob.chunks.slice(0, victim).reduce((sum, chunk) => sum + chunk.size, 0);
@@ -187,7 +160,7 @@ describe("ChunkedReader with a stream of the whole blob", () => {
   });
 
   it("reports a stream shorter than the chunks, or a blob the store no longer has, as Integrity", async () => {
-    const blob = await chunkedBlob(20_000);
+    const blob = await chunkedBlob(20_000, 5);
     const short = recordingStore(blob, blob.data.subarray(0, 15_000));
     const shortError = await rejection(readAll(open(blob, short.options)));
     expect(isIntegrity(shortError)).toBe(true);
@@ -200,7 +173,7 @@ describe("ChunkedReader with a stream of the whole blob", () => {
   });
 
   it("a stream with bytes past the blob's end is cancelled once the last chunk is served", async () => {
-    const blob = await chunkedBlob(20_000);
+    const blob = await chunkedBlob(20_000, 5);
     const longer = new Uint8Array(blob.data.length + 5000);
     longer.set(blob.data);
     const store = recordingStore(blob, longer, 1000);
@@ -210,7 +183,7 @@ describe("ChunkedReader with a stream of the whole blob", () => {
   });
 
   it("a read whose signal fires keeps its place: the next read continues from the stream", async () => {
-    const blob = await chunkedBlob(40_000);
+    const blob = await chunkedBlob(40_000, 5);
     const store = recordingStore(blob);
     const reader = open(blob, { ...store.options, window: 4 });
     const head = await readBytes(reader, 2000);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions, FastCdcChunker } from "../src/backend.js";
+import { type ChunkBytes, ChunkedReader, type ChunkedReaderOptions } from "../src/backend.js";
 import {
   type B3Digest,
   type ChunkMeta,
@@ -11,40 +11,15 @@ import {
   isInvalidDigest,
   readAll,
 } from "../src/index.js";
-import { xorshiftBytes } from "./support/xorshift.js";
+import { type ChunkedBlob, chunkedBlob, rejection, same } from "./support/chunked-blob.js";
 
-/** A blob cut with FastCDC at small sizes (many chunks), and a store holding its chunks by digest. */
-async function chunkedBlob(length: number, seed = 7) {
-  const data = xorshiftBytes(length, seed);
-  const chunker = new FastCdcChunker({ minSize: 256, avgSize: 1024, maxSize: 4096 });
-  const cuts = [...chunker.update(data), ...chunker.finish()];
-  const store = new Map<string, Uint8Array>();
-  const chunks: ChunkMeta[] = [];
-  let start = 0;
-  for (const cut of cuts) {
-    const bytes = data.slice(start, cut.end);
-    const digest = await digestOf(bytes);
-    store.set(digest.toHex(), bytes);
-    chunks.push({ digest, size: bytes.length });
-    start = cut.end;
-  }
-  return { data, digest: await digestOf(data), chunks, store };
-}
-
-type Blob = Awaited<ReturnType<typeof chunkedBlob>>;
+type Blob = ChunkedBlob;
 
 function open(blob: Blob, options: Partial<ChunkedReaderOptions> = {}, chunks = blob.chunks): ChunkedReader {
   return new ChunkedReader(blob.digest, blob.data.length, chunks, {
     openChunk: async (chunk) => blob.store.get(chunk.digest.toHex()),
     ...options,
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
 }
 
 /** Reads [offset, offset + length) through a fresh reader. */
@@ -60,8 +35,6 @@ async function readRange(reader: ChunkedReader, offset: number, length: number):
   }
   return Buffer.concat(parts);
 }
-
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
 /** Lets every pending promise callback run (they are microtasks: one macrotask turn drains them all). */
 const settled = () => new Promise((resolve) => setImmediate(resolve));
