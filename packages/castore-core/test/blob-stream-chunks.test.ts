@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ChunkedReader, type ChunkedReaderOptions } from "../src/backend.js";
 import { isAborted, isIntegrity, readAll } from "../src/index.js";
-import { type ChunkedBlob, chunkedBlob, rejection, same } from "./support/chunked-blob.js";
+import { type ChunkedBlob, chunkedBlob, readBytes, rejection, same } from "./support/chunked-blob.js";
 
 type Blob = ChunkedBlob;
 
@@ -49,19 +49,6 @@ function recordingStore(blob: Blob, stream: Uint8Array = blob.data, pieceBytes =
 
 function open(blob: Blob, options: ChunkedReaderOptions): ChunkedReader {
   return new ChunkedReader(blob.digest, blob.data.length, blob.chunks, options);
-}
-
-/** Reads `length` bytes (fewer at the end) from where the reader stands. */
-async function readBytes(reader: ChunkedReader, length: number): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let left = length;
-  while (left > 0) {
-    const part = await reader.read({ maxBytes: left });
-    if (!part) break;
-    parts.push(part);
-    left -= part.length;
-  }
-  return Buffer.concat(parts);
 }
 
 describe("ChunkedReader with a stream of the whole blob", () => {

@@ -11,7 +11,7 @@ import {
   isInvalidDigest,
   readAll,
 } from "../src/index.js";
-import { type ChunkedBlob, chunkedBlob, rejection, same } from "./support/chunked-blob.js";
+import { type ChunkedBlob, chunkedBlob, readBytes, rejection, same } from "./support/chunked-blob.js";
 
 type Blob = ChunkedBlob;
 
@@ -25,15 +25,7 @@ function open(blob: Blob, options: Partial<ChunkedReaderOptions> = {}, chunks = 
 /** Reads [offset, offset + length) through a fresh reader. */
 async function readRange(reader: ChunkedReader, offset: number, length: number): Promise<Uint8Array> {
   await reader.seek(offset);
-  const parts: Uint8Array[] = [];
-  let left = length;
-  while (left > 0) {
-    const part = await reader.read({ maxBytes: left });
-    if (!part) break;
-    parts.push(part);
-    left -= part.length;
-  }
-  return Buffer.concat(parts);
+  return readBytes(reader, length);
 }
 
 /** Lets every pending promise callback run (they are microtasks: one macrotask turn drains them all). */

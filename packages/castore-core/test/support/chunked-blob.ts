@@ -1,5 +1,5 @@
 import { FastCdcChunker } from "../../src/backend.js";
-import { type ChunkMeta, digestOf } from "../../src/index.js";
+import { type BlobReader, type ChunkMeta, digestOf } from "../../src/index.js";
 import { xorshiftBytes } from "./xorshift.js";
 
 /** A blob cut with FastCDC at small sizes (many chunks), and a store holding its chunks by digest. */
@@ -31,4 +31,17 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
     () => undefined,
     (error: unknown) => error,
   );
+}
+
+/** Reads `length` bytes (fewer at the end) from where the reader stands. */
+export async function readBytes(reader: BlobReader, length: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let left = length;
+  while (left > 0) {
+    const part = await reader.read({ maxBytes: left });
+    if (!part) break;
+    parts.push(part);
+    left -= part.length;
+  }
+  return Buffer.concat(parts);
 }
