@@ -53,8 +53,12 @@ case $cmd in
 install)
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null; then exit 0; fi
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd uuid-runtime curl >/dev/null ||
-    { apt-get update >/dev/null && apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd uuid-runtime curl >/dev/null; }
+  # Another package's test setup may be installing at the same moment (the browser tests install
+  # chromium): wait for the dpkg lock instead of failing on it.
+  lock=(-o DPkg::Lock::Timeout=300)
+  apt-get "${lock[@]}" install -y --no-install-recommends radosgw ceph-mon ceph-osd uuid-runtime curl >/dev/null ||
+    { apt-get "${lock[@]}" update >/dev/null &&
+      apt-get "${lock[@]}" install -y --no-install-recommends radosgw ceph-mon ceph-osd uuid-runtime curl >/dev/null; }
   ;;
 start)
   dir=${2:?start needs DIR}; port=${3:?start needs RGW_PORT}; monport=${4:?start needs MON_PORT}
