@@ -7,7 +7,10 @@ export interface ObjectStoreBlobServiceOptions {
   readonly avgChunkSize?: number | undefined;
   /** Chunk uploads in flight per writer. Default 8. */
   readonly uploadConcurrency?: number | undefined;
-  /** Chunks a reader fetches ahead of the one being read. Default 4. */
+  /**
+   * Chunk fetches a reader keeps in flight. Default 4. Reading in order, it holds at most twice as
+   * many chunks past the one being read, so the fetches go on while the consumer catches up.
+   */
   readonly downloadConcurrency?: number | undefined;
   /** Key prefix inside the store ("" for none). */
   readonly prefix?: string | undefined;
