@@ -20,7 +20,7 @@
 // told apart from a gateway or a machine that was the limit for both.
 //
 // Usage: node bench/objectstore.bench.mjs [--size-mib=N] [--rounds=N] [--concurrency=N]
-// (default 1 GiB and 4 rounds, a few minutes; the gateway keeps objects in RAM, at most ~2 GiB here)
+// (default 1 GiB and 4 rounds, a few minutes; the gateway keeps objects in RAM, one system's GiB at a time)
 import { randomFillSync } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
