@@ -9,8 +9,17 @@
 //   castore  GrpcBlobService against serveBlobService: hand-framed zero-copy blob streams; the
 //            client verifies what it reads and hashes what it puts (BLAKE3), the server hashes
 //            what it receives, as castore's API requires
-// The castore rows go to the summary of `pnpm bench` (scripts/bench-results.mjs) as ratios to raw,
-// with the peak RSS of client and server (absolute, sampled every 20 ms) against 256 MiB.
+// The castore rows go to the summary of `pnpm bench` (scripts/bench-results.mjs) as ratios to raw.
+// Peak RSS, the summary's other castore rows (against 256 MiB), is measured apart, after the rounds:
+// for each direction and transport, one castore transfer of the whole blob between a fresh client
+// process (bench/castore-client.mjs) and a fresh server process running castore's server alone, so
+// each peak is what castore costs a process of its own, as a real client or daemon would have. The
+// bench process and the servers of the rounds have streamed raw and earlier rounds already, and
+// what those left behind would be counted as castore's. Each process reports its kernel
+// high-water mark (VmHWM; bench/peak-rss.mjs), which no sampling interval can miss. The table's
+// peak columns show each transport, the summary the worse one. BENCH_MEMORY=0 skips this pass;
+// BENCH_ONLY applies to it too. The table's RSS+ columns are growth during the best round, sampled
+// every 20 ms in the processes of the rounds.
 // Run with `pnpm bench` at the root (or `pnpm --filter castore-grpc bench` after a build).
 import { fork } from "node:child_process";
 import { once } from "node:events";
@@ -24,7 +33,7 @@ import { recordResult } from "../../../scripts/bench-results.mjs";
 import { WindowedSessionManager } from "../dist/client/session.js";
 import { openConnectionWindow, receiveSettings } from "../dist/flow-control.js";
 import { BlobService as ConnectBlobService } from "../dist/gen/tvix/castore/v1/castore_pb.js";
-import { GrpcBlobService } from "../dist/index.js";
+import { castorePut, castoreRead } from "./castore-client.mjs";
 
 const MiB = 1 << 20;
 const total = Number(process.env.BENCH_BYTES ?? 1024 * MiB);
@@ -32,16 +41,23 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 // For profiling one case: BENCH_ONLY="unix put castore" runs only the rows whose key contains it.
 const only = process.env.BENCH_ONLY ?? "";
 const kinds = process.env.BENCH_CONNECT === "1" ? ["raw", "connect", "castore"] : ["raw", "castore"];
+const memoryPass = process.env.BENCH_MEMORY !== "0";
 if (!Number.isSafeInteger(total / MiB) || total <= 0) throw new Error("BENCH_BYTES must be a multiple of 1 MiB");
 const blocks = total / MiB;
 const block = pseudoRandomBytes(MiB, 42); // the same bytes the servers send
 
-const server = fork(new URL("./servers.mjs", import.meta.url), { env: { ...process.env, BENCH_BYTES: String(total) } });
-const [{ addresses, digest }] = await once(server, "message");
+const env = { ...process.env, BENCH_BYTES: String(total) };
+/** Forks bench/servers.mjs with the servers `names`; resolves to it once it listens. */
+async function forkServers(names) {
+  const child = fork(new URL("./servers.mjs", import.meta.url), names, { env });
+  const [{ addresses, digest }] = await once(child, "message");
+  return { child, addresses, digest };
+}
+const { child: server, addresses, digest } = await forkServers(["raw", "connect", "castore"]);
 const bigDigest = B3Digest.parse(digest);
-const ask = async (message) => {
-  server.send(message);
-  const [reply] = await once(server, "message");
+const ask = async (message, child = server) => {
+  child.send(message);
+  const [reply] = await once(child, "message");
   return reply;
 };
 
@@ -114,27 +130,8 @@ const runs = {
     },
   },
   castore: {
-    async read(_transport, address) {
-      const client = new GrpcBlobService(address);
-      const reader = await client.openRead(bigDigest);
-      let received = 0;
-      for (;;) {
-        const chunk = await reader.read();
-        if (chunk === undefined) break;
-        received += chunk.length;
-      }
-      await client.close();
-      return received;
-    },
-    async put(_transport, address) {
-      const client = new GrpcBlobService(address);
-      const writer = await client.openWrite();
-      for (let i = 0; i < blocks; i++) await writer.write(block);
-      const stored = await writer.close();
-      if (!stored.equals(bigDigest)) throw new Error("put stored the wrong digest");
-      await client.close();
-      return writer.bytesWritten;
-    },
+    read: (_transport, address) => castoreRead(address, bigDigest),
+    put: (_transport, address) => castorePut(address, bigDigest, block, blocks),
   },
 };
 
@@ -167,26 +164,60 @@ for (let round = 0; round < rounds; round++) {
           gbps,
           client: clientPeak - clientStart,
           server: serverPeak - serverStart,
-          clientPeak,
-          serverPeak,
           clientCpu: cpuMs(clientCpu),
           serverCpu: cpuMs(serverCpuEnd) - cpuMs(serverCpuStart),
         };
         const previous = best.get(key);
         if (!previous || previous.gbps < gbps) best.set(key, row);
-        // Peak memory is the worst of the rounds, not the best round's.
-        const kept = best.get(key);
-        kept.worstClientPeak = Math.max(previous?.worstClientPeak ?? 0, clientPeak);
-        kept.worstServerPeak = Math.max(previous?.worstServerPeak ?? 0, serverPeak);
       }
     }
   }
 }
 server.send("exit");
+await once(server, "exit");
+
+/**
+ * One castore transfer of the whole blob in a fresh client process against a fresh server process
+ * with castore's server alone; resolves to the peak RSS of each.
+ */
+async function freshPeaks(transport, direction) {
+  const { child: servers, addresses } = await forkServers(["castore"]);
+  try {
+    const client = fork(
+      new URL("./castore-client.mjs", import.meta.url),
+      [direction, addresses.castore[transport], digest],
+      { env },
+    );
+    const exited = once(client, "exit").then(([code]) => {
+      throw new Error(`castore ${direction} client exited with ${code} before reporting`);
+    });
+    const [{ moved, peakRss }] = await Promise.race([once(client, "message"), exited]);
+    exited.catch(() => {}); // it exits once it has reported
+    if (moved !== total) throw new Error(`castore ${direction} moved ${moved} bytes, expected ${total}`);
+    const { processPeak } = await ask("peak", servers);
+    return { client: peakRss, server: processPeak };
+  } finally {
+    servers.send("exit");
+    await once(servers, "exit");
+  }
+}
+
+const peaks = new Map(); // "transport direction" → { client, server }: bytes, VmHWM of fresh processes
+if (memoryPass) {
+  for (const transport of ["tcp", "unix"]) {
+    for (const direction of ["read", "put"]) {
+      if (!`${transport} ${direction} castore`.includes(only)) continue;
+      peaks.set(`${transport} ${direction}`, await freshPeaks(transport, direction));
+    }
+  }
+}
 
 const mib = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
 console.log(`one ${mib(total)} blob, best of ${rounds} rounds, GB/s and ratio to raw node:http2 in this run`);
-console.log("CPU time per GiB and peak RSS growth in the best round, of the client and the server process");
+console.log("CPU time per GiB and peak RSS growth (RSS+) in the best round, of the client and the server process");
+if (peaks.size > 0) {
+  console.log("castore's peak RSS: one transfer in a fresh client process against a fresh server process (VmHWM)");
+}
 const rows = [];
 for (const transport of ["tcp", "unix"]) {
   for (const direction of ["read", "put"]) {
@@ -201,6 +232,7 @@ for (const transport of ["tcp", "unix"]) {
         serverCpu,
       } = best.get(`${transport} ${direction} ${kind}`);
       const perGiB = (ms) => `${Math.round((ms * 1024 * MiB) / total)} ms`;
+      const peak = kind === "castore" ? peaks.get(`${transport} ${direction}`) : undefined;
       rows.push({
         transport,
         direction,
@@ -211,6 +243,10 @@ for (const transport of ["tcp", "unix"]) {
         "server CPU/GiB": perGiB(serverCpu),
         "client RSS+": mib(client),
         "server RSS+": mib(serverGrowth),
+        ...(peaks.size > 0 && {
+          "client peak": peak ? mib(peak.client) : "-",
+          "server peak": peak ? mib(peak.server) : "-",
+        }),
       });
     }
   }
@@ -224,10 +260,12 @@ for (const transport of ["tcp", "unix"]) {
   for (const direction of ["read", "put"]) {
     const castore = best.get(`${transport} ${direction} castore`);
     const raw = best.get(`${transport} ${direction} raw`);
-    if (!castore) continue;
-    worstPeak[direction].client = Math.max(worstPeak[direction].client, castore.worstClientPeak);
-    worstPeak[direction].server = Math.max(worstPeak[direction].server, castore.worstServerPeak);
-    if (!raw) continue;
+    const peak = peaks.get(`${transport} ${direction}`);
+    if (peak) {
+      worstPeak[direction].client = Math.max(worstPeak[direction].client, peak.client);
+      worstPeak[direction].server = Math.max(worstPeak[direction].server, peak.server);
+    }
+    if (!castore || !raw) continue;
     recordResult({
       path: `gRPC ${directionName[direction]}, ${transportName[transport]}`,
       value: castore.gbps,

@@ -2,8 +2,10 @@
 // Connect as shipped, and castore's server, each on loopback TCP and on a unix socket, all with
 // the same HTTP/2 windows. castore's server fronts a synthetic BlobService that holds one big blob
 // (a pseudo-random MiB repeated) and whose writer hashes and drops what it gets, so the figures
-// are the transport's, plus the hashing castore's API requires.
-import { mkdtempSync } from "node:fs";
+// are the transport's, plus the hashing castore's API requires. Arguments name the servers to start
+// (raw, connect, castore), all three by default: the bench's memory pass forks one with castore's
+// alone, so that its peak RSS is castore's.
+import { mkdtempSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,11 +16,13 @@ import { pseudoRandomBytes } from "castore-fixtures";
 import { openConnectionWindow, receiveSettings } from "../dist/flow-control.js";
 import { BlobService as ConnectBlobService } from "../dist/gen/tvix/castore/v1/castore_pb.js";
 import { serveBlobService } from "../dist/index.js";
+import { processPeakRss } from "./peak-rss.mjs";
 
 const total = Number(process.env.BENCH_BYTES);
 const MiB = 1 << 20;
 const block = pseudoRandomBytes(MiB, 42);
 const blocks = total / MiB;
+const kinds = process.argv.length > 2 ? process.argv.slice(2) : ["raw", "connect", "castore"];
 
 const hasher = (await blake3()).createHasher();
 for (let i = 0; i < blocks; i++) hasher.update(block);
@@ -103,21 +107,26 @@ function listen(server, where) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "castore-grpc-bench-"));
+// Not left behind in tmp: the memory pass of the bench forks a server per transfer.
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 const addresses = {};
 for (const [name, make] of [
   ["raw", rawServer],
   ["connect", connectServer],
 ]) {
+  if (!kinds.includes(name)) continue;
   const tcp = make();
   await listen(tcp, { host: "127.0.0.1", port: 0 });
   const unix = make();
   await listen(unix, { path: join(dir, `${name}.sock`) });
   addresses[name] = { tcp: `http://127.0.0.1:${tcp.address().port}`, unix: join(dir, `${name}.sock`) };
 }
-const service = new SyntheticBlobService();
-const castoreTcp = await serveBlobService(service, { listen: { port: 0 } });
-const castoreUnix = await serveBlobService(service, { listen: { path: join(dir, "castore.sock") } });
-addresses.castore = { tcp: castoreTcp.address, unix: castoreUnix.address };
+if (kinds.includes("castore")) {
+  const service = new SyntheticBlobService();
+  const castoreTcp = await serveBlobService(service, { listen: { port: 0 } });
+  const castoreUnix = await serveBlobService(service, { listen: { path: join(dir, "castore.sock") } });
+  addresses.castore = { tcp: castoreTcp.address, unix: castoreUnix.address };
+}
 
 let peakRss = 0;
 setInterval(() => {
@@ -130,7 +139,12 @@ process.on("message", (message) => {
     peakRss = process.memoryUsage.rss();
     process.send({ peakRss, cpu: process.cpuUsage() });
   } else if (message === "peak") {
-    process.send({ peakRss: Math.max(peakRss, process.memoryUsage.rss()), cpu: process.cpuUsage() });
+    // peakRss since the last reset, sampled; processPeak since the process started (VmHWM).
+    process.send({
+      peakRss: Math.max(peakRss, process.memoryUsage.rss()),
+      cpu: process.cpuUsage(),
+      processPeak: processPeakRss(),
+    });
   } else if (message === "exit") {
     process.exit(0);
   }
