@@ -9,7 +9,11 @@
 import { createReadStream, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { primeMallocThresholds } from "castore-core/node";
 import { openSqliteBlobService } from "../dist/index.js";
+
+// As the castore command does before any blob moves (see primeMallocThresholds).
+primeMallocThresholds();
 
 const [source, bytesArg, dir] = process.argv.slice(2);
 const bytes = Number(bytesArg);
