@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ChunkedReader, type ChunkedReaderOptions } from "../src/backend.js";
-import { isAborted, isIntegrity, readAll } from "../src/index.js";
+import { type ChunkMeta, isAborted, isIntegrity, readAll } from "../src/index.js";
 import { type ChunkedBlob, chunkedBlob, readBytes, rejection, same } from "./support/chunked-blob.js";
 
 type Blob = ChunkedBlob;
@@ -94,6 +94,44 @@ describe("ChunkedReader with a stream of the whole blob", () => {
     expect(store.streams).toHaveLength(2);
     expect(store.streams[1]).toEqual({ read: blob.data.length, ended: true, cancelled: false });
     expect(store.fetched.length).toBe(fetchedBefore);
+    await reader.close();
+  });
+
+  it("cancels a retired stream as soon as the claims left are all abandoned, reading none of their bytes", async () => {
+    const blob = await chunkedBlob(30_000, 9);
+    const [first, second] = blob.chunks as [ChunkMeta, ChunkMeta];
+    let cancelled = false;
+    let releaseSecond: () => void = () => {};
+    const secondHeld = new Promise<void>((resolve) => {
+      releaseSecond = resolve;
+    });
+    const reader = open(blob, {
+      window: 3,
+      openChunk: async (chunk) => blob.store.get(chunk.digest.toHex()),
+      // Chunk 0 at once, chunk 1 when released, then nothing until cancelled.
+      openBlobStream: async (signal) => {
+        const aborted = new Promise((resolve) => signal.addEventListener("abort", resolve));
+        signal.addEventListener("abort", () => {
+          cancelled = true;
+        });
+        return (async function* () {
+          yield blob.data.slice(0, first.size);
+          await secondHeld;
+          yield blob.data.slice(first.size, first.size + second.size);
+          await aborted;
+          throw signal.reason;
+        })();
+      },
+    });
+    await readBytes(reader, 1); // claims chunks 0, 1 and 2 from the stream
+    const into = first.size + 10;
+    await reader.seek(into); // retires the stream: chunk 1's claim is still wanted
+    const reading = readBytes(reader, 5); // abandons chunk 2's claim while chunk 1's waits
+    releaseSecond();
+    expect(same(await reading, blob.data.subarray(into, into + 5))).toBe(true);
+    // Found by the property below: the stream waited for chunk 2's bytes, only to throw them away,
+    // and stayed open even after the reader closed.
+    expect(cancelled).toBe(true);
     await reader.close();
   });
 

@@ -106,6 +106,9 @@ export class BlobStreamChunks {
         this.#claims.shift();
         if (claim.signal.aborted) claim.reject(abortedError(claim.signal));
         else claim.resolve(pieces);
+        // The claims left may all be abandoned already: their aborts came while this one was still
+        // wanted, so nothing cancelled the stream then. Reading their bytes would only throw them away.
+        if (this.#claims.length > 0) this.#closeIfUnneeded();
       }
     } finally {
       this.#pumping = false;
