@@ -9,6 +9,18 @@ export const SCHEMA_VERSION = 3;
 export const PAGE_SIZE = 65536;
 /** Page cache per connection, in KiB. */
 const PAGE_CACHE_KIB = 16 * 1024;
+/**
+ * A writing connection checkpoints once the log holds this many pages (256 MiB), not SQLite's
+ * default 1000 (64 MiB at this page size): every checkpoint syncs the database file, and a quarter
+ * as many made a durable 1 GiB put about 15% faster (4.5–4.9 s against 5.1–5.7 s, alternating runs).
+ */
+export const WAL_CHECKPOINT_PAGES = 4096;
+/**
+ * When the log starts over, its file is cut back to this size: a reader that kept a checkpoint from
+ * finishing may have let it grow past the checkpoint point. Not smaller: a file cut back further
+ * must be grown again (blocks allocated anew) every cycle, which cost most of the gain above.
+ */
+export const WAL_KEPT_BYTES = WAL_CHECKPOINT_PAGES * PAGE_SIZE;
 
 /**
  * The tables of version 2: chunks stored once by digest, shared between blobs.
@@ -145,6 +157,10 @@ export function prepareDatabase(db: Database, readonly: boolean, file: string): 
   if (!readonly && db.pragma("journal_mode", { simple: true }) !== "wal") db.pragma("journal_mode = WAL");
   // A bound on the page cache in bytes, whatever the page size (chunk bytes mostly pass through it once).
   db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
+  if (!readonly) {
+    db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
+    db.pragma(`journal_size_limit = ${WAL_KEPT_BYTES}`);
+  }
 }
 
 function needsUpgrade(db: Database): boolean {

@@ -1,0 +1,47 @@
+// How far the write-ahead log grows: a writing connection checkpoints every WAL_CHECKPOINT_PAGES
+// pages (fewer syncs of the database file on a big put), and cuts the log file back to
+// WAL_KEPT_BYTES once a checkpoint lets it start over.
+import { statSync } from "node:fs";
+import type { BlobService } from "castore-core";
+import { pseudoRandomBytes } from "castore-fixtures";
+import { describe, expect, it } from "vitest";
+import { openSqliteBlobService } from "../src/index.js";
+import { PAGE_SIZE, WAL_CHECKPOINT_PAGES, WAL_KEPT_BYTES } from "../src/schema.js";
+import { tempFile } from "./support/temp.js";
+
+const MiB = 1 << 20;
+
+/** Puts one blob of 1 MiB of pseudo-random bytes (distinct per seed: nothing deduplicates). */
+async function putOneMiB(service: BlobService, seed: number): Promise<void> {
+  const writer = await service.openWrite();
+  await writer.write(pseudoRandomBytes(MiB, seed));
+  await writer.close();
+}
+
+const walSize = (file: string) => statSync(`${file}-wal`).size;
+
+describe("the write-ahead log", () => {
+  it("grows past SQLite's default checkpoint point, and is cut back once a checkpoint resets it", async () => {
+    const checkpointBytes = WAL_CHECKPOINT_PAGES * PAGE_SIZE;
+    const file = tempFile();
+    const service = await openSqliteBlobService(file);
+    try {
+      // Blob after blob until the log file shrinks: a checkpoint let it start over and cut it back.
+      // Each commit also logs the index pages it touched, so the log fills faster than the blobs.
+      let largest = 0;
+      let afterShrink: number | undefined;
+      for (let seed = 1; afterShrink === undefined && seed <= (2 * checkpointBytes) / MiB; seed++) {
+        await putOneMiB(service, seed);
+        const size = walSize(file);
+        if (size < largest) afterShrink = size;
+        largest = Math.max(largest, size);
+      }
+      // SQLite's default (1000 pages, 64 MiB here) would have started over at 64 MiB.
+      expect(largest).toBeGreaterThan(2 * 1000 * PAGE_SIZE);
+      expect(afterShrink).toBeDefined();
+      expect(afterShrink).toBeLessThanOrEqual(WAL_KEPT_BYTES);
+    } finally {
+      await service.close();
+    }
+  });
+});
