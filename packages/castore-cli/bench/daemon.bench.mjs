@@ -9,11 +9,12 @@
 // Run with `pnpm bench` at the root (or `pnpm --filter castore-cli bench` after a build).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { recordResult } from "../../../scripts/bench-results.mjs";
+import { procStatusBytes } from "../../../scripts/process-memory.mjs";
 
 const MiB = 1 << 20;
 const BYTES = Number(process.env.BENCH_BYTES ?? 1024 * MiB);
@@ -22,14 +23,7 @@ const bin = join(import.meta.dirname, "..", "dist", "bin.js");
 const base = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "castore-daemon-bench-"));
 
 /** Peak resident set of a live process in bytes (VmHWM), or NaN where /proc is absent. */
-function peakRss(pid) {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) * 1024 : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
+const peakRss = (pid) => procStatusBytes("VmHWM", pid) ?? Number.NaN;
 /** Forgets a process's peak, so the next VmHWM is the peak from now on (Linux). */
 function resetPeakRss(pid) {
   try {

@@ -5,8 +5,8 @@
 import { realpathSync } from "node:fs";
 import { B3Digest } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
+import { processPeakRss } from "../../../scripts/process-memory.mjs";
 import { GrpcBlobService } from "../dist/index.js";
-import { processPeakRss } from "./peak-rss.mjs";
 
 /** Reads the blob `digest` from `address` to the end; returns the bytes read. */
 export async function castoreRead(address, digest) {

@@ -16,7 +16,7 @@
 // each peak is what castore costs a process of its own, as a real client or daemon would have. The
 // bench process and the servers of the rounds have streamed raw and earlier rounds already, and
 // what those left behind would be counted as castore's. Each process reports its kernel
-// high-water mark (VmHWM; bench/peak-rss.mjs), which no sampling interval can miss. The table's
+// high-water mark (VmHWM; scripts/process-memory.mjs), which no sampling interval can miss. The table's
 // peak columns show each transport, the summary the worse one. BENCH_MEMORY=0 skips this pass;
 // BENCH_ONLY applies to it too. The table's RSS+ columns are growth during the best round, sampled
 // every 20 ms in the processes of the rounds.

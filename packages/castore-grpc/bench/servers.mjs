@@ -13,10 +13,10 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { B3Digest, blake3 } from "castore-core";
 import { BaseBlobService, BaseBlobWriter, ForwardSeeker } from "castore-core/backend";
 import { pseudoRandomBytes } from "castore-fixtures";
+import { processPeakRss } from "../../../scripts/process-memory.mjs";
 import { openConnectionWindow, receiveSettings } from "../dist/flow-control.js";
 import { BlobService as ConnectBlobService } from "../dist/gen/tvix/castore/v1/castore_pb.js";
 import { serveBlobService } from "../dist/index.js";
-import { processPeakRss } from "./peak-rss.mjs";
 
 const total = Number(process.env.BENCH_BYTES);
 const MiB = 1 << 20;

@@ -6,10 +6,11 @@
 // Prints one JSON line.
 //
 // Usage: node bench/local-child.mjs SOURCE BYTES DIR
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { primeMallocThresholds } from "castore-core/node";
+import { processPeakRss } from "../../../scripts/process-memory.mjs";
 import { openSqliteBlobService } from "../dist/index.js";
 
 // As the castore command does before any blob moves (see primeMallocThresholds).
@@ -18,11 +19,8 @@ primeMallocThresholds();
 const [source, bytesArg, dir] = process.argv.slice(2);
 const bytes = Number(bytesArg);
 
-/** Peak RSS in MiB: Linux's VmHWM (getrusage's maxRSS survives exec, so a child would report its parent's). */
-function peakRssMiB() {
-  const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
-  return kib ? Number(kib) / 1024 : process.resourceUsage().maxRSS / 1024;
-}
+/** Peak RSS in MiB (VmHWM: getrusage's maxRSS survives exec, so a child would report its parent's). */
+const peakRssMiB = () => processPeakRss() / (1 << 20);
 
 function cpuSeconds(since) {
   const used = process.cpuUsage(since);
