@@ -24,6 +24,7 @@ export function primeMallocThresholds(): void {
   if (primed) return;
   primed = true;
   // transfer(0) releases the memory now rather than at some later collection: the release is what
-  // raises the thresholds.
-  new ArrayBuffer(PRIMING_BYTES).transfer(0);
+  // raises the thresholds. A runtime without it (older than Node 21) goes without the priming.
+  const buffer = new ArrayBuffer(PRIMING_BYTES);
+  if (typeof buffer.transfer === "function") buffer.transfer(0);
 }

@@ -44,3 +44,16 @@ describe.skipIf(!glibc)("primeMallocThresholds (glibc)", () => {
     expect(primed).toBeLessThan(plain / 10);
   });
 });
+
+it("primeMallocThresholds does nothing on a runtime without ArrayBuffer.prototype.transfer (older than Node 21)", () => {
+  const program = `
+    delete ArrayBuffer.prototype.transfer;
+    const { primeMallocThresholds } = await import("castore-core/node");
+    primeMallocThresholds();
+    console.log("ok");`;
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", program], {
+    cwd: packageDir,
+    encoding: "utf8",
+  });
+  expect(out.trim()).toBe("ok");
+});
