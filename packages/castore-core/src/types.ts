@@ -51,7 +51,10 @@ export interface BlobReader extends AsyncIterable<Uint8Array>, AsyncDisposable {
 export interface BlobWriter extends AsyncDisposable {
   /** Bytes accepted so far. */
   readonly bytesWritten: number;
-  /** Appends bytes. The caller may reuse its buffers once the promise resolves. */
+  /**
+   * Appends bytes. The caller may reuse its buffers once the promise resolves, and an iterable may
+   * reuse the buffer behind each piece once the writer asks it for the next one.
+   */
   write(data: BytesInput, options?: SignalOptions): Promise<void>;
   /** Finishes the blob and returns its digest. */
   close(options?: SignalOptions): Promise<B3Digest>;
