@@ -1,23 +1,26 @@
 import { fstatSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { addAbortSignal, type Readable } from "node:stream";
+import { readFilePieces } from "castore-core/node";
 import { UsageError } from "./errors.js";
 
-/** Bytes to store: a stream, its size when it is known (a regular file), and a name for messages. */
+/** Bytes to store: their pieces, their size when it is known (a regular file), and a name for messages. */
 export interface Input {
-  readonly stream: Readable;
+  /** Each piece is valid until the next is asked for (a file's are read into reused buffers). */
+  readonly pieces: AsyncIterable<Uint8Array>;
   readonly size: number | undefined;
   readonly name: string;
   /** Ends the stream and releases what it holds (a file's descriptor is closed when this resolves). */
   close(): Promise<void>;
 }
 
-const CHUNK_SIZE = 1 << 20;
+const PIECE_BYTES = 1 << 20;
 
 /**
  * Opens what `castore put` stores: FILE, or stdin for `-` or no argument. Stdin that is a terminal
  * is refused unless asked for with `-`, so a bare `castore put` does not sit waiting for typing.
- * The stream is destroyed when `signal` fires, so an interrupt also ends a read that is waiting.
+ * Stdin, pipes and devices come as a stream that is destroyed when `signal` fires, so an interrupt
+ * also ends a read that is waiting; a regular file's reads never wait.
  */
 export async function openInput(
   file: string | undefined,
@@ -29,7 +32,7 @@ export async function openInput(
       throw new UsageError("no FILE given and stdin is a terminal: name a FILE, pipe data in, or pass '-' to type it");
     }
     const stream = addAbortSignal(signal, stdin);
-    return { stream, size: regularFileSize(0), name: "stdin", close: async () => void stream.destroy() };
+    return { pieces: stream, size: regularFileSize(0), name: "stdin", close: async () => void stream.destroy() };
   }
   const handle = await open(file, "r").catch((error: unknown) => {
     // No `cause`: the reason is already in the message, and error lines repeat causes.
@@ -38,12 +41,23 @@ export async function openInput(
   try {
     const stats = await handle.stat();
     if (stats.isDirectory()) throw new Error(`cannot read ${file}: it is a directory`);
-    const stream = addAbortSignal(signal, handle.createReadStream({ highWaterMark: CHUNK_SIZE }));
+    if (stats.isFile()) {
+      // A regular file never leaves a read waiting, and two reused buffers spare the garbage
+      // collector a fresh one per MiB (see readFilePieces); closing waits for a read in progress.
+      return {
+        pieces: readFilePieces(handle, { bufferBytes: PIECE_BYTES }),
+        size: stats.size,
+        name: file,
+        close: () => handle.close(),
+      };
+    }
+    // A pipe or device may wait for input indefinitely: a stream, destroyed when `signal` fires.
+    const stream = addAbortSignal(signal, handle.createReadStream({ highWaterMark: PIECE_BYTES }));
     const close = async () => {
       stream.destroy();
       await handle.close(); // the stream closes it too; this waits until the descriptor is gone
     };
-    return { stream, size: stats.isFile() ? stats.size : undefined, name: file, close };
+    return { pieces: stream, size: undefined, name: file, close };
   } catch (error) {
     await handle.close();
     throw error;

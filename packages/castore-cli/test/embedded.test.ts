@@ -1,6 +1,7 @@
 // put / cat / stat against the embedded default store (SQLite under XDG_DATA_HOME), as separate
 // real processes sharing one database file, plus the failure paths of a local store.
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -33,6 +34,27 @@ describe("the default embedded store", () => {
       expect(result.stdout.toString()).toBe(`${fixture.digest}\n`);
     }
     expect(existsSync(storeFile())).toBe(true);
+  });
+
+  it("put stores a file of several read buffers, and a named pipe, byte for byte", async () => {
+    const { digestOf } = await import("castore-core");
+    // Three whole 1 MiB reads and a partial one: the pieces come from two buffers in turn.
+    const big = randomBytes(3 * (1 << 20) + 123);
+    const bigFile = join(sandbox.dir, "big.bin");
+    await writeFile(bigFile, big);
+    const fromFile = await run(["put", bigFile]);
+    expect(fromFile.stderr).toBe("");
+    expect(fromFile.stdout.toString()).toBe(`${await digestOf(big)}\n`);
+    expect(Buffer.compare((await run(["cat", fromFile.stdout.toString().trim()])).stdout, big)).toBe(0);
+
+    const fifo = join(sandbox.dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const piped = big.subarray(0, 1_500_000);
+    const putting = run(["put", fifo]);
+    await writeFile(fifo, piped); // opens once the command has opened its end
+    const fromPipe = await putting;
+    expect(fromPipe.stderr).toBe("");
+    expect(fromPipe.stdout.toString()).toBe(`${await digestOf(piped)}\n`);
   });
 
   it("cat writes each blob back byte for byte, by b3: or hex digest", async () => {

@@ -76,7 +76,7 @@ async function store(
 
 async function* counted(input: Input, progress: ProgressReporter, context: CommandContext): AsyncGenerator<Uint8Array> {
   let started = false;
-  for await (const chunk of input.stream) {
+  for await (const chunk of input.pieces) {
     if (!started) {
       // At debug, once: the input is flowing (a put stuck on a silent pipe shows where it waits).
       context.logger.debug("reading input", { from: input.name });
