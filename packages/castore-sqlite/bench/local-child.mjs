@@ -6,10 +6,10 @@
 // Prints one JSON line.
 //
 // Usage: node bench/local-child.mjs SOURCE BYTES DIR
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { primeMallocThresholds } from "castore-core/node";
+import { primeMallocThresholds, readFilePieces } from "castore-core/node";
 import { processPeakRss } from "../../../scripts/process-memory.mjs";
 import { openSqliteBlobService } from "../dist/index.js";
 
@@ -31,9 +31,16 @@ const store = await openSqliteBlobService({ path: join(dir, "blobs.sqlite") });
 let start = performance.now();
 let cpu = process.cpuUsage();
 const writer = await store.openWrite();
-for await (const piece of createReadStream(source, { end: bytes - 1, highWaterMark: 1 << 20 })) {
-  await writer.write(piece);
+// Read as the castore command reads a file (see readFilePieces).
+const input = await open(source, "r");
+let left = bytes;
+for await (const piece of readFilePieces(input)) {
+  const wanted = piece.subarray(0, Math.min(piece.length, left));
+  await writer.write(wanted);
+  left -= wanted.length;
+  if (left === 0) break;
 }
+await input.close();
 const digest = await writer.close();
 const putSeconds = (performance.now() - start) / 1000;
 const putCpu = cpuSeconds(cpu);
