@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { clearResults, summarizeResults } from "./bench-results.mjs";
+import { DAEMON_NODE_FLAGS } from "./daemon-node-flags.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const NODE_VERSION = "24.21.0";
@@ -150,7 +151,8 @@ function work() {
     case "castore": {
       buildCliIfChanged();
       const castore = join(root, "packages", "castore-cli", "dist", "bin.js");
-      handOver(process.execPath, [castore, ...(task === "start" ? ["daemon", ...args] : args)]);
+      const command = task === "start" ? [...DAEMON_NODE_FLAGS, castore, "daemon", ...args] : [castore, ...args];
+      handOver(process.execPath, command);
       return;
     }
     default:

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { recordResult } from "../../../scripts/bench-results.mjs";
+import { DAEMON_NODE_FLAGS } from "../../../scripts/daemon-node-flags.mjs";
 import { procStatusBytes } from "../../../scripts/process-memory.mjs";
 
 const MiB = 1 << 20;
@@ -58,7 +59,9 @@ async function castore(args, dataHome, { capture = false } = {}) {
 }
 
 async function startDaemon(dataHome, socket) {
-  const daemon = spawn(process.execPath, [bin, "daemon", "--listen-address", `unix:${socket}`, "--log-level", "warn"], {
+  // With the Node flags `npm start` gives the daemon (see scripts/daemon-node-flags.mjs).
+  const args = [...DAEMON_NODE_FLAGS, bin, "daemon", "--listen-address", `unix:${socket}`, "--log-level", "warn"];
+  const daemon = spawn(process.execPath, args, {
     env: { ...process.env, XDG_DATA_HOME: dataHome },
     stdio: ["ignore", "pipe", "inherit"],
   });
