@@ -58,6 +58,9 @@ await reader.close();
 const catSeconds = (performance.now() - start) / 1000;
 const catCpu = cpuSeconds(cpu);
 await reading.close();
+// castore's peak: the put's and the cat's. The raw read below is the baseline, not castore, and its
+// row buffers would otherwise count against castore's bound.
+const peakRss = peakRssMiB();
 if (total !== bytes) throw new Error(`read ${total} bytes, expected ${bytes}`);
 
 // The raw read: the blob's chunk rows in order, one statement per chunk as the store's reader does.
@@ -73,5 +76,15 @@ const rawCpu = cpuSeconds(cpu);
 db.close();
 if (rawTotal !== bytes) throw new Error(`raw read ${rawTotal} bytes, expected ${bytes}`);
 console.log(
-  JSON.stringify({ putSeconds, putCpu, putRss, catSeconds, catCpu, rawSeconds, rawCpu, peakRss: peakRssMiB() }),
+  JSON.stringify({
+    putSeconds,
+    putCpu,
+    putRss,
+    catSeconds,
+    catCpu,
+    rawSeconds,
+    rawCpu,
+    peakRss,
+    rawPeakRss: peakRssMiB(),
+  }),
 );
