@@ -3,11 +3,13 @@ import { checkOptionalInteger } from "./integers.js";
 
 /** Options of {@link readFilePieces}. */
 export interface ReadFilePiecesOptions {
-  /** Size of each of the two buffers, the most one piece holds. Default 1 MiB. */
+  /** Size of each of the two buffers, the most one piece holds. Default 1 MiB, at most 1 GiB. */
   readonly bufferBytes?: number | undefined;
 }
 
 const DEFAULT_BUFFER_BYTES = 1 << 20;
+/** Two of them are 2 GiB, and one read is at most 2 GiB less a byte on Linux anyway. */
+const MAX_BUFFER_BYTES = 1 << 30;
 
 /**
  * The bytes of an open file, from its current position to its end, read into two buffers that take
@@ -25,7 +27,7 @@ export async function* readFilePieces(
   handle: FileHandle,
   options: ReadFilePiecesOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const size = checkOptionalInteger("bufferBytes", options.bufferBytes) ?? DEFAULT_BUFFER_BYTES;
+  const size = checkOptionalInteger("bufferBytes", options.bufferBytes, 1, MAX_BUFFER_BYTES) ?? DEFAULT_BUFFER_BYTES;
   // `ahead` is being read into; `spare` holds the piece handed out last, if any.
   let ahead = new Uint8Array(size);
   let spare = new Uint8Array(size);

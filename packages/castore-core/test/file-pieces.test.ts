@@ -65,9 +65,9 @@ describe("readFilePieces", () => {
     expect(bytesRead).toBe(8192 - 2048);
   });
 
-  it("refuses a buffer size that is not a positive integer, before reading", async () => {
+  it("refuses a buffer size that is not an integer from 1 byte to 1 GiB, before reading", async () => {
     await using handle = await open(fileOf("refused", randomBytes(10)), "r");
-    for (const bufferBytes of [0, -1, 1.5, Number.NaN]) {
+    for (const bufferBytes of [0, -1, 1.5, Number.NaN, 2 ** 30 + 1]) {
       const error = await readFilePieces(handle, { bufferBytes })
         .next()
         .catch((caught: unknown) => caught);
