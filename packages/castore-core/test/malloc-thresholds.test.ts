@@ -38,10 +38,14 @@ describe.skipIf(!glibc)("primeMallocThresholds (glibc)", () => {
   it("lets freed memory be reused instead of faulted in again for every burst", () => {
     const plain = pageFaultsOfBursts(false);
     const primed = pageFaultsOfBursts(true);
-    // Unprimed, glibc trims the heap after each burst, so every batch faults in its 1024 pages anew
-    // (about 50 000 faults here); primed, the pages of the first batch serve all the others.
-    expect(plain).toBeGreaterThan(50 * 512);
-    expect(primed).toBeLessThan(plain / 10);
+    // Primed, the pages of the first batch serve all the others: a few thousand faults for the
+    // 51 200 pages the bursts touch (about 1 400 here). Unprimed, glibc trims the heap after each
+    // burst, so batches fault their pages in anew, but how many varies from run to run (22 600 to
+    // 48 500 here): when V8 frees a batch late, the next one reuses some of it. So the bound is on
+    // the primed count, and the unprimed one only has to show the difference.
+    const touchedPages = (50 * 64 * 64 * 1024) / 4096;
+    expect(primed).toBeLessThan(touchedPages / 10);
+    expect(plain).toBeGreaterThan(3 * primed);
   });
 });
 
