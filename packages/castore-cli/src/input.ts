@@ -10,7 +10,7 @@ export interface Input {
   readonly pieces: AsyncIterable<Uint8Array>;
   readonly size: number | undefined;
   readonly name: string;
-  /** Ends the stream and releases what it holds (a file's descriptor is closed when this resolves). */
+  /** Stops reading and releases what it holds (a file's descriptor is closed when this resolves). */
   close(): Promise<void>;
 }
 
