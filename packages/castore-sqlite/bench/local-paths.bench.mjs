@@ -5,8 +5,8 @@
 // - the same put beside cacache (npm's content-addressable cache) as a peer;
 // - a put of 2 GiB vs the put of 1 GiB, per byte (cost must grow no faster than size);
 // - a verified read (openRead, read to the end: what `castore cat` does) vs the lower of native
-//   BLAKE3 hashing the same bytes from memory and the raw read (the same chunk rows read from
-//   SQLite without hashing);
+//   BLAKE3 hashing the same bytes from memory and the raw read (the same chunks read from their
+//   files without hashing);
 // - peak RSS of a process that puts and reads back 2 GiB, vs a bound of 256 MiB.
 // The source is a file of random bytes in /dev/shm (or the temporary directory where there is
 // none), so reading it costs no disk time; stores go in the temporary directory.
@@ -133,7 +133,7 @@ try {
   const cat1 = gbps(small, one.catSeconds);
   const raw1 = gbps(small, one.rawSeconds);
   const readLimit =
-    raw1 < hashRate ? { rate: raw1, name: "raw SQLite read" } : { rate: hashRate, name: `${hash.name} BLAKE3` };
+    raw1 < hashRate ? { rate: raw1, name: "raw chunk-file read" } : { rate: hashRate, name: `${hash.name} BLAKE3` };
 
   console.log(
     `castore-sqlite local paths — ${sizeName(small)} random bytes from ${sourceDir}, stores in ${work}\n` +

@@ -1,3 +1,4 @@
+import type { ChunkFiles } from "./chunk-files.js";
 import type { Statements } from "./statements.js";
 import { deleteUpload, deleteUploadNow } from "./uploads.js";
 
@@ -25,14 +26,16 @@ const MAX_RETRY_MS = 30_000;
 export class AbandonedUploads {
   readonly #file: string;
   readonly #statements: Statements;
+  readonly #chunkFiles: ChunkFiles;
   #running: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
   #retryDelay = FIRST_RETRY_MS;
   #closed = false;
 
-  constructor(file: string, statements: Statements) {
+  constructor(file: string, statements: Statements, chunkFiles: ChunkFiles) {
     this.#file = file;
     this.#statements = statements;
+    this.#chunkFiles = chunkFiles;
   }
 
   /** Uploads of this file that this process gave up on earlier, for reclaiming at open. */
@@ -64,7 +67,7 @@ export class AbandonedUploads {
     clearTimeout(this.#retry);
     for (const upload of this.pending) {
       try {
-        deleteUploadNow(this.#statements, upload);
+        deleteUploadNow(this.#statements, this.#chunkFiles, upload);
         this.#done(upload);
       } catch {
         // Refused (each try waits out the busy timeout, so stop at the first): the next open of
@@ -83,7 +86,7 @@ export class AbandonedUploads {
     clearTimeout(this.#retry);
     for (const upload of this.pending) {
       try {
-        await deleteUpload(this.#statements, upload);
+        await deleteUpload(this.#statements, this.#chunkFiles, upload);
         this.#done(upload);
       } catch {
         // Busy past the timeout (each try waits it out, so stop at the first refusal), or closed

@@ -9,12 +9,14 @@ export interface SqliteBlobServiceOptions {
   /**
    * The database file. Omitted or "" opens a temporary store that is deleted on close. The parent
    * directory must exist (it is never created); the file is created when missing unless `readonly`.
+   * Chunk files go in the directory `<path>-chunks` beside it.
    */
   path?: string | undefined;
   /**
-   * `full` (default): a blob whose writer closed survives power loss; one fsync per stored blob,
-   * not per chunk. `normal`: it survives a crash or kill of the process, and a power loss may undo
-   * the most recent blobs (never damage older ones).
+   * `full` (default): a blob whose writer closed survives power loss (its chunk files are synced
+   * as they are written, the database once per blob). `normal`: it survives a crash or kill of the
+   * process; nothing is synced, so a power loss may undo the blobs of the moments before it or
+   * leave them failing their reads with an `Integrity` error (never returning wrong bytes).
    */
   synchronous?: SynchronousMode | undefined;
   /** Open for reading only: writers are refused and the file must already exist (else `InvalidArgument`). */

@@ -11,53 +11,77 @@ const READ_WINDOW = 2;
  * blob nor a chunk by that digest:
  * - a one-piece blob (inline bytes) or a chunk read as a blob: loaded whole (at most one chunk, or
  *   one v1 inline blob) and checked against the digest before the first byte is handed out;
- * - a chunked blob: core's ChunkedReader over the stored chunk list, fetching chunks from the
- *   `chunks` table: random seek, every chunk checked against its digest before any of its bytes
+ * - a chunked blob: core's ChunkedReader over the stored chunk list, fetching chunks from their
+ *   files (see chunk-files.ts; rows from before chunk files hold their bytes): random seek, every chunk checked against its digest before any of its bytes
  *   goes out, a full read also checked against the blob digest before its clean end.
  * In a bounded store, opening a blob counts as a use of it (see Recency), and a chunked blob is
  * pinned against eviction until its reader closes (see ReadPins); both happen in the same
  * synchronous step as the lookup, so no eviction step of this process comes between.
  */
-export function openStoredBlob(store: Store, digest: B3Digest): BlobReader | undefined {
+export async function openStoredBlob(store: Store, digest: B3Digest): Promise<BlobReader | undefined> {
   const { statements } = store;
   const key = digest.unsafeBytes;
-  return sqliteCall("open a blob", () => {
+  // The lookup, the use and the pin happen before the first await (see above).
+  const opened = sqliteCall("open a blob", () => {
     const stored = statements.lookup(key);
     if (!stored) return undefined;
     const bounded = store.evictor !== undefined;
     if (bounded && stored.kind !== "chunk") store.recency.touch(key, digest.toHex());
-    if (stored.kind !== "chunked") {
-      const data = stored.kind === "inline" ? statements.inlineData(key) : statements.chunkData(key);
-      if (!data) return undefined; // deleted since the lookup
-      return new BytesReader(digest, asUint8Array(data));
+    if (stored.kind === "inline") {
+      const data = statements.inlineData(key);
+      return data && new BytesReader(digest, asUint8Array(data)); // undefined: deleted since the lookup
     }
-    const chunks = statements.chunkList(key).map(([chunk, size]) => ({ digest: B3Digest.fromBytes(chunk), size }));
-    let unpin: (() => void) | undefined;
-    try {
-      const reader = new ChunkedReader(digest, stored.size, chunks, {
-        window: READ_WINDOW,
-        // Every row read is a fresh Buffer nobody else holds, so the reader may hand it out as a view
-        // (ChunkedReader then lets go of that chunk: a caller writing into what it got never changes
-        // what a seek back reads again).
-        ownsChunks: true,
-        openChunk: async (chunk) => {
-          const bytes = sqliteCall("read a chunk", () => statements.chunkData(chunk.digest.unsafeBytes));
-          return bytes && asUint8Array(bytes);
-        },
-        onClose: () => unpin?.(),
-      });
-      if (bounded) unpin = store.pins.pin(digest.toHex(), reader);
-      return reader;
-    } catch (error) {
-      // A stored chunk list that does not describe the blob (sizes, digests) is damage, not a bad argument.
-      if (isCastoreError(error, "InvalidArgument") || isCastoreError(error, "InvalidDigest")) {
-        throw new IntegrityError(`blob ${digest} is corrupt: its stored chunk list is invalid: ${error.message}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
+    if (stored.kind === "chunk") return stored;
+    return openChunkedBlob(store, digest, stored.size, bounded);
   });
+  if (opened === undefined || !("kind" in opened)) return opened;
+  const bytes = await readChunk(store, key, opened.size);
+  return bytes && new BytesReader(digest, bytes);
+}
+
+function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: boolean): BlobReader {
+  const chunks = store.statements
+    .chunkList(digest.unsafeBytes)
+    .map(([chunk, chunkSize]) => ({ digest: B3Digest.fromBytes(chunk), size: chunkSize }));
+  let unpin: (() => void) | undefined;
+  try {
+    const reader = new ChunkedReader(digest, size, chunks, {
+      window: READ_WINDOW,
+      // Every chunk read is a fresh Buffer nobody else holds, so the reader may hand it out as a view
+      // (ChunkedReader then lets go of that chunk: a caller writing into what it got never changes
+      // what a seek back reads again).
+      ownsChunks: true,
+      openChunk: (chunk) => readChunk(store, chunk.digest.unsafeBytes, chunk.size),
+      onClose: () => unpin?.(),
+    });
+    if (bounded) unpin = store.pins.pin(digest.toHex(), reader);
+    return reader;
+  } catch (error) {
+    // A stored chunk list that does not describe the blob (sizes, digests) is damage, not a bad argument.
+    if (isCastoreError(error, "InvalidArgument") || isCastoreError(error, "InvalidDigest")) {
+      throw new IntegrityError(`blob ${digest} is corrupt: its stored chunk list is invalid: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * A chunk's bytes, from its file or (a row from before chunk files) its row; undefined when the
+ * store has no such chunk. `size` is its listed length (see ChunkFiles.read). A file deleted after its row was read means the chunk was deleted, or
+ * stored again under another file: the row is read once more to tell which.
+ */
+async function readChunk(store: Store, digest: Uint8Array, size: number): Promise<Uint8Array | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    const location = sqliteCall("read a chunk", () => store.statements.chunkLocation(digest));
+    if (!location) return undefined;
+    if ("data" in location) return asUint8Array(location.data);
+    const bytes = store.chunkFiles.read(store.chunkFiles.path(digest, location.file), size);
+    if (bytes) return asUint8Array(bytes);
+    // Still named by its row on the second look: the file is gone (damage); the reader reports the chunk missing.
+    if (attempt === 2) return undefined;
+  }
 }
 
 /** better-sqlite3 returns Buffers; callers get plain Uint8Array views of the same memory. */

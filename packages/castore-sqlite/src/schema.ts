@@ -4,7 +4,7 @@ import { BackendError, UnsupportedError } from "castore-core";
 /** Marks a SQLite file as a castore store (`PRAGMA application_id`, "cAST"), so we never adopt a stranger's database. */
 export const APPLICATION_ID = 0x63415354;
 /** The layout below. Bump it (and refuse older code) whenever the tables change meaning. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** Large pages halve the cost of big values (fewer overflow pages); it must be set before the first table. */
 export const PAGE_SIZE = 65536;
 /** Page cache per connection, in KiB. */
@@ -93,7 +93,26 @@ const BLOB_USE_TABLE = `
   ) WITHOUT ROWID;
 `;
 
-const TABLES = `${V2_TABLES}${BLOB_USE_TABLE}`;
+/**
+ * Version 4 moves the bytes of new chunks out of the database, into a file each beside it (see
+ * chunk-files.ts): SQLite's log wrote every byte twice. A chunk row with `file` set names the upload
+ * that wrote its file, keeps its length in `size` and an empty `data`; a row from before keeps its
+ * bytes in `data` (and `size` NULL), and reads on as before. Adding columns rewrites nothing.
+ * `chunk_files_to_delete` lists chunk files no row names any more, written in the transaction that
+ * deleted their rows and cleared once the files are gone: a process killed in between leaves the
+ * list to whoever opens the store next.
+ */
+const CHUNK_FILE_COLUMNS = `
+  ALTER TABLE chunks ADD COLUMN size INTEGER;
+  ALTER TABLE chunks ADD COLUMN file INTEGER;
+  CREATE TABLE chunk_files_to_delete (
+    digest BLOB NOT NULL,
+    file INTEGER NOT NULL,
+    PRIMARY KEY (digest, file)
+  ) WITHOUT ROWID;
+`;
+
+const TABLES = `${V2_TABLES}${BLOB_USE_TABLE}${CHUNK_FILE_COLUMNS}`;
 
 /**
  * Version 1 → 2, in one transaction (an interrupted upgrade leaves the file at version 1): the v1
@@ -131,7 +150,7 @@ const UPGRADE_FROM_V2 = `
 `;
 
 /** The statements that bring a file of a version to the next one. */
-const UPGRADES: Readonly<Record<number, string>> = { 1: UPGRADE_FROM_V1, 2: UPGRADE_FROM_V2 };
+const UPGRADES: Readonly<Record<number, string>> = { 1: UPGRADE_FROM_V1, 2: UPGRADE_FROM_V2, 3: CHUNK_FILE_COLUMNS };
 
 /**
  * Sets the connection up and makes sure the file holds a castore store of the version this code

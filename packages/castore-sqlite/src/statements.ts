@@ -34,12 +34,13 @@ export class Statements {
   readonly #blob: Statement<[Uint8Array], [number, number]>;
   readonly #chunkSize: Statement<[Uint8Array], number>;
   readonly #inlineData: Statement<[Uint8Array], Buffer>;
-  readonly #chunkData: Statement<[Uint8Array], Buffer>;
+  readonly #chunkLocation: Statement<[Uint8Array], [number | null, Buffer | null]>;
+  readonly #chunkFile: Statement<[Uint8Array], number | null>;
   readonly #chunkList: Statement<[Uint8Array], [Buffer, number]>;
   readonly #insertInline: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #insertChunked: Statement<[Uint8Array, number]>;
   readonly #listUploadChunks: Statement<[Uint8Array, number]>;
-  readonly #insertChunk: Statement<[Uint8Array, Uint8Array]>;
+  readonly #insertChunk: Statement<[Uint8Array, number, number]>;
   readonly #pinChunk: Statement<[number, number, Uint8Array, number, number]>;
   readonly #startUpload: Statement<[string, number, string, number]>;
   readonly #uploadOpen: Statement<[number], number>;
@@ -48,7 +49,7 @@ export class Statements {
   readonly #dropPins: Statement<[number]>;
   readonly #uploadChunkBatch: Statement<[number, number], [number, Buffer]>;
   readonly #unpinChunk: Statement<[number, number]>;
-  readonly #deleteUnusedChunk: Statement<[Uint8Array, Uint8Array, Uint8Array], number>;
+  readonly #deleteUnusedChunk: Statement<[Uint8Array, Uint8Array, Uint8Array], [number, number | null]>;
   readonly #liveUploads: Statement<[], [number, string, number, string, number]>;
   readonly #abandonLapsed: Statement<[number, number]>;
   readonly #renewUploads: Statement<[number, string]>;
@@ -65,6 +66,9 @@ export class Statements {
   readonly #moveChunkList: Statement<[number, Uint8Array]>;
   readonly #deleteChunkList: Statement<[Uint8Array]>;
   readonly #dataVersion: Statement<[], number>;
+  readonly #recordFileDelete: Statement<[Uint8Array, number]>;
+  readonly #forgetFileDelete: Statement<[Uint8Array, number]>;
+  readonly #filesToDelete: Statement<[number], [Buffer, number]>;
   /**
    * Bytes of data this connection added (positive) or deleted (negative) since it opened, counted
    * from what its committed statements changed: with a measurement of {@link storedBytes} and
@@ -85,9 +89,17 @@ export class Statements {
     this.#blob = db
       .prepare<[Uint8Array], [number, number]>("SELECT size, data IS NULL FROM blobs WHERE digest = ?")
       .raw();
-    this.#chunkSize = db.prepare<[Uint8Array], number>("SELECT length(data) FROM chunks WHERE digest = ?").pluck();
+    this.#chunkSize = db
+      .prepare<[Uint8Array], number>("SELECT coalesce(size, length(data)) FROM chunks WHERE digest = ?")
+      .pluck();
     this.#inlineData = db.prepare<[Uint8Array], Buffer>("SELECT data FROM blobs WHERE digest = ?").pluck();
-    this.#chunkData = db.prepare<[Uint8Array], Buffer>("SELECT data FROM chunks WHERE digest = ?").pluck();
+    // A row of a chunk file reads no bytes: only a row from before chunk files has them.
+    this.#chunkLocation = db
+      .prepare<[Uint8Array], [number | null, Buffer | null]>(
+        "SELECT file, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?",
+      )
+      .raw();
+    this.#chunkFile = db.prepare<[Uint8Array], number | null>("SELECT file FROM chunks WHERE digest = ?").pluck();
     this.#chunkList = db
       .prepare<[Uint8Array], [Buffer, number]>("SELECT chunk, size FROM blob_chunks WHERE blob = ? ORDER BY seq")
       .raw();
@@ -98,7 +110,9 @@ export class Statements {
     this.#listUploadChunks = db.prepare(
       "INSERT INTO blob_chunks (blob, seq, chunk, size) SELECT ?, seq, chunk, size FROM upload_chunks WHERE upload = ?",
     );
-    this.#insertChunk = db.prepare("INSERT INTO chunks (digest, data) VALUES (?, ?) ON CONFLICT DO NOTHING");
+    this.#insertChunk = db.prepare(
+      "INSERT INTO chunks (digest, data, size, file) VALUES (?, x'', ?, ?) ON CONFLICT DO NOTHING",
+    );
     // The upload must still be live: once reclaimed or abandoned, it can pin no chunk.
     this.#pinChunk = db.prepare(
       `INSERT INTO upload_chunks (upload, seq, chunk, size) SELECT ?, ?, ?, ?
@@ -116,13 +130,13 @@ export class Statements {
       .raw();
     this.#unpinChunk = db.prepare("DELETE FROM upload_chunks WHERE upload = ? AND seq = ?");
     this.#deleteUnusedChunk = db
-      .prepare<[Uint8Array, Uint8Array, Uint8Array], number>(
+      .prepare<[Uint8Array, Uint8Array, Uint8Array], [number, number | null]>(
         `DELETE FROM chunks WHERE digest = ?
            AND NOT EXISTS (SELECT 1 FROM blob_chunks WHERE chunk = ?)
            AND NOT EXISTS (SELECT 1 FROM upload_chunks WHERE chunk = ?)
-         RETURNING length(data)`,
+         RETURNING coalesce(size, length(data)), file`,
       )
-      .pluck();
+      .raw();
     this.#liveUploads = db
       .prepare<[], [number, string, number, string, number]>(
         "SELECT id, host, pid, process_token, renewed_at FROM uploads WHERE abandoned = 0",
@@ -137,7 +151,7 @@ export class Statements {
       .pluck();
     this.#storedBytes = db
       .prepare<[], number>(
-        `SELECT (SELECT coalesce(sum(length(data)), 0) FROM blobs) + (SELECT coalesce(sum(length(data)), 0) FROM chunks)`,
+        `SELECT (SELECT coalesce(sum(length(data)), 0) FROM blobs) + (SELECT coalesce(sum(coalesce(size, length(data))), 0) FROM chunks)`,
       )
       .pluck();
     this.#insertBlobUse = db.prepare(
@@ -166,6 +180,13 @@ export class Statements {
     );
     this.#deleteChunkList = db.prepare("DELETE FROM blob_chunks WHERE blob = ?");
     this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck();
+    this.#recordFileDelete = db.prepare(
+      "INSERT INTO chunk_files_to_delete (digest, file) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    );
+    this.#forgetFileDelete = db.prepare("DELETE FROM chunk_files_to_delete WHERE digest = ? AND file = ?");
+    this.#filesToDelete = db
+      .prepare<[number], [Buffer, number]>("SELECT digest, file FROM chunk_files_to_delete LIMIT ?")
+      .raw();
   }
 
   /** What `digest` names: a stored blob, else a stored chunk; undefined when neither. */
@@ -181,9 +202,15 @@ export class Statements {
     return this.#inlineData.get(digest) ?? undefined;
   }
 
-  /** A chunk's bytes, or undefined when no chunk has this digest. */
-  chunkData(digest: Uint8Array): Buffer | undefined {
-    return this.#chunkData.get(digest) ?? undefined;
+  /**
+   * Where a chunk's bytes are: the upload whose chunk file holds them, or the bytes themselves (a
+   * row from before chunk files); undefined when no chunk has this digest.
+   */
+  chunkLocation(digest: Uint8Array): { readonly file: number } | { readonly data: Buffer } | undefined {
+    const row = this.#chunkLocation.get(digest);
+    if (!row) return undefined;
+    const [file, data] = row;
+    return file === null ? { data: data ?? Buffer.alloc(0) } : { file };
   }
 
   /** A chunked blob's chunks in order, as [digest, size]. */
@@ -227,35 +254,96 @@ export class Statements {
   }
 
   /**
-   * Stores chunks (once per digest) and pins them to a live upload as its chunks `firstSeq`…, in
-   * one transaction: a deletion elsewhere can never take a chunk between its insert and its pin,
-   * and a batch costs one commit. False (nothing changed) when the upload was abandoned or
-   * reclaimed meanwhile.
+   * Pins chunks to a live upload as its chunks `firstSeq`…, in one transaction, before their
+   * files are written: from then on no deletion takes them, and if the writer dies, releasing its
+   * upload finds every file it may have left. Returns, per chunk, where the store already has it
+   * (see chunkLocation: the upload whose file holds it, null for bytes in the row, undefined when
+   * it is not stored yet); undefined (nothing changed) when the upload was abandoned or reclaimed.
    */
-  storeChunks(upload: number, firstSeq: number, chunks: readonly { digest: Uint8Array; data: Uint8Array }[]): boolean {
-    const store = this.db.transaction(() => {
-      let added = 0;
-      let written = 0;
-      for (const [i, { digest, data }] of chunks.entries()) {
+  pinChunks(
+    upload: number,
+    firstSeq: number,
+    chunks: readonly { digest: Uint8Array; size: number }[],
+  ): (number | null | undefined)[] | undefined {
+    const pin = this.db.transaction(() =>
+      chunks.map(({ digest, size }, i) => {
         // The whole batch is rolled back: nothing is added to a reclaimed upload.
-        if (this.#pinChunk.run(upload, firstSeq + i, digest, data.length, upload).changes !== 1) throw new UploadGone();
-        if (this.#insertChunk.run(digest, data).changes === 1) {
-          added += data.length;
-          written++;
-        }
-      }
-      return [added, written] as const;
-    });
+        if (this.#pinChunk.run(upload, firstSeq + i, digest, size, upload).changes !== 1) throw new UploadGone();
+        return this.#chunkFile.get(digest);
+      }),
+    );
     try {
-      const [added, written] = store.immediate();
-      this.#bytesChanged += added;
-      this.#activity.chunksWritten += written;
-      this.#activity.chunksDeduplicated += chunks.length - written;
-      return true;
+      return pin.immediate();
     } catch (error) {
-      if (error instanceof UploadGone) return false;
+      if (error instanceof UploadGone) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Adds the rows of chunk files the upload wrote (and pinned), in one transaction. Returns, per
+   * chunk, undefined when its row went in, else where the chunk the store already had is (another
+   * writer stored it meanwhile: the upload's own file is then not needed); undefined as a whole
+   * (nothing changed) when the upload was abandoned or reclaimed meanwhile.
+   */
+  insertChunkFiles(
+    upload: number,
+    chunks: readonly { digest: Uint8Array; size: number }[],
+  ): (number | null | undefined)[] | undefined {
+    const insert = this.db.transaction(() => {
+      if (this.#uploadOpen.get(upload) === undefined) throw new UploadGone();
+      let added = 0;
+      const existing = chunks.map(({ digest, size }) => {
+        if (this.#insertChunk.run(digest, size, upload).changes === 1) {
+          added += size;
+          return undefined;
+        }
+        // The writer's own file is not needed: on the list until it is deleted.
+        this.#recordFileDelete.run(digest, upload);
+        return this.#chunkFile.get(digest);
+      });
+      return [added, existing] as const;
+    });
+    try {
+      const [added, existing] = insert.immediate();
+      this.#bytesChanged += added;
+      return existing;
+    } catch (error) {
+      if (error instanceof UploadGone) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Records chunk files that no row names, to be deleted (chunk_files_to_delete): a process killed
+   * before it deletes them leaves the list to the next.
+   */
+  recordFileDeletes(files: readonly (readonly [digest: Uint8Array, upload: number])[]): void {
+    this.db
+      .transaction(() => {
+        for (const [digest, file] of files) this.#recordFileDelete.run(digest, file);
+      })
+      .immediate();
+  }
+
+  /** Takes deleted chunk files off the list. */
+  forgetFileDeletes(files: readonly (readonly [digest: Uint8Array, upload: number])[]): void {
+    this.db
+      .transaction(() => {
+        for (const [digest, file] of files) this.#forgetFileDelete.run(digest, file);
+      })
+      .immediate();
+  }
+
+  /** Up to `limit` chunk files on the list to delete, as [digest, upload that wrote it]. */
+  filesToDelete(limit: number): [digest: Buffer, upload: number][] {
+    return this.#filesToDelete.all(limit);
+  }
+
+  /** Counts a writer's chunks: `written` stored anew, `deduplicated` already there. */
+  countChunks(written: number, deduplicated: number): void {
+    this.#activity.chunksWritten += written;
+    this.#activity.chunksDeduplicated += deduplicated;
   }
 
   /** Registers an upload owned by `owner`, its lease renewed at `now`; returns its id. */
@@ -278,22 +366,35 @@ export class Statements {
 
   /**
    * Releases up to one batch of an upload's chunks, deleting those nothing else uses, in one
-   * transaction; returns how many were released (0: none left).
+   * transaction. Returns how many were released (0: none left) and the chunk files to delete once
+   * it committed (also recorded for deletion, see recordFileDeletes), as [digest, upload that
+   * wrote it]: those of the rows deleted, and for a chunk whose row does not name this upload's
+   * file, that file too, which the upload may have written before it died or lost a race to
+   * another writer (usually there is none).
    */
-  releaseChunkBatch(upload: number): number {
+  releaseChunkBatch(upload: number): { released: number; files: [digest: Uint8Array, upload: number][] } {
+    const files: [Uint8Array, number][] = [];
     const [released, freed] = this.db
       .transaction(() => {
+        files.length = 0; // a retried transaction starts over
         const batch = this.#uploadChunkBatch.all(upload, DELETE_BATCH);
         let freed = 0;
         for (const [seq, chunk] of batch) {
           this.#unpinChunk.run(upload, seq);
-          freed += this.#deleteUnusedChunk.get(chunk, chunk, chunk) ?? 0;
+          const named = this.#chunkFile.get(chunk);
+          const deleted = this.#deleteUnusedChunk.get(chunk, chunk, chunk);
+          if (deleted) {
+            freed += deleted[0];
+            if (deleted[1] !== null) files.push([chunk, deleted[1]]);
+          }
+          if (named !== upload) files.push([chunk, upload]);
         }
+        for (const [digest, file] of files) this.#recordFileDelete.run(digest, file);
         return [batch.length, freed] as const;
       })
       .immediate();
     this.#bytesChanged -= freed;
-    return released;
+    return { released, files };
   }
 
   /** Deletes an upload's row; its chunks were released, or listed by the blob it committed. */

@@ -5,7 +5,9 @@ import Database from "better-sqlite3";
 import { type Blake3Implementation, blake3, InvalidArgumentError } from "castore-core";
 import type { FastCdcOptions } from "castore-core/backend";
 import { AbandonedUploads } from "./abandoned-uploads.js";
+import { ChunkFiles } from "./chunk-files.js";
 import { Evictor } from "./eviction.js";
+import { finishFileDeletes } from "./file-deletes.js";
 import { assertSupportedNode } from "./node-support.js";
 import type { ResolvedOptions } from "./options.js";
 import { ReadPins } from "./read-pins.js";
@@ -38,6 +40,8 @@ export class Store {
   readonly abandonedUploads: AbandonedUploads;
   /** Absolute path of the database file. */
   readonly file: string;
+  /** The chunk files beside it. */
+  readonly chunkFiles: ChunkFiles;
   /** The directory to delete on close, for a temporary store. */
   readonly #temporaryDir: string | undefined;
   readonly #syncFull: Database.Statement | undefined;
@@ -74,8 +78,9 @@ export class Store {
     this.blake3 = blake3;
     this.options = hooks.chunking ? { ...options, chunking: hooks.chunking } : options;
     this.file = file;
+    this.chunkFiles = new ChunkFiles(file);
     this.#temporaryDir = temporaryDir;
-    this.abandonedUploads = new AbandonedUploads(file, this.statements);
+    this.abandonedUploads = new AbandonedUploads(file, this.statements, this.chunkFiles);
     this.recency = new Recency(this.statements, this.now);
     this.pins = new ReadPins();
     this.storedBytes = storedBytesTally(this.statements);
@@ -153,7 +158,8 @@ export class Store {
 
   /**
    * Abandons the uploads of dead writers (lapsed leases, dead local processes) and deletes their
-   * rows (what SQLite refuses now is retried in the background).
+   * rows (what SQLite refuses now is retried in the background), and the chunk files a killed
+   * process listed for deletion but did not delete.
    */
   async reclaimDeadUploads(): Promise<void> {
     const { statements, abandonedUploads, options } = this;
@@ -161,6 +167,7 @@ export class Store {
       abandonDeadUploads(statements, abandonedUploads.pending, this.owner, this.now(), options.uploadLease),
     );
     await abandonedUploads.abandon(dead);
+    sqliteCall("delete chunk files", () => finishFileDeletes(statements, this.chunkFiles));
   }
 
   /**

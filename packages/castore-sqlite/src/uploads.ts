@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
+import type { ChunkFiles } from "./chunk-files.js";
+import { deleteListedFiles } from "./file-deletes.js";
 import type { Statements } from "./statements.js";
 
 /**
@@ -19,17 +21,24 @@ export const OWNER: UploadOwner = {
  * per transaction so other work interleaves, then deletes the upload itself. It is marked abandoned first, so nothing adds rows meanwhile and a crash
  * half-way leaves it for the next open to finish.
  */
-export async function deleteUpload(statements: Statements, upload: number): Promise<void> {
+export async function deleteUpload(statements: Statements, files: ChunkFiles, upload: number): Promise<void> {
   statements.abandonUpload(upload);
-  while (statements.releaseChunkBatch(upload) > 0) await nextTurn();
+  while (releaseBatch(statements, files, upload) > 0) await nextTurn();
   statements.deleteUpload(upload);
 }
 
 /** {@link deleteUpload} without yielding between batches, for a store about to close. */
-export function deleteUploadNow(statements: Statements, upload: number): void {
+export function deleteUploadNow(statements: Statements, files: ChunkFiles, upload: number): void {
   statements.abandonUpload(upload);
-  while (statements.releaseChunkBatch(upload) > 0);
+  while (releaseBatch(statements, files, upload) > 0);
   statements.deleteUpload(upload);
+}
+
+/** Releases one batch of an upload's chunks, then deletes the chunk files no row names any more. */
+function releaseBatch(statements: Statements, files: ChunkFiles, upload: number): number {
+  const { released, files: unnamed } = statements.releaseChunkBatch(upload);
+  deleteListedFiles(statements, files, unnamed);
+  return released;
 }
 
 /** Who owns an upload: the process's host name, pid, and per-process token. */

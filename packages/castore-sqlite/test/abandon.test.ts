@@ -16,6 +16,8 @@ const NO_ROWS = {
   orphanChunks: 0,
   missingChunks: 0,
   unmatchedUses: 0,
+  strayFiles: 0,
+  missingFiles: 0,
 };
 
 /** Holds the write lock from a second connection (as another process would) until released. */

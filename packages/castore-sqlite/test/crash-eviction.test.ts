@@ -29,14 +29,21 @@ describe("crash safety of eviction", () => {
       await child.kill();
       for (const [i, hex] of child.done) written.set(hex, blobData(seed, i));
       // As the dead process left it, before anyone cleans up: nothing dangles.
-      expect(countRows(file)).toMatchObject({ missingChunks: 0, unmatchedUses: 0 });
+      expect(countRows(file)).toMatchObject({ missingChunks: 0, unmatchedUses: 0, missingFiles: 0 });
     }
     // Eviction did run: most of what was written is gone.
     expect(storedDigests(file).length).toBeLessThan(written.size / 2);
     const service = await openSqliteBlobService({ path: file, maxSize: MAX_SIZE, avgChunkSize: AVG_CHUNK_SIZE });
     await settleEviction(service);
     // The deletions the dead processes began are finished; nothing leaks.
-    expect(countRows(file)).toMatchObject({ uploads: 0, orphanChunks: 0, missingChunks: 0, unmatchedUses: 0 });
+    expect(countRows(file)).toMatchObject({
+      uploads: 0,
+      orphanChunks: 0,
+      missingChunks: 0,
+      unmatchedUses: 0,
+      strayFiles: 0,
+      missingFiles: 0,
+    });
     for (const hex of storedDigests(file)) {
       const data = written.get(hex);
       // A blob the child was writing when killed may be stored without its DONE line: it still verifies.

@@ -40,11 +40,13 @@ describe("crash safety", () => {
     runs.push({ seed: 4, done: new Map(paused.done) });
     const beforeReopen = countRows(file);
     expect(beforeReopen.uploads).toBeGreaterThanOrEqual(1);
+    // As the killed processes left it: no row names a file that is not there.
+    expect(beforeReopen.missingFiles).toBe(0);
     expect(beforeReopen.chunks).toBeGreaterThan(0);
 
     const service = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK_SIZE });
-    // The dead writers' uploads are gone, and with them every chunk no blob owns.
-    expect(countRows(file)).toMatchObject({ uploads: 0, orphanChunks: 0 });
+    // The dead writers' uploads are gone, and with them every chunk no blob owns and its file.
+    expect(countRows(file)).toMatchObject({ uploads: 0, orphanChunks: 0, strayFiles: 0, missingFiles: 0 });
 
     // Every blob whose close returned is there and reads back whole and right.
     const possible = new Map<string, Uint8Array>();

@@ -1,11 +1,12 @@
 // On-disk damage surfaces as an Integrity error, never as wrong bytes.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type B3Digest, type BlobService, blake3, digestOf } from "castore-core";
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { expectBytes } from "./support/bytes.js";
-import { corruptStoredByte, forgeChunk } from "./support/corrupt.js";
+import { chunkFileOf, corruptStoredByte, forgeChunk } from "./support/corrupt.js";
 import { chunkLengths, withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
@@ -26,18 +27,29 @@ async function store(service: BlobService, data: Uint8Array): Promise<B3Digest> 
 }
 
 /**
- * Flips one bit where `needle` (a stretch of a stored blob) begins in the file. Every copy is
- * flipped: small rows that moved when a page split leave stale copies in free space.
+ * Flips one bit where `needle` (a stretch of a stored blob) begins in the store's files: the
+ * database and the chunk files beside it. Every copy is flipped: small rows that moved when a page
+ * split leave stale copies in free space.
  */
 function flipInFile(file: string, needle: Uint8Array): void {
-  const bytes = readFileSync(file);
-  let flipped = 0;
-  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
-    bytes[at] = (bytes[at] as number) ^ 0x10;
-    flipped++;
+  const chunkDir = `${file}-chunks`;
+  const files = [file];
+  if (existsSync(chunkDir)) {
+    for (const dir of readdirSync(chunkDir))
+      for (const name of readdirSync(join(chunkDir, dir))) files.push(join(chunkDir, dir, name));
   }
-  if (flipped === 0) throw new Error("the blob's bytes are not in the file");
-  writeFileSync(file, bytes);
+  let flipped = 0;
+  for (const path of files) {
+    const bytes = readFileSync(path);
+    let here = 0;
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+      bytes[at] = (bytes[at] as number) ^ 0x10;
+      here++;
+    }
+    if (here > 0) writeFileSync(path, bytes);
+    flipped += here;
+  }
+  if (flipped === 0) throw new Error("the blob's bytes are not in the store's files");
 }
 
 /** Reads the whole blob, checking every byte handed out; returns how the read ended. */
@@ -144,7 +156,7 @@ describe("corruption in the file", () => {
     await service.close();
   });
 
-  it("a missing chunk row, a truncated chunk or a wrong size is an Integrity error", async () => {
+  it("a missing chunk row, a truncated or missing chunk file or a wrong size is an Integrity error", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 4, 12);
     const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
@@ -158,12 +170,27 @@ describe("corruption in the file", () => {
       ],
       [
         "truncated chunk",
-        () =>
-          withConnection(file, (db) =>
-            db.exec(
-              "UPDATE chunks SET data = substr(data, 1, 100) WHERE digest = (SELECT chunk FROM blob_chunks WHERE seq = 1)",
-            ),
-          ),
+        (digest) => {
+          const chunk = withConnection(file, (db) =>
+            db
+              .prepare<[Uint8Array], Buffer>("SELECT chunk FROM blob_chunks WHERE blob = ? AND seq = 1")
+              .pluck()
+              .get(digest.unsafeBytes),
+          );
+          truncateSync(chunkFileOf(file, chunk as Buffer) as string, 100);
+        },
+      ],
+      [
+        "missing chunk file",
+        (digest) => {
+          const chunk = withConnection(file, (db) =>
+            db
+              .prepare<[Uint8Array], Buffer>("SELECT chunk FROM blob_chunks WHERE blob = ? AND seq = 2")
+              .pluck()
+              .get(digest.unsafeBytes),
+          );
+          rmSync(chunkFileOf(file, chunk as Buffer) as string);
+        },
       ],
       [
         "wrong size",

@@ -1,8 +1,12 @@
-// A new store is private whatever the umask; an existing file keeps the mode its owner gave it.
-import { chmodSync, statSync, writeFileSync } from "node:fs";
-import { HELLOWORLD, put } from "castore-fixtures";
+// A new store (its file and its chunk files) is private whatever the umask; an existing file keeps
+// the mode its owner gave it.
+import { chmodSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { putBlob } from "castore-core";
+import { HELLOWORLD, pseudoRandomBytes, put, readBlob } from "castore-fixtures";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
+import { expectBytes } from "./support/bytes.js";
 import { tempFile } from "./support/temp.js";
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
@@ -34,6 +38,26 @@ describe("file permissions", () => {
     await put(service, HELLOWORLD.data);
     await service.close();
     expect(modeOf(file)).toBe(0o600);
+  });
+
+  it.each([
+    [0o000, 0o600, 0o700],
+    // The owner keeps what it needs to read its chunks back; nobody else gets anything.
+    [0o277, 0o400, 0o700],
+  ])("chunk files and their directories are private under umask %o", async (mask, fileMode, dirMode) => {
+    process.umask(mask);
+    const file = tempFile();
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const data = pseudoRandomBytes(64 * 1024, 1);
+    const digest = await putBlob(service, data);
+    const root = `${file}-chunks`;
+    const dirs = readdirSync(root).map((name) => join(root, name));
+    const files = dirs.flatMap((dir) => readdirSync(dir).map((name) => join(dir, name)));
+    expect(files.length).toBeGreaterThan(1);
+    expect(new Set([root, ...dirs].map(modeOf))).toEqual(new Set([dirMode]));
+    expect(new Set(files.map(modeOf))).toEqual(new Set([fileMode]));
+    expectBytes(await readBlob(service, digest), data);
+    await service.close();
   });
 
   it("a temporary store's file is 0600", async () => {

@@ -1,4 +1,4 @@
-// Opening a schema-version-2 file upgrades it in place to version 3 (which adds when each blob was
+// Opening a schema-version-2 file upgrades it in place to the current version (3 added when each blob was
 // last used): on the committed fixture written by the version-2 code, atomically, with every blob
 // intact, its shared chunks still stored once, and its blobs evicted first by a bounded store.
 import { copyFileSync } from "node:fs";
@@ -32,14 +32,14 @@ function fixtureCopy(): string {
 }
 
 describe("upgrading a version-2 store", () => {
-  it("the committed fixture opens as version 3 with every blob intact and a use row per blob", async () => {
+  it("the committed fixture opens as version 4 with every blob intact and a use row per blob", async () => {
     const file = fixtureCopy();
     expect(versionOf(file)).toBe(2);
     const before = countRows(file);
     expect(before.uploads).toBe(1);
     const service = await openSqliteBlobService({ path: file, avgChunkSize: AVG_CHUNK_SIZE });
     expect(versionOf(file)).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(3);
+    expect(SCHEMA_VERSION).toBe(4);
     expect(await service.count()).toBe(V2_BLOBS.length);
     for (const blob of V2_BLOBS) {
       const data = v2BlobData(blob);

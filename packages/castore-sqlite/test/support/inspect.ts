@@ -1,4 +1,6 @@
 // Looks at a store's file through a separate connection, the way another process would.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
 
@@ -14,6 +16,10 @@ export interface FileCounts {
   missingChunks: number;
   /** Stored blobs without a use row, plus use rows without a blob (version 3 on): damage. */
   unmatchedUses: number;
+  /** Chunk files in the directory beside the file that no chunk row names: leaks. */
+  strayFiles: number;
+  /** Chunk rows whose file is not there: damage. */
+  missingFiles: number;
 }
 
 export function countRows(file: string): FileCounts {
@@ -37,10 +43,34 @@ export function countRows(file: string): FileCounts {
               `SELECT (SELECT count(*) FROM blobs WHERE digest NOT IN (SELECT blob FROM blob_use))
                     + (SELECT count(*) FROM blob_use WHERE blob NOT IN (SELECT digest FROM blobs))`,
             ),
+      ...chunkFileCounts(file, db),
     };
   } finally {
     db.close();
   }
+}
+
+/** Chunk files against the rows that name them (version 4 on; none before). */
+function chunkFileCounts(file: string, db: Database.Database): { strayFiles: number; missingFiles: number } {
+  const hasFiles = db.prepare("SELECT 1 FROM pragma_table_info('chunks') WHERE name = 'file'").get() !== undefined;
+  const named = new Set(
+    hasFiles
+      ? db
+          .prepare<[], [Buffer, number]>("SELECT digest, file FROM chunks WHERE file IS NOT NULL")
+          .raw()
+          .all()
+          .map(([digest, upload]) => `${digest.toString("hex")}.${upload}`)
+      : [],
+  );
+  const root = `${file}-chunks`;
+  const present = new Set<string>();
+  if (existsSync(root)) {
+    for (const dir of readdirSync(root)) for (const name of readdirSync(join(root, dir))) present.add(name);
+  }
+  return {
+    strayFiles: [...present].filter((name) => !named.has(name)).length,
+    missingFiles: [...named].filter((name) => !present.has(name)).length,
+  };
 }
 
 /** Every stored digest, as hex. */

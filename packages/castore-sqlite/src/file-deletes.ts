@@ -1,0 +1,36 @@
+import type { ChunkFiles } from "./chunk-files.js";
+import type { Statements } from "./statements.js";
+
+/** A chunk file: the chunk's digest and the upload that wrote it. */
+export type ChunkFileRef = readonly [digest: Uint8Array, upload: number];
+
+/** How many listed deletions one pass of {@link finishFileDeletes} takes at a time. */
+const PASS = 256;
+
+/**
+ * Deletes chunk files already on the list to delete (chunk_files_to_delete, recorded in the
+ * transaction that dropped their rows), then takes them off it. If the second step fails (the
+ * database busy), they stay listed and a later pass deletes them again, which finds them gone.
+ */
+export function deleteListedFiles(statements: Statements, files: ChunkFiles, refs: readonly ChunkFileRef[]): void {
+  if (refs.length === 0) return;
+  files.remove(refs.map(([digest, upload]) => files.path(digest, upload)));
+  try {
+    statements.forgetFileDeletes(refs);
+  } catch {
+    // See above.
+  }
+}
+
+/**
+ * Deletes every chunk file still on the list: what a process killed between a deletion's commit
+ * and the files' removal left behind. Run where dead writers are reclaimed (on open, then
+ * periodically).
+ */
+export function finishFileDeletes(statements: Statements, files: ChunkFiles): void {
+  for (;;) {
+    const refs = statements.filesToDelete(PASS);
+    deleteListedFiles(statements, files, refs);
+    if (refs.length < PASS) return;
+  }
+}
