@@ -10,7 +10,7 @@ import { BLOB_B, BLOB_C, DUMMY_DIGEST, HELLOWORLD } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, makeSandbox, type RunResult, runCastore, type Sandbox, spawnCastore } from "./helpers/cli.js";
 import { type Daemon, startDaemon } from "./helpers/daemon.js";
-import { corruptInFile, FILE_FIXTURES, writeFixtureFiles } from "./helpers/files.js";
+import { corruptInStore, FILE_FIXTURES, writeFixtureFiles } from "./helpers/files.js";
 import { healthCheck } from "./helpers/health.js";
 
 let sandbox: Sandbox;
@@ -249,7 +249,7 @@ describe("clients of a daemon", () => {
     data.set(needle, 1_500_000);
     const put = await run(["put", "-", "--blob-service-addr", store.address], data);
     const digest = put.stdout.toString().trim();
-    expect(await corruptInFile(join(store.dir, "blobs.sqlite"), needle)).toBe(true);
+    expect(await corruptInStore(join(store.dir, "blobs.sqlite"), needle)).toBe(true);
 
     const d = await daemon(["--listen-address", "127.0.0.1:0", "--blob-service-addr", store.address]);
     const cat = await run(["cat", digest, "--blob-service-addr", d.address]);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { BLOB_B, BLOB_C, DUMMY_DIGEST, HELLOWORLD } from "castore-fixtures";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, makeSandbox, runCastore, type Sandbox, spawnCastore } from "./helpers/cli.js";
-import { corruptInFile, FILE_FIXTURES, writeFixtureFiles } from "./helpers/files.js";
+import { corruptInStore, FILE_FIXTURES, writeFixtureFiles } from "./helpers/files.js";
 
 let sandbox: Sandbox;
 let files: Record<string, string> = {};
@@ -147,7 +147,7 @@ describe("choosing another store", () => {
 });
 
 describe("corrupt blobs", () => {
-  // Bytes with a distinctive stretch, so the test can find and damage them inside the database file.
+  // Bytes with a distinctive stretch, so the test can find and damage them inside the store's files.
   function marked(size: number, tag: string): { data: Uint8Array; needle: Uint8Array } {
     const data = new Uint8Array(size);
     for (let i = 0; i < size; i++) data[i] = (i * 31 + 7) & 0xff;
@@ -167,10 +167,7 @@ describe("corrupt blobs", () => {
     const put = await run(["put", "-", "--blob-service-addr", address], data);
     expect(put.code).toBe(0);
     const digest = put.stdout.toString().trim();
-    const damaged =
-      (await corruptInFile(join(dir, "blobs.sqlite"), needle)) ||
-      (await corruptInFile(join(dir, "blobs.sqlite-wal"), needle));
-    expect(damaged).toBe(true);
+    expect(await corruptInStore(join(dir, "blobs.sqlite"), needle)).toBe(true);
 
     const cat = await run(["cat", digest, "--blob-service-addr", address]);
     expect(cat.code).toBe(1);

@@ -8,7 +8,7 @@ import { openSqliteBlobService } from "castore-sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeSandbox, runCastore, type Sandbox } from "./helpers/cli.js";
 import { startDaemon } from "./helpers/daemon.js";
-import { corruptInFile } from "./helpers/files.js";
+import { corruptInStore } from "./helpers/files.js";
 
 let sandbox: Sandbox;
 beforeEach(async () => {
@@ -46,13 +46,13 @@ describe("castore verify", () => {
   it("lists each corrupt blob with the reason, still checks the rest, and exits 1", async () => {
     const file = join(sandbox.dir, "blobs.sqlite");
     const digests = await populate(file);
-    // A byte of a one-piece blob and one in the middle of a chunked one, flipped in the file
+    // A byte of a one-piece blob and one in the middle of a chunked one, flipped in the store's files
     // (every copy: a row moved by a page split may leave a stale one behind).
     for (const i of [2, 4]) {
       const data = BLOBS[i] as Uint8Array;
       const middle = Math.floor(data.length / 2);
-      expect(await corruptInFile(file, data.subarray(middle, middle + 32))).toBe(true);
-      while (await corruptInFile(file, data.subarray(middle, middle + 32)));
+      expect(await corruptInStore(file, data.subarray(middle, middle + 32))).toBe(true);
+      while (await corruptInStore(file, data.subarray(middle, middle + 32)));
     }
     const result = await run(["verify", "--blob-service-addr", `sqlite://${file}`]);
     expect(result.code).toBe(1);

@@ -87,6 +87,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
       return;
     }
     const upload = this.#upload;
+    // Before the blob can be visible, every file it lists is on disk, not only in the page cache.
+    await this.#files?.makeDurable();
     // Committed, a duplicate or reclaimed: from here on the upload is not a live writer's.
     this.#store.endUpload(upload);
     const stored = sqliteCall("store a blob", () =>

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BLOB_B, BLOB_C, EMPTY, type Fixture, HELLOWORLD } from "castore-fixtures";
 
@@ -15,6 +15,21 @@ export async function corruptInFile(file: string, needle: Uint8Array): Promise<b
   bytes[at] = (bytes[at] ?? 0) ^ 0xff;
   await writeFile(file, bytes);
   return true;
+}
+
+/**
+ * Flips a byte where `needle` starts in a SQLite store's files: its database file, its write-ahead
+ * log, then its chunk files (`<file>-chunks/HH/…`). False when no file holds it.
+ */
+export async function corruptInStore(file: string, needle: Uint8Array): Promise<boolean> {
+  const chunkDir = `${file}-chunks`;
+  const chunkFiles = (await readdir(chunkDir, { recursive: true, withFileTypes: true }).catch(() => []))
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
+  for (const candidate of [file, `${file}-wal`, ...chunkFiles]) {
+    if (await corruptInFile(candidate, needle)) return true;
+  }
+  return false;
 }
 
 /** The fixtures the end-to-end tests store: empty, tiny, about 1 MiB, and 5 MiB (several chunks). */

@@ -1,0 +1,15 @@
+// A separate process that puts one chunked blob into a durable store (synchronous: full), for a test
+// to watch its system calls.
+//
+//   node put-one.mjs <file> <bytes>
+//
+// Prints the digest once the writer's close returned, then closes the store and exits.
+import { putBlob } from "castore-core";
+import { pseudoRandomBytes } from "castore-fixtures";
+import { openSqliteBlobService } from "../../dist/index.js";
+
+const [file, bytes] = process.argv.slice(2);
+const service = await openSqliteBlobService({ path: file, avgChunkSize: 4096, synchronous: "full" });
+const digest = await putBlob(service, pseudoRandomBytes(Number(bytes), 77));
+process.stdout.write(`${digest}\n`);
+await service.close();
