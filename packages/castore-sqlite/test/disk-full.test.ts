@@ -2,7 +2,7 @@
 // store still opens and serves reads. On a real tiny filesystem: a tmpfs mounted for the test,
 // which needs root; elsewhere the test says why it skips.
 import { execFileSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { B3Digest, BlobService } from "castore-core";
@@ -33,11 +33,35 @@ beforeEach(() => {
   }
 });
 
+/** Files of this process open under `dir` (a closed store must leave none). */
+function openFilesUnder(dir: string): string[] {
+  return readdirSync("/proc/self/fd")
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return ""; // closed meanwhile (the listing's own descriptor)
+      }
+    })
+    .filter((target) => target.startsWith(`${dir}/`));
+}
+
 afterEach(() => {
   if (!mountPoint) return;
-  execFileSync("umount", [mountPoint]);
-  rmSync(mountPoint, { recursive: true, force: true });
+  const dir = mountPoint;
   mountPoint = undefined;
+  const open = openFilesUnder(dir);
+  try {
+    execFileSync("umount", [dir], { stdio: "pipe" });
+  } catch (error) {
+    // Not left mounted whatever happened; the failure says what held it.
+    execFileSync("umount", ["-l", dir]);
+    throw new Error(
+      `umount ${dir} failed (${error}); files this process still has open there: ${open.join(", ") || "none"}`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+  expect(open).toEqual([]);
 });
 
 /** A directory on the tiny filesystem, for one store. */

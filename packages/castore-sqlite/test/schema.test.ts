@@ -22,13 +22,13 @@ function pragmas(file: string) {
 }
 
 describe("the store file", () => {
-  it("is created with 64 KiB pages, in WAL mode, with the castore schema version recorded", async () => {
+  it("is created with 4 KiB pages, in WAL mode, with the castore schema version recorded", async () => {
     const file = tempFile();
     const service = await openSqliteBlobService(file);
     await put(service, HELLOWORLD.data);
     await service.close();
     expect(pragmas(file)).toEqual({
-      pageSize: 65536,
+      pageSize: 4096,
       journalMode: "wal",
       userVersion: SCHEMA_VERSION,
       applicationId: 0x63415354,
@@ -79,7 +79,7 @@ describe("the store file", () => {
     await put(service, HELLOWORLD.data);
     expectBytes(await readBlob(service, HELLOWORLD.digest), HELLOWORLD.data);
     await service.close();
-    expect(pragmas(file).pageSize).toBe(65536);
+    expect(pragmas(file).pageSize).toBe(4096);
   });
 
   it("two services on one file in one process see each other's blobs", async () => {
