@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fsync, fsyncSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fsync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BackendError, TooLargeError } from "castore-core";
 
@@ -182,10 +182,12 @@ export class ChunkFileWrites {
     if (!this.#durable) return;
     await Promise.all(this.#syncing);
     if (this.#failure !== undefined) throw this.#failure;
-    for (const path of this.#borrowed) syncPath(path, "sync a chunk file");
+    // In the thread pool, side by side: up to 256 directories, and the event loop serves others meanwhile.
+    const borrowed = [...this.#borrowed].map((path) => syncPath(path, "sync a chunk file"));
+    const directories = [...this.#dirtyDirectories].map((path) => syncPath(path, "sync the chunk directory"));
     this.#borrowed.clear();
-    for (const directory of this.#dirtyDirectories) syncPath(directory, "sync the chunk directory");
     this.#dirtyDirectories.clear();
+    await Promise.all([...borrowed, ...directories]);
   }
 
   /** Waits for the syncs under way (after a failure: nothing may be left running on the files). */
@@ -213,8 +215,8 @@ function createFile(path: string): number {
   }
 }
 
-/** Opens a file or directory read-only and syncs it. */
-function syncPath(path: string, action: string): void {
+/** Opens a file or directory read-only and syncs it in the thread pool. */
+async function syncPath(path: string, action: string): Promise<void> {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -222,7 +224,7 @@ function syncPath(path: string, action: string): void {
     throw fileError(action, path, error);
   }
   try {
-    fsyncSync(fd);
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
   } catch (error) {
     throw fileError(action, path, error);
   } finally {

@@ -12,8 +12,9 @@ const READ_WINDOW = 2;
  * - a one-piece blob (inline bytes) or a chunk read as a blob: loaded whole (at most one chunk, or
  *   one v1 inline blob) and checked against the digest before the first byte is handed out;
  * - a chunked blob: core's ChunkedReader over the stored chunk list, fetching chunks from their
- *   files (see chunk-files.ts; rows from before chunk files hold their bytes): random seek, every chunk checked against its digest before any of its bytes
- *   goes out, a full read also checked against the blob digest before its clean end.
+ *   files (see chunk-files.ts; rows from before chunk files hold their bytes): random seek, every
+ *   chunk checked against its digest before any of its bytes goes out, a full read also checked
+ *   against the blob digest before its clean end.
  * In a bounded store, opening a blob counts as a use of it (see Recency), and a chunked blob is
  * pinned against eviction until its reader closes (see ReadPins); both happen in the same
  * synchronous step as the lookup, so no eviction step of this process comes between.
@@ -31,11 +32,12 @@ export async function openStoredBlob(store: Store, digest: B3Digest): Promise<Bl
       const data = statements.inlineData(key);
       return data && new BytesReader(digest, asUint8Array(data)); // undefined: deleted since the lookup
     }
-    if (stored.kind === "chunk") return stored;
+    // A chunk read as a blob: its file is read below (nothing to pin: no blob, no use).
+    if (stored.kind === "chunk") return { chunkSize: stored.size };
     return openChunkedBlob(store, digest, stored.size, bounded);
   });
-  if (opened === undefined || !("kind" in opened)) return opened;
-  const bytes = await readChunk(store, key, opened.size);
+  if (opened === undefined || !("chunkSize" in opened)) return opened;
+  const bytes = await readChunk(store, key, opened.chunkSize);
   return bytes && new BytesReader(digest, bytes);
 }
 
@@ -69,8 +71,9 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
 
 /**
  * A chunk's bytes, from its file or (a row from before chunk files) its row; undefined when the
- * store has no such chunk. `size` is its listed length (see ChunkFiles.read). A file deleted after its row was read means the chunk was deleted, or
- * stored again under another file: the row is read once more to tell which.
+ * store has no such chunk. `size` is its listed length (see ChunkFiles.read). A file deleted
+ * after its row was read means the chunk was deleted, or stored again under another file: the row
+ * is read once more to tell which.
  */
 async function readChunk(store: Store, digest: Uint8Array, size: number): Promise<Uint8Array | undefined> {
   for (let attempt = 1; ; attempt++) {
@@ -79,7 +82,7 @@ async function readChunk(store: Store, digest: Uint8Array, size: number): Promis
     if ("data" in location) return asUint8Array(location.data);
     const bytes = store.chunkFiles.read(store.chunkFiles.path(digest, location.file), size);
     if (bytes) return asUint8Array(bytes);
-    // Still named by its row on the second look: the file is gone (damage); the reader reports the chunk missing.
+    // Still named by its row on the second look: the file is gone (damage), reported as missing.
     if (attempt === 2) return undefined;
   }
 }

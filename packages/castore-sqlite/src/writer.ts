@@ -8,9 +8,9 @@ import type { Store } from "./store.js";
 const EMPTY = new Uint8Array(0);
 /**
  * Chunks are stored in batches of about two average chunks (at most this many bytes), two
- * transactions each (pins, then rows): a commit rewrites every b-tree page it touched (64 KiB
- * each), so a commit per chunk would log far more than the rows. Batches of eight measured no
- * faster (0.31 against 0.30 GB/s on a 1 GiB put) and would let a bounded store overshoot more.
+ * transactions each (pins, then rows): a commit logs every b-tree page it touched, so a commit per
+ * chunk would log far more than the rows. Batches of eight measured no faster (0.31 against 0.30
+ * GB/s on a 1 GiB put) and would let a bounded store overshoot its bound by more.
  */
 const MAX_BATCH_BYTES = 1 << 20;
 
@@ -36,7 +36,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** The first chunk, held until another follows it (else the blob is one piece, stored inline). */
   #first: StoredChunk | undefined;
   #chunksCut = 0;
-  /** Chunks cut but not yet stored: stored together, stored together (see MAX_BATCH_BYTES). */
+  /** Chunks cut but not yet stored: stored together (see MAX_BATCH_BYTES). */
   #batch: StoredChunk[] = [];
   #batchBytes = 0;
   /** The upload pinning this blob's chunks, once a first chunk is stored. */
