@@ -4,21 +4,11 @@ import Database from "better-sqlite3";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { describe, expect, it, vi } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
-import { countRows } from "./support/inspect.js";
+import { CONSISTENT, countRows } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const CHUNK = 4096;
-const NO_ROWS = {
-  blobs: 0,
-  inlineBlobs: 0,
-  chunks: 0,
-  uploads: 0,
-  orphanChunks: 0,
-  missingChunks: 0,
-  unmatchedUses: 0,
-  strayFiles: 0,
-  missingFiles: 0,
-};
+const NO_ROWS = { ...CONSISTENT, blobs: 0, inlineBlobs: 0, chunks: 0 };
 
 /** Holds the write lock from a second connection (as another process would) until released. */
 function holdWriteLock(file: string): { release(): void } {

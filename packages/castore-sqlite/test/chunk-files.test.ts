@@ -8,11 +8,10 @@ import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { expectBytes } from "./support/bytes.js";
 import { chunkFileOf, chunkFilePath } from "./support/corrupt.js";
-import { countRows, withConnection } from "./support/inspect.js";
+import { CONSISTENT, countRows, withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const MiB = 1 << 20;
-const CONSISTENT = { uploads: 0, orphanChunks: 0, missingChunks: 0, strayFiles: 0, missingFiles: 0 };
 
 /** Every chunk file beside the database, as its path. */
 function chunkFiles(file: string): string[] {

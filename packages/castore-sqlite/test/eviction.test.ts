@@ -8,13 +8,11 @@ import { describe, expect, it } from "vitest";
 import { openSqliteBlobService, type SqliteBlobService, sqliteBackend } from "../src/index.js";
 import { settleEviction } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
-import { countRows } from "./support/inspect.js";
+import { CONSISTENT, countRows } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-const CONSISTENT = { uploads: 0, orphanChunks: 0, missingChunks: 0, unmatchedUses: 0, strayFiles: 0, missingFiles: 0 };
 
 async function open(maxSize: number, avgChunkSize: number, path = tempFile()): Promise<SqliteBlobService> {
   return openSqliteBlobService({ path, maxSize, avgChunkSize, synchronous: "normal" });

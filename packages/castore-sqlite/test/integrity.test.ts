@@ -160,6 +160,16 @@ describe("corruption in the file", () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 4, 12);
     const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    /** The file of the blob's chunk number `seq`. */
+    const chunkFileAt = (digest: B3Digest, seq: number) => {
+      const chunk = withConnection(file, (db) =>
+        db
+          .prepare<[Uint8Array, number], Buffer>("SELECT chunk FROM blob_chunks WHERE blob = ? AND seq = ?")
+          .pluck()
+          .get(digest.unsafeBytes, seq),
+      );
+      return chunkFileOf(file, chunk as Buffer) as string;
+    };
     const cases: [string, (digest: B3Digest) => void][] = [
       [
         "missing chunk",
@@ -168,30 +178,8 @@ describe("corruption in the file", () => {
             db.exec("DELETE FROM chunks WHERE digest = (SELECT chunk FROM blob_chunks WHERE seq = 2)"),
           ),
       ],
-      [
-        "truncated chunk",
-        (digest) => {
-          const chunk = withConnection(file, (db) =>
-            db
-              .prepare<[Uint8Array], Buffer>("SELECT chunk FROM blob_chunks WHERE blob = ? AND seq = 1")
-              .pluck()
-              .get(digest.unsafeBytes),
-          );
-          truncateSync(chunkFileOf(file, chunk as Buffer) as string, 100);
-        },
-      ],
-      [
-        "missing chunk file",
-        (digest) => {
-          const chunk = withConnection(file, (db) =>
-            db
-              .prepare<[Uint8Array], Buffer>("SELECT chunk FROM blob_chunks WHERE blob = ? AND seq = 2")
-              .pluck()
-              .get(digest.unsafeBytes),
-          );
-          rmSync(chunkFileOf(file, chunk as Buffer) as string);
-        },
-      ],
+      ["truncated chunk file", (digest) => truncateSync(chunkFileAt(digest, 1), 100)],
+      ["missing chunk file", (digest) => rmSync(chunkFileAt(digest, 2))],
       [
         "wrong size",
         (digest) =>

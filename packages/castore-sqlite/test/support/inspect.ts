@@ -22,6 +22,16 @@ export interface FileCounts {
   missingFiles: number;
 }
 
+/** The counts of a store with nothing left over and nothing dangling (compare with toMatchObject). */
+export const CONSISTENT: Partial<FileCounts> = {
+  uploads: 0,
+  orphanChunks: 0,
+  missingChunks: 0,
+  unmatchedUses: 0,
+  strayFiles: 0,
+  missingFiles: 0,
+};
+
 export function countRows(file: string): FileCounts {
   const db = new Database(file, { readonly: true, timeout: 10_000 });
   try {
