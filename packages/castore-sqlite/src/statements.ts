@@ -41,6 +41,7 @@ export class Statements {
   readonly #insertChunked: Statement<[Uint8Array, number]>;
   readonly #listUploadChunks: Statement<[Uint8Array, number]>;
   readonly #insertChunk: Statement<[Uint8Array, number, number]>;
+  readonly #insertChunkRow: Statement<[Uint8Array, Uint8Array]>;
   readonly #pinChunk: Statement<[number, number, Uint8Array, number, number]>;
   readonly #startUpload: Statement<[string, number, string, number]>;
   readonly #uploadOpen: Statement<[number], number>;
@@ -113,6 +114,7 @@ export class Statements {
     this.#insertChunk = db.prepare(
       "INSERT INTO chunks (digest, data, size, file) VALUES (?, x'', ?, ?) ON CONFLICT DO NOTHING",
     );
+    this.#insertChunkRow = db.prepare("INSERT INTO chunks (digest, data) VALUES (?, ?) ON CONFLICT DO NOTHING");
     // The upload must still be live: once reclaimed or abandoned, it can pin no chunk.
     this.#pinChunk = db.prepare(
       `INSERT INTO upload_chunks (upload, seq, chunk, size) SELECT ?, ?, ?, ?
@@ -281,25 +283,27 @@ export class Statements {
   }
 
   /**
-   * Adds the rows of chunk files the upload wrote (and pinned), in one transaction. Returns, per
-   * chunk, undefined when its row went in, else where the chunk the store already had is (another
-   * writer stored it meanwhile: the upload's own file is then not needed); undefined as a whole
-   * (nothing changed) when the upload was abandoned or reclaimed meanwhile.
+   * Adds the rows of chunks the upload pinned, in one transaction: of a chunk file the upload wrote,
+   * or (given `data`, a small chunk) holding its bytes. Returns, per chunk, undefined when its row
+   * went in, else where the chunk the store already had is (another writer stored it meanwhile:
+   * the upload's own file is then not needed); undefined as a whole (nothing changed) when the
+   * upload was abandoned or reclaimed meanwhile.
    */
-  insertChunkFiles(
+  insertChunks(
     upload: number,
-    chunks: readonly { digest: Uint8Array; size: number }[],
+    chunks: readonly { digest: Uint8Array; size: number; data?: Uint8Array | undefined }[],
   ): (number | null | undefined)[] | undefined {
     const insert = this.db.transaction(() => {
       if (this.#uploadOpen.get(upload) === undefined) throw new UploadGone();
       let added = 0;
-      const existing = chunks.map(({ digest, size }) => {
-        if (this.#insertChunk.run(digest, size, upload).changes === 1) {
+      const existing = chunks.map(({ digest, size, data }) => {
+        const inserted = data ? this.#insertChunkRow.run(digest, data) : this.#insertChunk.run(digest, size, upload);
+        if (inserted.changes === 1) {
           added += size;
           return undefined;
         }
         // The writer's own file is not needed: on the list until it is deleted.
-        this.#recordFileDelete.run(digest, upload);
+        if (!data) this.#recordFileDelete.run(digest, upload);
         return this.#chunkFile.get(digest);
       });
       return [added, existing] as const;

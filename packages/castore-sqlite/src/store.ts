@@ -28,7 +28,21 @@ export interface StoreHooks {
   readonly leaseTimer?: boolean | undefined;
   /** Chunk sizes beyond what `avgChunkSize` can say (fixed-size chunks for a benchmark baseline). */
   readonly chunking?: FastCdcOptions | undefined;
+  /**
+   * The smallest chunk stored in a file of its own (default CHUNK_FILE_MIN_BYTES): 0 puts the small
+   * chunks of a test's store in files too, so that tests quick with small chunks cover chunk files.
+   */
+  readonly chunkFileMinBytes?: number | undefined;
 }
+
+/**
+ * The smallest chunk stored in a file of its own; a smaller one keeps its bytes in its row. A file
+ * costs a create, a sync of it and of its directory, an inode and a whole block: for a chunk of a
+ * few KiB that is far more than SQLite's log writing it twice (a store of 1 KiB chunks ran its
+ * tests several times slower with a file per chunk). The default chunks (128 KiB and more) all get
+ * files.
+ */
+export const CHUNK_FILE_MIN_BYTES = 32 * 1024;
 
 /** An open store file: the connection, its prepared statements and what writers and readers share. */
 export class Store {
@@ -42,6 +56,8 @@ export class Store {
   readonly file: string;
   /** The chunk files beside it. */
   readonly chunkFiles: ChunkFiles;
+  /** The smallest chunk stored in a file (see CHUNK_FILE_MIN_BYTES). */
+  readonly chunkFileMinBytes: number;
   /** The directory to delete on close, for a temporary store. */
   readonly #temporaryDir: string | undefined;
   readonly #syncFull: Database.Statement | undefined;
@@ -79,6 +95,7 @@ export class Store {
     this.options = hooks.chunking ? { ...options, chunking: hooks.chunking } : options;
     this.file = file;
     this.chunkFiles = new ChunkFiles(file);
+    this.chunkFileMinBytes = hooks.chunkFileMinBytes ?? CHUNK_FILE_MIN_BYTES;
     this.#temporaryDir = temporaryDir;
     this.abandonedUploads = new AbandonedUploads(file, this.statements, this.chunkFiles);
     this.recency = new Recency(this.statements, this.now);

@@ -197,52 +197,70 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#storing.catch(() => {});
   }
 
-  /** Writes the files of a pinned batch's chunks the store lacks, then adds their rows. */
+  /** Writes the files of a pinned batch's chunks the store lacks (small ones get none), then adds their rows. */
   async #storeFiles(upload: number, batch: readonly StoredChunk[], stored: readonly (number | null | undefined)[]) {
     const { statements, chunkFiles } = this.#store;
     const files = (this.#files ??= chunkFiles.openBatch(this.#store.options.synchronous === "full"));
-    const written = new Map<string, StoredChunkFile>();
+    const added = new Map<string, NewChunk>();
     for (const [i, { digest, data }] of batch.entries()) {
       const where = stored[i];
       if (where === undefined) {
-        // The same chunk twice in one batch is written once.
+        // The same chunk twice in one batch is stored once.
         const path = chunkFiles.path(digest, upload);
-        if (!written.has(path)) written.set(path, { digest, size: data.length, path, data });
+        if (!added.has(path))
+          added.set(path, {
+            digest,
+            size: data.length,
+            path,
+            data,
+            inFile: data.length >= this.#store.chunkFileMinBytes,
+          });
       } else if (where !== null && where !== upload) {
         files.borrow(chunkFiles.path(digest, where));
       }
     }
-    const rows = [...written.values()];
-    await Promise.all(rows.map(({ path, data }) => files.write(path, data)));
+    const rows = [...added.values()];
+    await Promise.all(rows.filter(({ inFile }) => inFile).map(({ path, data }) => files.write(path, data)));
     const existing =
-      rows.length === 0 ? [] : sqliteCall("store chunks", () => statements.insertChunkFiles(upload, rows));
+      rows.length === 0
+        ? []
+        : sqliteCall("store chunks", () =>
+            statements.insertChunks(
+              upload,
+              rows.map(({ digest, size, data, inFile }) => ({ digest, size, data: inFile ? undefined : data })),
+            ),
+          );
     if (!existing) {
       // Reclaimed meanwhile: our files are listed for deletion, then deleted.
-      const refs = rows.map(({ digest }) => [digest, upload] as const);
+      const refs = rows.filter(({ inFile }) => inFile).map(({ digest }) => [digest, upload] as const);
       sqliteCall("store chunks", () => statements.recordFileDeletes(refs));
       deleteListedFiles(statements, chunkFiles, refs);
       throw reclaimedError(upload);
     }
     // Another writer stored some of these chunks meanwhile: its files serve, ours go (listed by insertChunkFiles).
     const lost: ChunkFileRef[] = [];
+    let raced = 0;
     for (const [i, where] of existing.entries()) {
       if (where === undefined) continue;
-      const { digest } = rows[i] as StoredChunkFile;
-      lost.push([digest, upload]);
+      raced++;
+      const { digest, inFile } = rows[i] as NewChunk;
+      if (inFile) lost.push([digest, upload]);
       if (where !== null) files.borrow(chunkFiles.path(digest, where));
     }
     deleteListedFiles(statements, chunkFiles, lost);
-    const added = rows.length - lost.length;
-    statements.countChunks(added, batch.length - added);
+    const written = rows.length - raced;
+    statements.countChunks(written, batch.length - written);
   }
 }
 
-/** A chunk file written for a batch, before its row goes in. */
-interface StoredChunkFile {
+/** A chunk of a batch that the store lacked: its file is written (if it gets one) before its row goes in. */
+interface NewChunk {
   readonly digest: Uint8Array;
   readonly size: number;
+  /** Where its file goes, if it gets one (see CHUNK_FILE_MIN_BYTES). */
   readonly path: string;
   readonly data: Uint8Array;
+  readonly inFile: boolean;
 }
 
 /** A chunk as a row: its digest and its bytes as one array (SQLite takes a value as one array). */

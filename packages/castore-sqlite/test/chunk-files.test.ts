@@ -6,12 +6,16 @@ import { type BlobService, digestOf, putBlob } from "castore-core";
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
+import { CHUNK_FILE_MIN_BYTES } from "../src/store.js";
+import { openWithHooks } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
 import { chunkFileOf, chunkFilePath } from "./support/corrupt.js";
 import { CONSISTENT, countRows, withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const MiB = 1 << 20;
+/** Small chunks in files too (see CHUNK_FILE_MIN_BYTES): quick tests of many chunk files. */
+const FILES_FOR_ALL = { chunkFileMinBytes: 0 };
 
 /** Every chunk file beside the database, as its path. */
 function chunkFiles(file: string): string[] {
@@ -54,7 +58,7 @@ describe("chunk files", () => {
 
   it("writers storing the same new chunks at once keep one file per chunk, and leave none behind", async () => {
     const file = tempFile();
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 4096 });
+    const service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
     const shared = pseudoRandomBytes(MiB, 3);
     // Four blobs that share their first MiB, written in step 64 KiB at a time: each writer finds the
     // shared chunks missing when it pins them, most lose the race to insert their rows, and every
@@ -65,6 +69,26 @@ describe("chunk files", () => {
     expect(chunkFiles(file).length).toBe(countRows(file).chunks);
     for (const [i, digest] of digests.entries()) expectBytes(await readBlob(service, digest), blobs[i] as Buffer);
     await service.close();
+  });
+
+  it("chunks under CHUNK_FILE_MIN_BYTES keep their bytes in their rows; larger ones get files", async () => {
+    const file = tempFile();
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const small = pseudoRandomBytes(64 * 1024, 6);
+    const smallDigest = await putBlob(service, small);
+    expect(countRows(file).chunks).toBeGreaterThan(16);
+    expect(chunkFiles(file)).toEqual([]);
+    // The default chunks (128 KiB to 512 KiB) all get files.
+    await service.close();
+    const big = await openSqliteBlobService(file);
+    const data = pseudoRandomBytes(4 * MiB, 7);
+    await putBlob(big, data);
+    expect(chunkFiles(file).length).toBeGreaterThanOrEqual(4);
+    expect(chunkFiles(file).every((path) => statSync(path).size >= CHUNK_FILE_MIN_BYTES)).toBe(true);
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+    expectBytes(await readBlob(big, smallDigest), small);
+    expectBytes(await readBlob(big, await digestOf(data)), data);
+    await big.close();
   });
 
   it("chunk files a killed process listed for deletion are deleted by the next open", async () => {
@@ -90,7 +114,7 @@ describe("chunk files", () => {
 
   it("chunks kept in their rows (a store from before chunk files) read back and are shared by new blobs", async () => {
     const file = tempFile();
-    let service = await openSqliteBlobService({ path: file, avgChunkSize: 4096 });
+    let service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
     const old = pseudoRandomBytes(256 * 1024, 4);
     const oldDigest = await putBlob(service, old);
     await service.close();
@@ -108,7 +132,7 @@ describe("chunk files", () => {
     });
     expect(chunkFiles(file)).toEqual([]);
 
-    service = await openSqliteBlobService({ path: file, avgChunkSize: 4096 });
+    service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
     expectBytes(await readBlob(service, oldDigest), old);
     // A new blob that starts with the old one's bytes shares its chunks: only the new ones get files.
     const grown = Buffer.concat([old, pseudoRandomBytes(64 * 1024, 5)]);

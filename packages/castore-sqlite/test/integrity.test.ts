@@ -5,6 +5,7 @@ import { type B3Digest, type BlobService, blake3, digestOf } from "castore-core"
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
+import { openWithHooks } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
 import { chunkFileOf, corruptStoredByte, forgeChunk } from "./support/corrupt.js";
 import { chunkLengths, withConnection } from "./support/inspect.js";
@@ -159,7 +160,8 @@ describe("corruption in the file", () => {
   it("a missing chunk row, a truncated or missing chunk file or a wrong size is an Integrity error", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 4, 12);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    // Small chunks in files too (see CHUNK_FILE_MIN_BYTES), for the chunk-file cases.
+    const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, { chunkFileMinBytes: 0 });
     /** The file of the blob's chunk number `seq`. */
     const chunkFileAt = (digest: B3Digest, seq: number) => {
       const chunk = withConnection(file, (db) =>

@@ -6,6 +6,7 @@ import { putBlob } from "castore-core";
 import { HELLOWORLD, pseudoRandomBytes, put, readBlob } from "castore-fixtures";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
+import { openWithHooks } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
 import { tempFile } from "./support/temp.js";
 
@@ -47,7 +48,7 @@ describe("file permissions", () => {
   ])("chunk files and their directories are private under umask %o", async (mask, fileMode, dirMode) => {
     process.umask(mask);
     const file = tempFile();
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, { chunkFileMinBytes: 0 });
     const data = pseudoRandomBytes(64 * 1024, 1);
     const digest = await putBlob(service, data);
     const root = `${file}-chunks`;

@@ -6,10 +6,11 @@
 // Prints the digest once the writer's close returned, then closes the store and exits.
 import { putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
-import { openSqliteBlobService } from "../../dist/index.js";
+import { openWithHooks } from "../../dist/testing.js";
 
 const [file, bytes] = process.argv.slice(2);
-const service = await openSqliteBlobService({ path: file, avgChunkSize: 4096, synchronous: "full" });
+// Small chunks, each in a file of its own (see CHUNK_FILE_MIN_BYTES): many files, quickly.
+const service = await openWithHooks({ path: file, avgChunkSize: 4096, synchronous: "full" }, { chunkFileMinBytes: 0 });
 const digest = await putBlob(service, pseudoRandomBytes(Number(bytes), 77));
 process.stdout.write(`${digest}\n`);
 await service.close();

@@ -8,7 +8,7 @@
 // written half-way, then it prints "MID <i>" and waits for a line on stdin before going on.
 // count "inf" writes until killed. It prints "END" after the last blob and closes the store.
 import { createInterface } from "node:readline";
-import { openSqliteBlobService } from "../../dist/index.js";
+import { openWithHooks } from "../../dist/testing.js";
 import { blobData, CHUNK_SIZE } from "./blob-plan.mjs";
 
 const [file, seedText, countText, pauseText] = process.argv.slice(2);
@@ -17,7 +17,8 @@ const count = countText === "inf" ? Number.POSITIVE_INFINITY : Number(countText)
 const pauseAt = pauseText === undefined ? -1 : Number(pauseText);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-const service = await openSqliteBlobService({ path: file, avgChunkSize: CHUNK_SIZE });
+// Chunk files even for these small chunks: the crash tests cover them.
+const service = await openWithHooks({ path: file, avgChunkSize: CHUNK_SIZE }, { chunkFileMinBytes: 0 });
 for (let i = 0; i < count; i++) {
   const data = blobData(seed, i);
   const writer = await service.openWrite();
