@@ -237,7 +237,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
       deleteListedFiles(statements, chunkFiles, refs);
       throw reclaimedError(upload);
     }
-    // Another writer stored some of these chunks meanwhile: its files serve, ours go (listed by insertChunkFiles).
+    // Another writer stored some of these chunks meanwhile: its files serve, ours go (listed by insertChunks).
     const lost: ChunkFileRef[] = [];
     let raced = 0;
     for (const [i, where] of existing.entries()) {
