@@ -26,12 +26,15 @@ interface Call {
   result: string;
 }
 
-/** The calls of an `strace -f` log, with calls split across lines (`<unfinished ...>`) joined up. */
+/**
+ * The calls of an `strace -f` log, with calls split across lines (`<unfinished ...>`) joined up.
+ * strace pads the thread ids to one width, so a short one is followed by more than one space.
+ */
 function parseLog(log: string): Call[] {
   const calls: Call[] = [];
   const pending = new Map<string, Call>();
   for (const [index, line] of log.split("\n").entries()) {
-    const resumed = /^(\d+) <\.\.\. (\w+) resumed>.*= (-?\d+)/.exec(line);
+    const resumed = /^(\d+)\s+<\.\.\. (\w+) resumed>.*= (-?\d+)/.exec(line);
     if (resumed) {
       const call = pending.get(resumed[1] as string);
       if (call) {
@@ -41,7 +44,7 @@ function parseLog(log: string): Call[] {
       }
       continue;
     }
-    const started = /^(\d+) (\w+)\((.*?)(?: <unfinished \.\.\.>$|\)\s+= (-?\d+))/.exec(line);
+    const started = /^(\d+)\s+(\w+)\((.*?)(?: <unfinished \.\.\.>$|\)\s+= (-?\d+))/.exec(line);
     if (!started) continue;
     const call: Call = {
       name: started[2] as string,
@@ -79,6 +82,10 @@ describe.skipIf(whyNot !== "")("the order of a durable put's syncs", () => {
     );
     expect(child.status, child.stderr).toBe(0);
     const calls = parseLog(readFileSync(log, "utf8"));
+    expect(
+      calls.filter((call) => call.name === "openat").length,
+      "openat calls parsed from strace's log",
+    ).toBeGreaterThan(0);
 
     // Which path each file descriptor stands for when a sync starts (descriptors are reused).
     const pathOf = new Map<string, string>();
