@@ -11,14 +11,17 @@ const PASS = 256;
  * Deletes chunk files already on the list to delete (chunk_files_to_delete, recorded in the
  * transaction that dropped their rows), then takes them off it. If the second step fails (the
  * database busy), they stay listed and a later pass deletes them again, which finds them gone.
+ * Returns whether they are off the list.
  */
-export function deleteListedFiles(statements: Statements, files: ChunkFiles, refs: readonly ChunkFileRef[]): void {
-  if (refs.length === 0) return;
+export function deleteListedFiles(statements: Statements, files: ChunkFiles, refs: readonly ChunkFileRef[]): boolean {
+  if (refs.length === 0) return true;
   files.remove(refs.map(([digest, upload]) => files.path(digest, upload)));
   try {
     statements.forgetFileDeletes(refs);
+    return true;
   } catch {
     // See above.
+    return false;
   }
 }
 
@@ -30,7 +33,7 @@ export function deleteListedFiles(statements: Statements, files: ChunkFiles, ref
 export function finishFileDeletes(statements: Statements, files: ChunkFiles): void {
   for (;;) {
     const refs = statements.filesToDelete(PASS);
-    deleteListedFiles(statements, files, refs);
-    if (refs.length < PASS) return;
+    // Still listed (the database busy): the next pass, not this one, tries again.
+    if (!deleteListedFiles(statements, files, refs) || refs.length < PASS) return;
   }
 }
