@@ -2,12 +2,13 @@
 // each: the rows say which file holds a chunk, and nothing else is left in the directory.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { type BlobService, digestOf, putBlob } from "castore-core";
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { CHUNK_FILE_MIN_BYTES } from "../src/store.js";
-import { openWithHooks } from "../src/testing.js";
+import { leaseTick, openWithHooks } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
 import { chunkFileOf, chunkFilePath } from "./support/corrupt.js";
 import { CONSISTENT, countRows, withConnection } from "./support/inspect.js";
@@ -109,6 +110,39 @@ describe("chunk files", () => {
       db.prepare<[], number>("SELECT count(*) FROM chunk_files_to_delete").pluck().get(),
     );
     expect(listed).toBe(0);
+    await service.close();
+  });
+
+  it("a list of deletions it cannot clear (the database busy) is left for the next pass, not retried at once", async () => {
+    const file = tempFile();
+    await (await openSqliteBlobService(file)).close();
+    // More than one pass's worth (256) of leftovers.
+    const leftovers = Array.from({ length: 300 }, (_, i) => {
+      const digest = new Uint8Array(32).fill(i % 256);
+      digest[1] = i >> 8;
+      return { digest, path: chunkFilePath(file, digest, 9) };
+    });
+    for (const { digest, path } of leftovers) {
+      mkdirSync(join(`${file}-chunks`, Buffer.from(digest.subarray(0, 1)).toString("hex")), { recursive: true });
+      writeFileSync(path, "stale");
+      withConnection(file, (db) =>
+        db.prepare("INSERT INTO chunk_files_to_delete (digest, file) VALUES (?, 9)").run(digest),
+      );
+    }
+    const listed = () =>
+      withConnection(file, (db) => db.prepare<[], number>("SELECT count(*) FROM chunk_files_to_delete").pluck().get());
+    // Another connection holds the write lock: the open deletes one pass of files, cannot take
+    // them off the list, and goes on (before, it went round the same entries for ever).
+    const lock = new Database(file);
+    lock.exec("BEGIN IMMEDIATE");
+    const service = await openSqliteBlobService({ path: file, busyTimeout: 20 });
+    expect(leftovers.filter(({ path }) => existsSync(path)).length).toBe(300 - 256);
+    lock.exec("ROLLBACK");
+    lock.close();
+    expect(listed()).toBe(300);
+    await leaseTick(service);
+    expect(listed()).toBe(0);
+    expect(leftovers.filter(({ path }) => existsSync(path))).toEqual([]);
     await service.close();
   });
 
