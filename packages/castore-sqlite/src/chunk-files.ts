@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, fsync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BackendError, TooLargeError } from "castore-core";
+import { storageError } from "./sqlite-errors.js";
 
 /**
  * How many chunk files a writer syncs at once. The disk merges syncs that wait together; measured
@@ -236,15 +236,7 @@ function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | undefined)?.code;
 }
 
-/** `TooLarge` when the disk or quota is full (as SQLite's own "disk full"), `Backend` otherwise. */
+/** A failed file call as a castore error: `TooLarge` when the disk is full (see storageError). */
 function fileError(action: string, path: string, error: unknown): Error {
-  const detail = error instanceof Error ? `: ${error.message}` : "";
-  const code = codeOf(error);
-  if (code === "ENOSPC" || code === "EDQUOT") {
-    return new TooLargeError(
-      `castore-sqlite failed to ${action} ${path}: the disk is full (or the quota is reached); free some space and retry${detail}`,
-      { cause: error },
-    );
-  }
-  return new BackendError(`castore-sqlite failed to ${action} ${path}${detail}`, { cause: error });
+  return storageError(`castore-sqlite failed to ${action} ${path}`, error);
 }

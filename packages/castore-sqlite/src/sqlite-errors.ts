@@ -19,14 +19,22 @@ export function sqliteCall<T>(action: string, call: () => T): T {
  */
 export function asBackendError(action: string, error: unknown): unknown {
   if (isCastoreError(error)) return error;
+  return storageError(`SQLite failed to ${action}`, error);
+}
+
+/**
+ * `TooLarge` when the disk (or the user's quota) is full, `Backend` otherwise, for a failure that
+ * `failed` describes ("SQLite failed to …", "castore-sqlite failed to write a chunk file …").
+ */
+export function storageError(failed: string, error: unknown): BackendError | TooLargeError {
   const detail = error instanceof Error ? `: ${error.message}` : "";
   if (isOutOfSpace(error)) {
     return new TooLargeError(
-      `SQLite failed to ${action}: the disk is full (or the quota is reached); free some space and retry${detail}`,
+      `${failed}: the disk is full (or the quota is reached); free some space and retry${detail}`,
       { cause: error },
     );
   }
-  return new BackendError(`SQLite failed to ${action}${detail}`, { cause: error });
+  return new BackendError(`${failed}${detail}`, { cause: error });
 }
 
 /**
