@@ -69,13 +69,21 @@ if (total !== bytes) throw new Error(`read ${total} bytes, expected ${bytes}`);
 const db = new Database(join(dir, "blobs.sqlite"), { readonly: true });
 start = performance.now();
 cpu = process.cpuUsage();
-const chunkFile = db.prepare("SELECT file FROM chunks WHERE digest = ?").pluck();
+// A chunk under the store's file threshold (a blob's last one, say) keeps its bytes in its row.
+const chunkLocation = db
+  .prepare("SELECT file, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?")
+  .raw();
 const into = Buffer.allocUnsafe(16 << 20);
 let rawTotal = 0;
 const chunkList = db.prepare("SELECT chunk FROM blob_chunks WHERE blob = ? ORDER BY seq").pluck();
 for (const chunk of chunkList.all(digest.unsafeBytes)) {
+  const [file, data] = chunkLocation.get(chunk);
+  if (file === null) {
+    rawTotal += data.length;
+    continue;
+  }
   const hex = chunk.toString("hex");
-  const fd = openSync(join(dir, "blobs.sqlite-chunks", hex.slice(0, 2), `${hex}.${chunkFile.get(chunk)}`), "r");
+  const fd = openSync(join(dir, "blobs.sqlite-chunks", hex.slice(0, 2), `${hex}.${file}`), "r");
   for (let got; (got = readSync(fd, into, 0, into.length, null)) > 0; ) rawTotal += got;
   closeSync(fd);
 }
