@@ -5,6 +5,7 @@
 export * from "./address.js";
 export { chunksOf, concatBytes, copyBytes, splitBytes } from "./bytes.js";
 export { validateChunkList } from "./chunking/chunk-list.js";
+export { ChunkListSealer, sealOf } from "./chunking/chunk-list-seal.js";
 export { ChunkSplitter, type ChunkSplitterOptions, type SplitChunk } from "./chunking/chunk-splitter.js";
 export {
   type ChunkCut,

@@ -185,6 +185,22 @@ describe("ChunkedReader", () => {
     expect(isIntegrity(await rejection(readAll(again)))).toBe(true);
   });
 
+  it("with chunkListProven, trusts the list it was given: a full read checks each chunk, not the whole blob", async () => {
+    const blob = await chunkedBlob(20_000, 5);
+    // Intact chunks in the wrong order: only the whole-blob hash could tell, and it is skipped.
+    const swapped = [...blob.chunks];
+    [swapped[0], swapped[1]] = [swapped[1] as ChunkMeta, swapped[0] as ChunkMeta];
+    const [first, second] = blob.chunks as [ChunkMeta, ChunkMeta];
+    const read = await readAll(open(blob, { chunkListProven: true }, swapped));
+    expect(read.length).toBe(blob.data.length);
+    expect(same(read.subarray(0, second.size), blob.data.subarray(first.size, first.size + second.size))).toBe(true);
+    // Each chunk is still checked: a chunk whose bytes changed fails as before.
+    const damaged = new Uint8Array(blob.store.get(second.digest.toHex()) as Uint8Array);
+    damaged[0] = (damaged[0] as number) ^ 1;
+    blob.store.set(second.digest.toHex(), damaged);
+    expect(isIntegrity(await rejection(readAll(open(blob, { chunkListProven: true }))))).toBe(true);
+  });
+
   it("accepts chunks as segments or streams, and refuses a store that returns too many bytes", async () => {
     const blob = await chunkedBlob(20_000);
     const asSegments = open(blob, {

@@ -53,6 +53,14 @@ export interface ChunkedReaderOptions {
    * chunk fetches it again. Other pieces are copies, as without the option.
    */
   ownsChunks?: boolean | undefined;
+  /**
+   * The store has proven that `chunks` is the list its write proved to hash to the blob: say, by a
+   * seal it kept beside the list and checked just now (see ChunkListSealer). A full read then does
+   * not hash everything it hands out a second time against the blob digest; every chunk is still
+   * checked against its own digest. Leave it unset for a list the store cannot vouch for (one from
+   * a peer, or stored without a seal).
+   */
+  chunkListProven?: boolean | undefined;
   /** Called once when the reader is closed. */
   onClose?: (() => Promise<void> | void) | undefined;
 }
@@ -91,7 +99,8 @@ function cancelLoad(load: ChunkLoad): void {
  * everything it hands out and, before reporting the clean end, compares that with the blob digest
  * (`Integrity` error on a mismatch). A reader that seeks has no such proof for the list, only for
  * the chunks: trust a range read as far as you trust where the chunk list came from (a local store's
- * own table, or a list already proven by a full read).
+ * own table, or a list already proven by a full read). A store that proves the list itself before
+ * opening the reader (`chunkListProven`) spares the full read that second hash.
  *
  * While reads move through the blob in order it fetches the next chunks ahead (see `window`); a seek
  * stops that until reading crosses into the next chunk again, so random reads fetch only what they
@@ -112,6 +121,7 @@ export class ChunkedReader extends BaseBlobReader {
   readonly #handOutViews: boolean;
   readonly #ownsChunks: boolean;
   readonly #onClose: ChunkedReaderOptions["onClose"];
+  readonly #chunkListProven: boolean;
   readonly #openBlobStream: OpenBlobStream | undefined;
   /** Where a read from offset 0 takes its chunks from, while it stays sequential. */
   #blobStream: BlobStreamChunks | undefined;
@@ -147,6 +157,7 @@ export class ChunkedReader extends BaseBlobReader {
     this.#handOutViews = options.handOutViews ?? false;
     this.#ownsChunks = options.ownsChunks ?? false;
     this.#onClose = options.onClose;
+    this.#chunkListProven = options.chunkListProven ?? false;
     this.#openBlobStream = options.openBlobStream;
     this.#blobStream = this.#newBlobStream();
     this.#starts = [];
@@ -194,7 +205,7 @@ export class ChunkedReader extends BaseBlobReader {
       this.#handOutViews || (this.#ownsChunks && reachesEnd)
         ? bytes.subarray(pieceOffset, pieceOffset + length)
         : copyBytes(bytes, pieceOffset, pieceOffset + length);
-    this.#hashHandedOut(position, out);
+    if (!this.#chunkListProven) this.#hashHandedOut(position, out);
     return out;
   }
 
@@ -307,7 +318,7 @@ export class ChunkedReader extends BaseBlobReader {
 
   /** At the end of a read from offset 0: the bytes handed out must hash to the blob digest. */
   #verifyWholeBlob(): void {
-    if (this.#verifiedEnd) return;
+    if (this.#verifiedEnd || this.#chunkListProven) return;
     if (this.size === 0 && !this.#blobHasher && this.position === 0) {
       this.#blobHasher = (this.#blake3 as Blake3Implementation).createHasher();
       this.#hashedUpTo = 0;
