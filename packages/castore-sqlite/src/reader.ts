@@ -1,5 +1,5 @@
-import { B3Digest, type BlobReader, IntegrityError, isCastoreError } from "castore-core";
-import { BytesReader, ChunkedReader } from "castore-core/backend";
+import { B3Digest, type BlobReader, type ChunkMeta, IntegrityError, isCastoreError } from "castore-core";
+import { BytesReader, ChunkedReader, sealOf, validateChunkList } from "castore-core/backend";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
@@ -13,8 +13,9 @@ const READ_WINDOW = 2;
  *   one v1 inline blob) and checked against the digest before the first byte is handed out;
  * - a chunked blob: core's ChunkedReader over the stored chunk list, fetching chunks from their
  *   files (see chunk-files.ts; rows from before chunk files hold their bytes): random seek, every
- *   chunk checked against its digest before any of its bytes goes out, a full read also checked
- *   against the blob digest before its clean end.
+ *   chunk checked against its digest before any of its bytes goes out. The list is checked against
+ *   the seal stored with it at open (see checkChunkListSeal); a blob stored before seals has its
+ *   full reads checked against the blob digest before their clean end instead.
  * In a bounded store, opening a blob counts as a use of it (see Recency), and a chunked blob is
  * pinned against eviction until its reader closes (see ReadPins); both happen in the same
  * synchronous step as the lookup, so no eviction step of this process comes between.
@@ -47,7 +48,9 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
     .map(([chunk, chunkSize]) => ({ digest: B3Digest.fromBytes(chunk), size: chunkSize }));
   let unpin: (() => void) | undefined;
   try {
+    const chunkListProven = checkChunkListSeal(store, digest, size, chunks);
     const reader = new ChunkedReader(digest, size, chunks, {
+      chunkListProven,
       window: READ_WINDOW,
       // Every chunk read is a fresh Buffer nobody else holds, so the reader may hand it out as a view
       // (ChunkedReader then lets go of that chunk: a caller writing into what it got never changes
@@ -67,6 +70,24 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
     }
     throw error;
   }
+}
+
+/**
+ * Whether the chunk list read back is the one its write sealed (see schema.ts, version 5): true
+ * when it matches its seal, false for a blob stored before seals (its full reads hash the whole
+ * blob instead). A list that does not match is damage, reported before any byte goes out.
+ */
+function checkChunkListSeal(store: Store, digest: B3Digest, size: number, chunks: readonly ChunkMeta[]): boolean {
+  const stored = store.statements.chunkListSeal(digest.unsafeBytes);
+  if (stored === null) return false;
+  // The same checks ChunkedReader makes: a list sealed over invalid entries cannot match anyway.
+  const seal = sealOf(store.blake3, validateChunkList(chunks, size), digest, size);
+  if (Buffer.compare(seal, stored) !== 0) {
+    throw new IntegrityError(
+      `blob ${digest} is corrupt: its stored chunk list (${chunks.length} chunks) does not match the seal written with it`,
+    );
+  }
+  return true;
 }
 
 /**

@@ -4,7 +4,7 @@ import { BackendError, UnsupportedError } from "castore-core";
 /** Marks a SQLite file as a castore store (`PRAGMA application_id`, "cAST"), so we never adopt a stranger's database. */
 export const APPLICATION_ID = 0x63415354;
 /** The layout below. Bump it (and refuse older code) whenever the tables change meaning. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /**
  * SQLite's usual page size; it must be set before the first table, and a file keeps it for good.
  * Pages hold rows (chunk bytes live in files): a commit logs every page it touched, and with the
@@ -118,7 +118,18 @@ const CHUNK_FILE_COLUMNS = `
   ) WITHOUT ROWID;
 `;
 
-const TABLES = `${V2_TABLES}${BLOB_USE_TABLE}${CHUNK_FILE_COLUMNS}`;
+/**
+ * Version 5 adds `chunk_list_seal` to a chunked blob's row: the seal of its chunk list (see
+ * ChunkListSealer in castore-core), written with the list. A reader that finds the list it read
+ * back matches its seal trusts the list and checks each chunk's bytes against the chunk's digest,
+ * instead of hashing the whole blob a second time; a damaged list fails at open, before any byte
+ * goes out. Rows from before (NULL) are read as before, with the whole-blob check.
+ */
+const CHUNK_LIST_SEAL_COLUMN = `
+  ALTER TABLE blobs ADD COLUMN chunk_list_seal BLOB;
+`;
+
+const TABLES = `${V2_TABLES}${BLOB_USE_TABLE}${CHUNK_FILE_COLUMNS}${CHUNK_LIST_SEAL_COLUMN}`;
 
 /**
  * Version 1 → 2, in one transaction (an interrupted upgrade leaves the file at version 1): the v1
@@ -156,7 +167,12 @@ const UPGRADE_FROM_V2 = `
 `;
 
 /** The statements that bring a file of a version to the next one. */
-const UPGRADES: Readonly<Record<number, string>> = { 1: UPGRADE_FROM_V1, 2: UPGRADE_FROM_V2, 3: CHUNK_FILE_COLUMNS };
+const UPGRADES: Readonly<Record<number, string>> = {
+  1: UPGRADE_FROM_V1,
+  2: UPGRADE_FROM_V2,
+  3: CHUNK_FILE_COLUMNS,
+  4: CHUNK_LIST_SEAL_COLUMN,
+};
 
 /**
  * Sets the connection up and makes sure the file holds a castore store of the version this code

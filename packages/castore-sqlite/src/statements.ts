@@ -37,8 +37,9 @@ export class Statements {
   readonly #chunkLocation: Statement<[Uint8Array], [number | null, Buffer | null]>;
   readonly #chunkFile: Statement<[Uint8Array], number | null>;
   readonly #chunkList: Statement<[Uint8Array], [Buffer, number]>;
+  readonly #chunkListSeal: Statement<[Uint8Array], Buffer | null>;
   readonly #insertInline: Statement<[Uint8Array, number, Uint8Array]>;
-  readonly #insertChunked: Statement<[Uint8Array, number]>;
+  readonly #insertChunked: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #listUploadChunks: Statement<[Uint8Array, number]>;
   readonly #insertChunk: Statement<[Uint8Array, number, number]>;
   readonly #insertChunkRow: Statement<[Uint8Array, Uint8Array]>;
@@ -104,9 +105,12 @@ export class Statements {
     this.#chunkList = db
       .prepare<[Uint8Array], [Buffer, number]>("SELECT chunk, size FROM blob_chunks WHERE blob = ? ORDER BY seq")
       .raw();
+    this.#chunkListSeal = db
+      .prepare<[Uint8Array], Buffer | null>("SELECT chunk_list_seal FROM blobs WHERE digest = ?")
+      .pluck();
     this.#insertInline = db.prepare("INSERT INTO blobs (digest, size, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
     this.#insertChunked = db.prepare(
-      "INSERT INTO blobs (digest, size, data) VALUES (?, ?, NULL) ON CONFLICT DO NOTHING",
+      "INSERT INTO blobs (digest, size, data, chunk_list_seal) VALUES (?, ?, NULL, ?) ON CONFLICT DO NOTHING",
     );
     this.#listUploadChunks = db.prepare(
       "INSERT INTO blob_chunks (blob, seq, chunk, size) SELECT ?, seq, chunk, size FROM upload_chunks WHERE upload = ?",
@@ -220,6 +224,11 @@ export class Statements {
     return this.#chunkList.all(digest);
   }
 
+  /** The seal stored with a chunked blob's list; null for a blob stored before seals (or none). */
+  chunkListSeal(digest: Uint8Array): Buffer | null {
+    return this.#chunkListSeal.get(digest) ?? null;
+  }
+
   /**
    * Stores a one-piece blob, used at `usedAt`, in one transaction; false when the digest was
    * already stored (then only its use is recorded).
@@ -243,11 +252,12 @@ export class Statements {
   }
 
   /**
-   * Stores a chunked blob whose chunks an upload holds, listing them; false (and nothing changed)
-   * when the digest was already stored. Run inside a transaction.
+   * Stores a chunked blob whose chunks an upload holds, listing them, with the seal of that list
+   * (see schema.ts, version 5); false (and nothing changed) when the digest was already stored. Run
+   * inside a transaction.
    */
-  insertChunked(digest: Uint8Array, size: number, upload: number, usedAt: number): boolean {
-    if (this.#insertChunked.run(digest, size).changes !== 1) return false;
+  insertChunked(digest: Uint8Array, size: number, seal: Uint8Array, upload: number, usedAt: number): boolean {
+    if (this.#insertChunked.run(digest, size, seal).changes !== 1) return false;
     this.#listUploadChunks.run(digest, upload);
     this.#insertBlobUse.run(digest, usedAt);
     // Counted before the caller's transaction commits: a rollback there fails the write anyway.

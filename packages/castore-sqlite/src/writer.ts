@@ -1,5 +1,12 @@
 import { type B3Digest, BackendError } from "castore-core";
-import { BaseBlobWriter, ChunkSplitter, concatBytes, copyBytes, type SplitChunk } from "castore-core/backend";
+import {
+  BaseBlobWriter,
+  ChunkListSealer,
+  ChunkSplitter,
+  concatBytes,
+  copyBytes,
+  type SplitChunk,
+} from "castore-core/backend";
 import type { ChunkFileWrites } from "./chunk-files.js";
 import { type ChunkFileRef, deleteListedFiles } from "./file-deletes.js";
 import { sqliteCall } from "./sqlite-errors.js";
@@ -46,6 +53,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** The last batch's files and rows being stored (see #flush). */
   #storing: Promise<void> = Promise.resolve();
   #storedChunks = 0;
+  /** Seals the chunk list as its chunks are pinned, in order (see insertChunked). */
+  #sealer: ChunkListSealer | undefined;
 
   constructor(store: Store) {
     super();
@@ -87,6 +96,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
       return;
     }
     const upload = this.#upload;
+    const seal = (this.#sealer as ChunkListSealer).seal(digest, size);
+    this.#sealer = undefined;
     // Before the blob can be visible, every file it lists is on disk, not only in the page cache.
     await this.#files?.makeDurable();
     // Committed, a duplicate or reclaimed: from here on the upload is not a live writer's.
@@ -96,7 +107,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
         this.#store.db
           .transaction(() => {
             if (!statements.uploadIsOpen(upload)) throw reclaimedError(upload);
-            if (statements.insertChunked(key, size, upload, recency.tick())) {
+            if (statements.insertChunked(key, size, seal, upload, recency.tick())) {
               statements.finishUpload(upload);
               return true;
             }
@@ -135,6 +146,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#first = undefined;
     this.#batch = [];
     this.#batchBytes = 0;
+    this.#sealer?.dispose();
+    this.#sealer = undefined;
     // Nothing may still write to the files that releasing the upload deletes.
     await this.#storing.catch(() => {});
     await this.#files?.settle();
@@ -191,6 +204,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     const chunks = batch.map(({ digest, data }) => ({ digest, size: data.length }));
     const stored = sqliteCall("store chunks", () => statements.pinChunks(upload, this.#storedChunks, chunks));
     if (!stored) throw reclaimedError(upload);
+    this.#sealer ??= new ChunkListSealer(this.#store.blake3);
+    for (const { digest, size } of chunks) this.#sealer.add(digest, size);
     this.#storedChunks += batch.length;
     this.#storing = this.#storeFiles(upload, batch, stored);
     // Failures surface at the next flush or at close; this keeps an early one from going unhandled.

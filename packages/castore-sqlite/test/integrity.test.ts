@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type B3Digest, type BlobService, blake3, digestOf } from "castore-core";
+import { sealOf } from "castore-core/backend";
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
@@ -105,12 +106,26 @@ describe("corruption in the file", () => {
     await service.close();
   });
 
-  it("chunks rewritten together with all their stored digests still fail a full read before its clean end", async () => {
+  it("a chunk rewritten together with its stored digests fails at open: the list no longer matches its seal", async () => {
     const file = tempFile();
     const data = pseudoRandomBytes(4096 * 6 + 1, 11);
     const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const digest = await store(service, data);
     forgeChunk(file, digest, 4096 * 2 + 7, await blake3());
+    await expect(service.openRead(digest)).rejects.toMatchObject({
+      code: "Integrity",
+      message: expect.stringContaining("does not match the seal"),
+    });
+    await service.close();
+  });
+
+  it("without a seal (a blob stored before seals), a forged chunk list still fails a full read before its clean end", async () => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 11);
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const digest = await store(service, data);
+    forgeChunk(file, digest, 4096 * 2 + 7, await blake3());
+    withConnection(file, (db) => db.exec("UPDATE blobs SET chunk_list_seal = NULL"));
     // Every chunk passes its own check; the blob digest fails the read before its clean end.
     const reader = await service.openRead(digest);
     if (!reader) throw new Error("blob missing");
@@ -142,6 +157,41 @@ describe("corruption in the file", () => {
     ).rejects.toMatchObject({ code: "Integrity" });
     expect(handedOut).toBe(startOfChunkHolding(data, 4096 * 3 + 5));
     await service.close();
+  });
+
+  it.each([
+    // Chunks 3 and 4 swap places: every chunk intact, the lengths still add up.
+    [
+      "chunk order",
+      `UPDATE blob_chunks SET seq = -3 WHERE seq = 3;
+       UPDATE blob_chunks SET seq = 3 WHERE seq = 4;
+       UPDATE blob_chunks SET seq = 4 WHERE seq = -3;`,
+    ],
+    ["seal", "UPDATE blobs SET chunk_list_seal = zeroblob(32)"],
+  ])("a damaged %s fails at open, before any byte goes out, for a range read too", async (_, damage) => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 16);
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const digest = await store(service, data);
+    withConnection(file, (db) => db.exec(damage));
+    await expect(service.openRead(digest)).rejects.toMatchObject({ code: "Integrity" });
+    await service.close();
+  });
+
+  it("a chunked blob's row holds the seal of its chunk list, bound to the blob", async () => {
+    const file = tempFile();
+    const data = pseudoRandomBytes(4096 * 6 + 1, 17);
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const digest = await store(service, data);
+    await service.close();
+    const { seal, chunks } = withConnection(file, (db) => ({
+      seal: db.prepare<[], Buffer>("SELECT chunk_list_seal FROM blobs").pluck().get() as Buffer,
+      chunks: db
+        .prepare<[], { digest: Buffer; size: number }>("SELECT chunk AS digest, size FROM blob_chunks ORDER BY seq")
+        .all(),
+    }));
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(Buffer.from(sealOf(await blake3(), chunks, digest, data.length))).toEqual(seal);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
-import { HELLOWORLD, put, readBlob } from "castore-fixtures";
+import { HELLOWORLD, pseudoRandomBytes, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService, SCHEMA_VERSION } from "../src/index.js";
 import { expectBytes } from "./support/bytes.js";
@@ -117,5 +117,35 @@ describe("the store file", () => {
         code: "InvalidArgument",
       });
     }
+  });
+});
+
+describe("upgrading a version-4 store", () => {
+  it("adds the seal column: old chunked blobs read as before (unsealed), new ones are sealed", async () => {
+    const file = tempFile();
+    const old = pseudoRandomBytes(64 * 1024, 41);
+    let service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    const oldDigest = await put(service, old);
+    await service.close();
+    // The version-4 layout: the same tables without the column.
+    const db = new Database(file);
+    db.exec("ALTER TABLE blobs DROP COLUMN chunk_list_seal");
+    db.pragma("user_version = 4");
+    db.close();
+
+    service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+    expect(pragmas(file).userVersion).toBe(5);
+    expectBytes(await readBlob(service, oldDigest), old);
+    const fresh = pseudoRandomBytes(64 * 1024, 42);
+    const freshDigest = await put(service, fresh);
+    expectBytes(await readBlob(service, freshDigest), fresh);
+    await service.close();
+    const check = new Database(file, { readonly: true });
+    const sealLength = check.prepare<[Uint8Array], number | null>(
+      "SELECT length(chunk_list_seal) FROM blobs WHERE digest = ?",
+    );
+    expect(sealLength.pluck().get(oldDigest.unsafeBytes)).toBeNull();
+    expect(sealLength.pluck().get(freshDigest.unsafeBytes)).toBe(32);
+    check.close();
   });
 });
