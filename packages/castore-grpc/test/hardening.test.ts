@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
 import * as http2 from "node:http2";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { defaultRegistry, fromAddr, isTooLarge, putBlob, register, TooLargeError } from "castore-core";
@@ -13,8 +14,8 @@ import { pseudoRandomBytes } from "castore-fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { grpcBackends } from "../src/client/backends.js";
 import { GrpcBlobService } from "../src/client/blob-service.js";
-import { BlobService } from "../src/gen/tvix/castore/v1/castore_pb.js";
-import { blobChunkFrameHeader } from "../src/wire/frames.js";
+import { BlobService, ReadBlobRequestSchema } from "../src/gen/tvix/castore/v1/castore_pb.js";
+import { blobChunkFrameHeader, encodeFrame } from "../src/wire/frames.js";
 import { ObservedBlobService } from "./support/observed.js";
 import { closedByServer, connectRaw, exchange } from "./support/raw.js";
 import { type ServedClient, served, tempDir } from "./support/served.js";
@@ -277,6 +278,32 @@ describe("statuses", () => {
     const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
     expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
     session.close();
+  });
+
+  it("a Read whose client takes none of the answer ends after the stall timeout and closes its reader", async () => {
+    const refused = Promise.withResolvers<unknown>();
+    castore = await served("tcp", {
+      backend: new ObservedBlobService(),
+      server: { stalledBodyTimeoutMs: 300, onClientError: (error) => refused.resolve(error) },
+    });
+    // Far larger than the client's HTTP/2 window: the server cannot send it all ahead.
+    const digest = await putBlob(castore, pseudoRandomBytes(8 << 20, 24));
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Read",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.end(encodeFrame(toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.bytes }))));
+    stream.pause(); // reads nothing: flow control stops the server's sending
+    const error = await refused.promise;
+    expect(error).toMatchObject({ code: Code.DeadlineExceeded });
+    expect(String(error)).toMatch(/took none of the response for 300 ms/);
+    // The call ended after its reader was closed.
+    expect(castore.backend.readersClosed).toBe(1);
+    expect(castore.backend.bytesRead).toBeLessThan(8 << 20);
+    session.destroy();
   });
 
   it("a store that is out of room (TooLarge) makes a Put RESOURCE_EXHAUSTED, not INTERNAL", async () => {
