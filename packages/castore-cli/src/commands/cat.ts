@@ -42,7 +42,8 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
     const range = rangeOption(line);
     const { signal, stderr } = context;
     const store = await openClientStore(line, context);
-    const sink = new OutputSink(context.stdout);
+    // Gathered: pieces from a remote store can be as short as one HTTP/2 frame.
+    const sink = new OutputSink(context.stdout, { gather: true });
     try {
       const reader = await store.openRead(digest, { signal });
       if (!reader) throw new NotFoundError(`blob ${digest} not found`);
@@ -79,6 +80,11 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
         await reader.close();
       }
       await sink.flush();
+    } catch (error) {
+      // The sink holds bytes it gathered, all verified before it got them: they go out, as they
+      // would have without gathering (a failed range still writes its verified part).
+      await sink.flush().catch(() => {});
+      throw error;
     } finally {
       sink.release();
       await store.close();
