@@ -43,9 +43,13 @@ export async function openStoredBlob(store: Store, digest: B3Digest): Promise<Bl
 }
 
 function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: boolean): BlobReader {
-  const chunks = store.statements
-    .chunkList(digest.unsafeBytes)
-    .map(([chunk, chunkSize]) => ({ digest: B3Digest.fromBytes(chunk), size: chunkSize }));
+  // Where each chunk's file was, read with the list: one query per blob, not one per chunk.
+  const files = new Map<B3Digest, number>();
+  const chunks = store.statements.chunkListWithFiles(digest.unsafeBytes).map(([chunk, chunkSize, file]) => {
+    const chunkDigest = B3Digest.fromBytes(chunk);
+    if (file !== null) files.set(chunkDigest, file);
+    return { digest: chunkDigest, size: chunkSize };
+  });
   let unpin: (() => void) | undefined;
   try {
     const chunkListProven = checkChunkListSeal(store, digest, size, chunks);
@@ -56,7 +60,8 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
       // (ChunkedReader then lets go of that chunk: a caller writing into what it got never changes
       // what a seek back reads again).
       ownsChunks: true,
-      openChunk: (chunk) => readChunk(store, chunk.digest.unsafeBytes, chunk.size),
+      // ChunkedReader hands back the list's own digests (validation keeps B3Digest instances).
+      openChunk: (chunk) => readChunk(store, chunk.digest.unsafeBytes, chunk.size, files.get(chunk.digest)),
       onClose: () => unpin?.(),
     });
     if (bounded) unpin = store.pins.pin(digest.toHex(), reader);
@@ -92,11 +97,20 @@ function checkChunkListSeal(store: Store, digest: B3Digest, size: number, chunks
 
 /**
  * A chunk's bytes, from its file or (a row from before chunk files) its row; undefined when the
- * store has no such chunk. `size` is its listed length (see ChunkFiles.read). A file deleted
- * after its row was read means the chunk was deleted, or stored again under another file: the row
- * is read once more to tell which.
+ * store has no such chunk. `size` is its listed length (see ChunkFiles.read); `knownFile`, where
+ * its file was when the blob was opened. A file deleted since its row was read means the chunk
+ * was deleted, or stored again under another file: the row is read (again) to tell which.
  */
-async function readChunk(store: Store, digest: Uint8Array, size: number): Promise<Uint8Array | undefined> {
+async function readChunk(
+  store: Store,
+  digest: Uint8Array,
+  size: number,
+  knownFile?: number,
+): Promise<Uint8Array | undefined> {
+  if (knownFile !== undefined) {
+    const bytes = store.chunkFiles.read(store.chunkFiles.path(digest, knownFile), size);
+    if (bytes) return asUint8Array(bytes);
+  }
   for (let attempt = 1; ; attempt++) {
     const location = sqliteCall("read a chunk", () => store.statements.chunkLocation(digest));
     if (!location) return undefined;

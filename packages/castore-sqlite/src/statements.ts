@@ -37,6 +37,7 @@ export class Statements {
   readonly #chunkLocation: Statement<[Uint8Array], [number | null, Buffer | null]>;
   readonly #chunkFile: Statement<[Uint8Array], number | null>;
   readonly #chunkList: Statement<[Uint8Array], [Buffer, number]>;
+  readonly #chunkListFiles: Statement<[Uint8Array], [Buffer, number, number | null]>;
   readonly #chunkListSeal: Statement<[Uint8Array], Buffer | null>;
   readonly #insertInline: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #insertChunked: Statement<[Uint8Array, number, Uint8Array]>;
@@ -104,6 +105,13 @@ export class Statements {
     this.#chunkFile = db.prepare<[Uint8Array], number | null>("SELECT file FROM chunks WHERE digest = ?").pluck();
     this.#chunkList = db
       .prepare<[Uint8Array], [Buffer, number]>("SELECT chunk, size FROM blob_chunks WHERE blob = ? ORDER BY seq")
+      .raw();
+    // LEFT JOIN: a chunk row gone missing (damage) still shows in the list, to fail its read.
+    this.#chunkListFiles = db
+      .prepare<[Uint8Array], [Buffer, number, number | null]>(
+        `SELECT bc.chunk, bc.size, c.file FROM blob_chunks bc LEFT JOIN chunks c ON c.digest = bc.chunk
+         WHERE bc.blob = ? ORDER BY bc.seq`,
+      )
       .raw();
     this.#chunkListSeal = db
       .prepare<[Uint8Array], Buffer | null>("SELECT chunk_list_seal FROM blobs WHERE digest = ?")
@@ -222,6 +230,15 @@ export class Statements {
   /** A chunked blob's chunks in order, as [digest, size]. */
   chunkList(digest: Uint8Array): [digest: Buffer, size: number][] {
     return this.#chunkList.all(digest);
+  }
+
+  /**
+   * A chunked blob's chunks in order, as [digest, size, file]: `file` as in chunkLocation (the
+   * upload whose file held the chunk when the list was read), null for bytes in the row or a
+   * chunk row that is missing.
+   */
+  chunkListWithFiles(digest: Uint8Array): [digest: Buffer, size: number, file: number | null][] {
+    return this.#chunkListFiles.all(digest);
   }
 
   /** The seal stored with a chunked blob's list; null for a blob stored before seals (or none). */

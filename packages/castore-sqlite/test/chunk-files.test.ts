@@ -146,6 +146,28 @@ describe("chunk files", () => {
     await service.close();
   });
 
+  it("a reader finds a chunk stored again under another file after it opened (the file it knew is gone)", async () => {
+    const file = tempFile();
+    const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, FILES_FOR_ALL);
+    const data = pseudoRandomBytes(64 * 1024, 5);
+    const digest = await putBlob(service, data);
+    const reader = await service.openRead(digest);
+    if (!reader) throw new Error("blob missing");
+    // What another process does when it deletes a chunk and stores it again: a new upload, a new file.
+    const chunk = withConnection(file, (db) =>
+      db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
+    ) as Buffer;
+    const before = chunkFileOf(file, chunk) as string;
+    const after = chunkFilePath(file, chunk, 1_000_000);
+    writeFileSync(after, readFileSync(before));
+    withConnection(file, (db) => db.prepare("UPDATE chunks SET file = 1000000 WHERE digest = ?").run(chunk));
+    rmSync(before);
+    const read: Uint8Array[] = [];
+    for await (const piece of reader) read.push(piece);
+    expectBytes(Buffer.concat(read), data);
+    await service.close();
+  });
+
   it("chunks kept in their rows (a store from before chunk files) read back and are shared by new blobs", async () => {
     const file = tempFile();
     let service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
