@@ -133,12 +133,13 @@ export class ChunkFileWrites {
   }
 
   /**
-   * Writes a chunk's file in full (replacing a leftover of this same upload), then starts its sync
+   * Writes a chunk's file in full from its segments, in order (replacing a leftover of this same
+   * upload), before its first await (the caller may reuse the segments after), then starts its sync
    * in the thread pool without waiting for it; waits while too many syncs are under way. The
    * write itself is synchronous, like SQLite's: it only fills the page cache, which costs less
    * than two trips through the thread pool.
    */
-  async write(path: string, bytes: Uint8Array): Promise<void> {
+  async write(path: string, segments: readonly Uint8Array[]): Promise<void> {
     for (const created of this.#files.ensureDirectoryOf(path)) {
       this.#dirtyDirectories.add(dirname(created));
       this.#dirtyDirectories.add(created);
@@ -146,8 +147,10 @@ export class ChunkFileWrites {
     this.#dirtyDirectories.add(dirname(path));
     const fd = createFile(path);
     try {
-      for (let written = 0; written < bytes.length; ) {
-        written += writeSync(fd, bytes, written, bytes.length - written);
+      for (const bytes of segments) {
+        for (let written = 0; written < bytes.length; ) {
+          written += writeSync(fd, bytes, written, bytes.length - written);
+        }
       }
     } catch (error) {
       closeSync(fd);

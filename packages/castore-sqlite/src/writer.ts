@@ -76,6 +76,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
         if (this.#add(finished)) await this.#flush();
       }
     }
+    // Chunks still queued may be views of the caller's piece, which is the caller's again once this returns.
+    this.#ownQueued();
   }
 
   protected async commit(digest: B3Digest, size: number): Promise<void> {
@@ -86,7 +88,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     const key = digest.unsafeBytes;
     if (this.#upload === undefined) {
       // One piece (or empty): one row and its use, one transaction.
-      const data = this.#first?.data ?? EMPTY;
+      const data = this.#first ? joined(this.#first.segments) : EMPTY;
       this.#first = undefined;
       await this.#roomForWrite();
       const stored = sqliteCall("store a blob", () =>
@@ -161,12 +163,13 @@ export class SqliteBlobWriter extends BaseBlobWriter {
 
   /**
    * Takes a finished chunk: the first waits for a second, which makes the blob a chunked one.
-   * Returns whether a full batch is queued (to be stored before more chunks come).
+   * Returns whether a full batch is queued (to be stored before more chunks come). The chunk's
+   * segments may be views of the piece being written: a batch stored during this write is written
+   * to its files straight from them (no copy); what is still queued when the write returns is
+   * copied then (see #ownQueued).
    */
   #add(chunk: SplitChunk): boolean {
-    // Held past this write (until stored), so the row's value is an array of its own: a borrowed
-    // view is the caller's to reuse.
-    const row = { digest: chunk.digest.unsafeBytes, data: ownCopy(chunk.segments) };
+    const row = { digest: chunk.digest.unsafeBytes, size: chunk.size, segments: chunk.segments };
     if (this.#chunksCut++ === 0) {
       this.#first = row;
       return false;
@@ -182,7 +185,14 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   /** Queues one chunk for storing. */
   #queue(row: StoredChunk): void {
     this.#batch.push(row);
-    this.#batchBytes += row.data.length;
+    this.#batchBytes += row.size;
+  }
+
+  /** Gives every chunk still held an array of its own (see #add). */
+  #ownQueued(): void {
+    const own = (row: StoredChunk): StoredChunk => ({ ...row, segments: [ownCopy(row.segments)] });
+    if (this.#first) this.#first = own(this.#first);
+    this.#batch = this.#batch.map(own);
   }
 
   /**
@@ -201,7 +211,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#batchBytes = 0;
     const { statements } = this.#store;
     const upload = sqliteCall("store chunks", () => (this.#upload ??= this.#store.startUpload()));
-    const chunks = batch.map(({ digest, data }) => ({ digest, size: data.length }));
+    const chunks = batch.map(({ digest, size }) => ({ digest, size }));
     const stored = sqliteCall("store chunks", () => statements.pinChunks(upload, this.#storedChunks, chunks));
     if (!stored) throw reclaimedError(upload);
     this.#sealer ??= new ChunkListSealer(this.#store.blake3);
@@ -212,42 +222,45 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#storing.catch(() => {});
   }
 
-  /** Writes the files of a pinned batch's chunks the store lacks (small ones get none), then adds their rows. */
+  /**
+   * Writes the files of a pinned batch's chunks the store lacks (small ones get none), then adds
+   * their rows. The files are written before the first await (from segments that may be views of
+   * the piece being written: see #add), and a chunk kept in its row is joined into an array of its
+   * own before it.
+   */
   async #storeFiles(upload: number, batch: readonly StoredChunk[], stored: readonly (number | null | undefined)[]) {
     const { statements, chunkFiles } = this.#store;
     const files = (this.#files ??= chunkFiles.openBatch(this.#store.options.synchronous === "full"));
     const added = new Map<string, NewChunk>();
-    for (const [i, { digest, data }] of batch.entries()) {
+    for (const [i, { digest, size, segments }] of batch.entries()) {
       const where = stored[i];
       if (where === undefined) {
         // The same chunk twice in one batch is stored once.
         const path = chunkFiles.path(digest, upload);
+        const inFile = size >= this.#store.chunkFileMinBytes;
         if (!added.has(path))
-          added.set(path, {
-            digest,
-            size: data.length,
-            path,
-            data,
-            inFile: data.length >= this.#store.chunkFileMinBytes,
-          });
+          added.set(path, { digest, size, path, segments, data: inFile ? undefined : ownCopy(segments) });
       } else if (where !== null && where !== upload) {
         files.borrow(chunkFiles.path(digest, where));
       }
     }
     const rows = [...added.values()];
-    await Promise.all(rows.filter(({ inFile }) => inFile).map(({ path, data }) => files.write(path, data)));
+    const writes = rows
+      .filter(({ data }) => data === undefined)
+      .map(({ path, segments }) => files.write(path, segments));
+    await Promise.all(writes);
     const existing =
       rows.length === 0
         ? []
         : sqliteCall("store chunks", () =>
             statements.insertChunks(
               upload,
-              rows.map(({ digest, size, data, inFile }) => ({ digest, size, data: inFile ? undefined : data })),
+              rows.map(({ digest, size, data }) => ({ digest, size, data })),
             ),
           );
     if (!existing) {
       // Reclaimed meanwhile: our files are listed for deletion, then deleted.
-      const refs = rows.filter(({ inFile }) => inFile).map(({ digest }) => [digest, upload] as const);
+      const refs = rows.filter(({ data }) => data === undefined).map(({ digest }) => [digest, upload] as const);
       sqliteCall("store chunks", () => statements.recordFileDeletes(refs));
       deleteListedFiles(statements, chunkFiles, refs);
       throw reclaimedError(upload);
@@ -258,8 +271,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     for (const [i, where] of existing.entries()) {
       if (where === undefined) continue;
       raced++;
-      const { digest, inFile } = rows[i] as NewChunk;
-      if (inFile) lost.push([digest, upload]);
+      const { digest, data } = rows[i] as NewChunk;
+      if (data === undefined) lost.push([digest, upload]);
       if (where !== null) files.borrow(chunkFiles.path(digest, where));
     }
     deleteListedFiles(statements, chunkFiles, lost);
@@ -274,19 +287,27 @@ interface NewChunk {
   readonly size: number;
   /** Where its file goes, if it gets one (see CHUNK_FILE_MIN_BYTES). */
   readonly path: string;
-  readonly data: Uint8Array;
-  readonly inFile: boolean;
+  readonly segments: readonly Uint8Array[];
+  /** For a chunk kept in its row (too small for a file): its bytes, as an array of its own. */
+  readonly data: Uint8Array | undefined;
 }
 
-/** A chunk as a row: its digest and its bytes as one array (SQLite takes a value as one array). */
+/** A chunk cut and not yet stored: its digest, its length and its bytes in order. */
 interface StoredChunk {
   readonly digest: Uint8Array;
-  readonly data: Uint8Array;
+  readonly size: number;
+  /** Views of the piece being written, until #ownQueued gives the chunk an array of its own. */
+  readonly segments: readonly Uint8Array[];
 }
 
 /** The segments joined into a fresh array (also when there is one: it may be a borrowed view). */
 function ownCopy(segments: readonly Uint8Array[]): Uint8Array {
   return segments.length === 1 ? copyBytes(segments[0] as Uint8Array) : concatBytes(segments);
+}
+
+/** The segments as one array: the one there is, or a join. */
+function joined(segments: readonly Uint8Array[]): Uint8Array {
+  return segments.length === 1 ? (segments[0] as Uint8Array) : concatBytes(segments);
 }
 
 function reclaimedError(upload: number): BackendError {
