@@ -62,7 +62,8 @@ interface ChunkedBlob {
  * blobs that share a region share its memory. A blob of fewer than two chunks is kept as one piece.
  * Every chunk is itself a blob (has, openRead). Readers are fully seekable: one-piece blobs verify
  * on first read; chunked blobs read through core's ChunkedReader (every chunk verified before its
- * bytes are handed out, a full read verified against the blob digest). Readers return copies (a
+ * bytes are handed out; the chunk list is the writer's own, so a full read does not hash the whole
+ * blob again). Readers return copies (a
  * chunked blob's reader copies each chunk once, verifies the copy and hands out views of it), so
  * nothing a caller does to a returned array changes the store.
  * Everything is lost when the service is closed or the process exits.
@@ -140,6 +141,9 @@ export class MemoryBlobService extends BaseBlobService {
           return piece && ownCopy(piece.segments);
         },
         handOutViews: true,
+        // The list is the one this process's writer cut and hashed to the digest, held in memory
+        // since: proven, so a full read checks each chunk and not the whole blob a second time.
+        chunkListProven: true,
       });
     }
     const piece = this.#pieces.get(key);
