@@ -36,6 +36,19 @@ afterEach(async () => {
   await castore?.close();
 });
 
+/** A native gRPC call to the served BlobService on a connection of its own, nothing sent yet. */
+function rawGrpcCall(method: "Put" | "Read", headers: http2.OutgoingHttpHeaders = {}) {
+  const session = http2.connect(castore.server.address.replace("grpc+", ""));
+  const stream = session.request({
+    ":method": "POST",
+    ":path": `/tvix.castore.v1.BlobService/${method}`,
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...headers,
+  });
+  return { session, stream };
+}
+
 function hostPort(address: string): string {
   return new URL(address.replace("grpc+", "")).host;
 }
@@ -208,13 +221,7 @@ describe("connections that hold on without finishing a request", () => {
 
   it("a stalled Put body fails with DEADLINE_EXCEEDED and stores nothing", async () => {
     castore = await served("tcp", { backend: new ObservedBlobService(), server: { stalledBodyTimeoutMs: 300 } });
-    const session = http2.connect(castore.server.address.replace("grpc+", ""));
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Put",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
+    const { session, stream } = rawGrpcCall("Put");
     const data = pseudoRandomBytes(200_000, 5);
     stream.write(concatBytes([blobChunkFrameHeader(data.length), data]));
     stream.resume();
@@ -247,14 +254,7 @@ describe("connections that hold on without finishing a request", () => {
 describe("statuses", () => {
   it("honours grpc-timeout on Put", async () => {
     castore = await served("tcp", { backend: new ObservedBlobService() });
-    const session = http2.connect(castore.server.address.replace("grpc+", ""));
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Put",
-      "content-type": "application/grpc",
-      "grpc-timeout": "200m",
-      te: "trailers",
-    });
+    const { session, stream } = rawGrpcCall("Put", { "grpc-timeout": "200m" });
     stream.write(blobChunkFrameHeader(10));
     stream.resume();
     const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
@@ -265,14 +265,7 @@ describe("statuses", () => {
 
   it("honours grpc-timeout on Read (a request that never ends)", async () => {
     castore = await served("tcp", { backend: new ObservedBlobService() });
-    const session = http2.connect(castore.server.address.replace("grpc+", ""));
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Read",
-      "content-type": "application/grpc",
-      "grpc-timeout": "200m",
-      te: "trailers",
-    });
+    const { session, stream } = rawGrpcCall("Read", { "grpc-timeout": "200m" });
     stream.write(Buffer.from([0, 0, 0, 0, 34]));
     stream.resume();
     const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];
@@ -288,13 +281,7 @@ describe("statuses", () => {
     });
     // Far larger than the client's HTTP/2 window: the server cannot send it all ahead.
     const digest = await putBlob(castore, pseudoRandomBytes(8 << 20, 24));
-    const session = http2.connect(castore.server.address.replace("grpc+", ""));
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Read",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
+    const { session, stream } = rawGrpcCall("Read");
     stream.end(encodeFrame(toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.bytes }))));
     stream.pause(); // reads nothing: flow control stops the server's sending
     const error = await refused.promise;
@@ -322,13 +309,7 @@ describe("statuses", () => {
   it("a malformed Read request is INVALID_ARGUMENT, not an internal error", async () => {
     const internal: unknown[] = [];
     castore = await served("tcp", { backend: new ObservedBlobService(), server: { onError: (e) => internal.push(e) } });
-    const session = http2.connect(castore.server.address.replace("grpc+", ""));
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Read",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
+    const { session, stream } = rawGrpcCall("Read");
     stream.end(Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x7f, 0x00])); // field 1 claims 127 bytes, has 1
     stream.resume();
     const [trailers] = (await once(stream, "trailers")) as [http2.IncomingHttpHeaders];

@@ -77,6 +77,22 @@ async function readChecked(service: BlobService, digest: B3Digest, data: Uint8Ar
   }
 }
 
+/** A fresh store (1 KiB chunks) holding one chunked blob of pseudo-random bytes from `seed`. */
+async function storedChunkedBlob(seed: number) {
+  const file = tempFile();
+  const data = pseudoRandomBytes(4096 * 6 + 1, seed);
+  const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
+  const digest = await store(service, data);
+  return { file, data, service, digest };
+}
+
+/** The same, with one of its chunks rewritten together with its digest in the rows (forgeChunk). */
+async function storeWithForgedChunk() {
+  const stored = await storedChunkedBlob(11);
+  forgeChunk(stored.file, stored.digest, 4096 * 2 + 7, await blake3());
+  return stored;
+}
+
 describe("corruption in the file", () => {
   it.each([
     ["a chunk of a large blob", 262_144, 3 * (1 << 20) + 5],
@@ -107,11 +123,7 @@ describe("corruption in the file", () => {
   });
 
   it("a chunk rewritten together with its stored digests fails at open: the list no longer matches its seal", async () => {
-    const file = tempFile();
-    const data = pseudoRandomBytes(4096 * 6 + 1, 11);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    const digest = await store(service, data);
-    forgeChunk(file, digest, 4096 * 2 + 7, await blake3());
+    const { service, digest } = await storeWithForgedChunk();
     await expect(service.openRead(digest)).rejects.toMatchObject({
       code: "Integrity",
       message: expect.stringContaining("does not match the seal"),
@@ -120,11 +132,7 @@ describe("corruption in the file", () => {
   });
 
   it("without a seal (a blob stored before seals), a forged chunk list still fails a full read before its clean end", async () => {
-    const file = tempFile();
-    const data = pseudoRandomBytes(4096 * 6 + 1, 11);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    const digest = await store(service, data);
-    forgeChunk(file, digest, 4096 * 2 + 7, await blake3());
+    const { file, data, service, digest } = await storeWithForgedChunk();
     withConnection(file, (db) => db.exec("UPDATE blobs SET chunk_list_seal = NULL"));
     // Every chunk passes its own check; the blob digest fails the read before its clean end.
     const reader = await service.openRead(digest);
@@ -142,10 +150,7 @@ describe("corruption in the file", () => {
   });
 
   it("a chunk whose bytes no longer match its digest fails a read from the start at that chunk", async () => {
-    const file = tempFile();
-    const data = pseudoRandomBytes(4096 * 6 + 1, 14);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    const digest = await store(service, data);
+    const { file, data, service, digest } = await storedChunkedBlob(14);
     corruptStoredByte(file, digest, { offset: 4096 * 3 + 5 });
     expect(await readChecked(service, digest, data)).toBe("Integrity");
     const reader = await service.openRead(digest);
@@ -169,20 +174,14 @@ describe("corruption in the file", () => {
     ],
     ["seal", "UPDATE blobs SET chunk_list_seal = zeroblob(32)"],
   ])("a damaged %s fails at open, before any byte goes out, for a range read too", async (_, damage) => {
-    const file = tempFile();
-    const data = pseudoRandomBytes(4096 * 6 + 1, 16);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    const digest = await store(service, data);
+    const { file, service, digest } = await storedChunkedBlob(16);
     withConnection(file, (db) => db.exec(damage));
     await expect(service.openRead(digest)).rejects.toMatchObject({ code: "Integrity" });
     await service.close();
   });
 
   it("a chunked blob's row holds the seal of its chunk list, bound to the blob", async () => {
-    const file = tempFile();
-    const data = pseudoRandomBytes(4096 * 6 + 1, 17);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    const digest = await store(service, data);
+    const { file, data, service, digest } = await storedChunkedBlob(17);
     await service.close();
     const { seal, chunks } = withConnection(file, (db) => ({
       seal: db.prepare<[], Buffer>("SELECT chunk_list_seal FROM blobs").pluck().get() as Buffer,
@@ -198,10 +197,7 @@ describe("corruption in the file", () => {
     ["chunk digest", "chunk = zeroblob(32)"],
     ["chunk length", "size = size + 1"],
   ])("a damaged %s in the stored chunk list (bytes intact) fails a read with Integrity", async (_, change) => {
-    const file = tempFile();
-    const data = pseudoRandomBytes(4096 * 6 + 1, 15);
-    const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    const digest = await store(service, data);
+    const { file, data, service, digest } = await storedChunkedBlob(15);
     withConnection(file, (db) => db.exec(`UPDATE blob_chunks SET ${change} WHERE seq = 3`));
     expect(await readChecked(service, digest, data)).toBe("Integrity");
     await service.close();
