@@ -17,6 +17,11 @@
 #   the 1 GiB benchmark writes castore's and the raw SDK's copies each round, and a full OSD does
 #   not fail writes, it blocks them (a 3 GiB cap hung the benchmark). A small thread pool and one
 #   messenger thread keep the gateway modest on a shared 2-core machine.
+# - `rgw gc obj min wait = 0`, `rgw gc processor period = 5`: deleting an object larger than its
+#   4 MiB head only queues its tail for the gateway's garbage collector, which by default waits two
+#   hours and runs hourly. The benchmark deletes each round's objects, but the raw SDK's 1 GiB
+#   objects stayed in memory, and in its third round the OSD reported itself full ("full status
+#   failsafe engaged, dropping updates") and the benchmark hung.
 # - The memstore OSD ignores SIGTERM for seconds: the cluster is throwaway, so stop uses SIGKILL.
 set -euo pipefail
 
@@ -98,6 +103,8 @@ ms mon client mode = crc
 rgw frontends = beast endpoint=127.0.0.1:$port
 rgw thread pool size = 32
 rgw data = $dir/rgw
+rgw gc obj min wait = 0
+rgw gc processor period = 5
 EOF
   ceph-authtool --create-keyring keyring --gen-key -n mon. --cap mon 'allow *' >/dev/null
   monmaptool --create --addv a "[v2:127.0.0.1:$monport]" --fsid "$fsid" monmap >/dev/null
