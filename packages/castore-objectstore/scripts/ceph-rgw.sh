@@ -19,9 +19,10 @@
 #   messenger thread keep the gateway modest on a shared 2-core machine.
 # - `rgw gc obj min wait = 0`, `rgw gc processor period = 5`: deleting an object larger than its
 #   4 MiB head only queues its tail for the gateway's garbage collector, which by default waits two
-#   hours and runs hourly. The benchmark deletes each round's objects, but the raw SDK's 1 GiB
-#   objects stayed in memory, and in its third round the OSD reported itself full ("full status
-#   failsafe engaged, dropping updates") and the benchmark hung.
+#   hours and runs hourly, so the benchmark's deleted 1 GiB objects stayed in the OSD's memory. Now
+#   they go within seconds. (Not the cure for a hang seen twice, once with and once without this:
+#   the OSD logged "full status failsafe engaged, dropping updates, now -2147483648% full" with at
+#   most a few GiB stored, and every later write and delete blocked.)
 # - The memstore OSD ignores SIGTERM for seconds: the cluster is throwaway, so stop uses SIGKILL.
 set -euo pipefail
 
