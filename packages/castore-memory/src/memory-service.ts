@@ -63,9 +63,8 @@ interface ChunkedBlob {
  * Every chunk is itself a blob (has, openRead). Readers are fully seekable: one-piece blobs verify
  * on first read; chunked blobs read through core's ChunkedReader (every chunk verified before its
  * bytes are handed out; the chunk list is the writer's own, so a full read does not hash the whole
- * blob again). Readers return copies (a
- * chunked blob's reader copies each chunk once, verifies the copy and hands out views of it), so
- * nothing a caller does to a returned array changes the store.
+ * blob again). Readers return copies (a chunked blob's reader copies each chunk once, verifies the
+ * copy and hands out views of it), so nothing a caller does to a returned array changes the store.
  * Everything is lost when the service is closed or the process exits.
  */
 export class MemoryBlobService extends BaseBlobService {
