@@ -169,7 +169,7 @@ export class SqliteBlobWriter extends BaseBlobWriter {
    * copied then (see #ownQueued).
    */
   #add(chunk: SplitChunk): boolean {
-    const row = { digest: chunk.digest.unsafeBytes, size: chunk.size, segments: chunk.segments };
+    const row = { digest: chunk.digest.unsafeBytes, size: chunk.size, segments: chunk.segments, owned: false };
     if (this.#chunksCut++ === 0) {
       this.#first = row;
       return false;
@@ -188,9 +188,10 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#batchBytes += row.size;
   }
 
-  /** Gives every chunk still held an array of its own (see #add). */
+  /** Gives every chunk still held an array of its own (see #add), once. */
   #ownQueued(): void {
-    const own = (row: StoredChunk): StoredChunk => ({ ...row, segments: [ownCopy(row.segments)] });
+    const own = (row: StoredChunk): StoredChunk =>
+      row.owned ? row : { ...row, segments: [ownCopy(row.segments)], owned: true };
     if (this.#first) this.#first = own(this.#first);
     this.#batch = this.#batch.map(own);
   }
@@ -298,6 +299,8 @@ interface StoredChunk {
   readonly size: number;
   /** Views of the piece being written, until #ownQueued gives the chunk an array of its own. */
   readonly segments: readonly Uint8Array[];
+  /** Whether `segments` is an array of the chunk's own (copied once, whatever writes follow). */
+  readonly owned: boolean;
 }
 
 /** The segments joined into a fresh array (also when there is one: it may be a borrowed view). */
