@@ -1,5 +1,5 @@
 import { B3Digest, type BlobReader, type ChunkMeta, IntegrityError, isCastoreError } from "castore-core";
-import { BytesReader, ChunkedReader, sealOf, validateChunkList } from "castore-core/backend";
+import { BytesReader, ChunkedReader, sealOf } from "castore-core/backend";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
@@ -85,8 +85,9 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
 function checkChunkListSeal(store: Store, digest: B3Digest, size: number, chunks: readonly ChunkMeta[]): boolean {
   const stored = store.statements.chunkListSeal(digest.unsafeBytes);
   if (stored === null) return false;
-  // The same checks ChunkedReader makes: a list sealed over invalid entries cannot match anyway.
-  const seal = sealOf(store.blake3, validateChunkList(chunks, size), digest, size);
+  // Entries are checked as they are sealed (32-byte digests, positive sizes); ChunkedReader checks
+  // the rest of the list (the sizes add up to the blob's) as it is built.
+  const seal = sealOf(store.blake3, chunks, digest, size);
   if (Buffer.compare(seal, stored) !== 0) {
     throw new IntegrityError(
       `blob ${digest} is corrupt: its stored chunk list (${chunks.length} chunks) does not match the seal written with it`,

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { type BlobService, digestOf, putBlob } from "castore-core";
+import { type BlobService, digestOf, putBlob, readAll } from "castore-core";
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
@@ -162,9 +162,7 @@ describe("chunk files", () => {
     writeFileSync(after, readFileSync(before));
     withConnection(file, (db) => db.prepare("UPDATE chunks SET file = 1000000 WHERE digest = ?").run(chunk));
     rmSync(before);
-    const read: Uint8Array[] = [];
-    for await (const piece of reader) read.push(piece);
-    expectBytes(Buffer.concat(read), data);
+    expectBytes(await readAll(reader), data);
     await service.close();
   });
 
