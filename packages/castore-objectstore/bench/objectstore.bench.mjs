@@ -19,7 +19,7 @@
 // (its radosgw, OSD and monitor, from /proc), and how busy the whole machine was, so a ratio can be
 // told apart from a gateway or a machine that was the limit for both.
 //
-// Usage: node bench/objectstore.bench.mjs [--size-mib=N] [--rounds=N] [--concurrency=N]
+// Usage: node bench/objectstore.bench.mjs [--size-mib=N] [--rounds=N] [--concurrency=N] [--round-limit-s=N]
 // (default 1 GiB and 4 rounds, a few minutes; the gateway keeps objects in RAM, one system's GiB at a time)
 import { randomFillSync } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -64,6 +64,43 @@ function gatewayCpuSeconds() {
     return 0;
   }
   return ticks / 100; // USER_HZ
+}
+
+// No S3 call has a timeout of its own, so a gateway that stops answering would hang the bench (it
+// did, twice, before ceph-rgw.sh turned off the OSD's full checks: a memstore OSD that believed
+// itself full blocked every write). A round that takes longer than this fails the bench instead,
+// quoting what the cluster's logs say about it. A healthy round of 1 GiB takes under a minute.
+const ROUND_LIMIT_MS = arg("round-limit-s", 600) * 1000;
+
+/** `round`, failed if it has not settled within ROUND_LIMIT_MS. */
+async function bounded(what, round) {
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`${what} did not finish within ${ROUND_LIMIT_MS / 1000} s${clusterComplaints()}`));
+    }, ROUND_LIMIT_MS);
+  });
+  try {
+    return await Promise.race([round, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The last error and fullness lines of the cluster's logs, for the failure message. */
+function clusterComplaints() {
+  const logs = join(target.dir, "log");
+  try {
+    const lines = readdirSync(logs).flatMap((file) =>
+      readFileSync(join(logs, file), "utf8")
+        .split("\n")
+        .filter((line) => /failsafe|full status|\[ERR\]/.test(line))
+        .map((line) => `${file}: ${line}`),
+    );
+    return lines.length > 0 ? `; the cluster's logs say:\n${lines.slice(-8).join("\n")}` : "";
+  } catch {
+    return "";
+  }
 }
 
 /** CPU seconds the whole machine has been busy (Linux /proc/stat; 0 elsewhere). */
@@ -255,12 +292,13 @@ try {
       await deletePrefix(`${prefix}-raw/`);
     };
     // Alternate who goes first, so neither always meets a fresher or busier gateway.
+    const name = round < 0 ? "the warm-up round" : `round ${round + 1}`;
     if (round % 2 === 0) {
-      await castoreRound();
-      await rawRound();
+      await bounded(`castore's part of ${name}`, castoreRound());
+      await bounded(`the raw SDK's part of ${name}`, rawRound());
     } else {
-      await rawRound();
-      await castoreRound();
+      await bounded(`the raw SDK's part of ${name}`, rawRound());
+      await bounded(`castore's part of ${name}`, castoreRound());
     }
   }
   const line = (name, castoreRuns, rawRuns) => {

@@ -13,16 +13,20 @@
 # - `ms mon client mode = crc`: radosgw defaults to "secure", which cannot work with `auth none`
 #   (it would retry silently for 300 s); every ceph command also runs under `timeout` for that reason.
 # - pg num 8 and `mon max pg per osd`: the ~7 pools the gateway creates must fit on one OSD.
-# - memstore keeps objects in RAM, capped by `memstore device bytes` (allocated as written). 8 GiB:
-#   the 1 GiB benchmark writes castore's and the raw SDK's copies each round, and a full OSD does
-#   not fail writes, it blocks them (a 3 GiB cap hung the benchmark). A small thread pool and one
-#   messenger thread keep the gateway modest on a shared 2-core machine.
+# - memstore keeps objects in RAM (allocated as written); `memstore device bytes` is the size it
+#   reports. 8 GiB: the 1 GiB benchmark writes castore's and the raw SDK's copies each round, and
+#   a full OSD does not fail writes, it blocks them. A small thread pool and one messenger thread
+#   keep the gateway modest on a shared 2-core machine.
 # - `rgw gc obj min wait = 0`, `rgw gc processor period = 5`: deleting an object larger than its
 #   4 MiB head only queues its tail for the gateway's garbage collector, which by default waits two
 #   hours and runs hourly, so the benchmark's deleted 1 GiB objects stayed in the OSD's memory. Now
-#   they go within seconds. (Not the cure for a hang seen twice, once with and once without this:
-#   the OSD logged "full status failsafe engaged, dropping updates, now -2147483648% full" with at
-#   most a few GiB stored, and every later write and delete blocked.)
+#   they go within seconds.
+# - The full ratios far above 1 (the monitor divides ratios over 1 by 100: 1e10): memstore's count
+#   of used bytes can drift below zero after many deletes. The OSD then computes its fullness from
+#   an unsigned underflow (total - available with available > total), about 2e9, logs "full status
+#   failsafe engaged, dropping updates, now -2147483648% full" and blocks every write and delete:
+#   the benchmark hung on this twice with at most a few GiB stored. This cluster is throwaway RAM
+#   whose callers delete what they write, so it has no use for the full checks.
 # - The memstore OSD ignores SIGTERM for seconds: the cluster is throwaway, so stop uses SIGKILL.
 set -euo pipefail
 
@@ -86,6 +90,10 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 mon max pg per osd = 1000
 mon allow pool size one = true
+mon osd nearfull ratio = 1000000000000
+mon osd backfillfull ratio = 1000000000000
+mon osd full ratio = 1000000000000
+osd failsafe full ratio = 1000000000000
 osd crush chooseleaf type = 0
 ms async op threads = 1
 run dir = $dir/run
