@@ -13,10 +13,9 @@
 # - `ms mon client mode = crc`: radosgw defaults to "secure", which cannot work with `auth none`
 #   (it would retry silently for 300 s); every ceph command also runs under `timeout` for that reason.
 # - pg num 8 and `mon max pg per osd`: the ~7 pools the gateway creates must fit on one OSD.
-# - memstore keeps objects in RAM (allocated as written); `memstore device bytes` is the size it
-#   reports. 8 GiB: the 1 GiB benchmark writes castore's and the raw SDK's copies each round, and
-#   a full OSD does not fail writes, it blocks them. A small thread pool and one messenger thread
-#   keep the gateway modest on a shared 2-core machine.
+# - memstore keeps objects in RAM (allocated as written); `memstore device bytes` (8 GiB) is only
+#   the size it reports, as the full checks are off (below). A small thread pool and one messenger
+#   thread keep the gateway modest on a shared 2-core machine.
 # - `rgw gc obj min wait = 0`, `rgw gc processor period = 5`: deleting an object larger than its
 #   4 MiB head only queues its tail for the gateway's garbage collector, which by default waits two
 #   hours and runs hourly, so the benchmark's deleted 1 GiB objects stayed in the OSD's memory. Now
