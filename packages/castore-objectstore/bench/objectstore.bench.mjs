@@ -33,7 +33,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { putBlob } from "castore-core";
-import { chunkSizesFor, FastCdcChunker } from "castore-core/backend";
+import { chunkSizesFor, FastCdcChunker, raceAbort } from "castore-core/backend";
 import { recordResult } from "../../../scripts/bench-results.mjs";
 import { ObjectStoreBlobService, S3ObjectStore } from "../dist/index.js";
 import { startGateway, stopGateway } from "../scripts/gateway.mjs";
@@ -74,16 +74,12 @@ const ROUND_LIMIT_MS = arg("round-limit-s", 600) * 1000;
 
 /** `round`, failed if it has not settled within ROUND_LIMIT_MS. */
 async function bounded(what, round) {
-  let timer;
-  const limit = new Promise((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what} did not finish within ${ROUND_LIMIT_MS / 1000} s${clusterComplaints()}`));
-    }, ROUND_LIMIT_MS);
-  });
+  const limit = AbortSignal.timeout(ROUND_LIMIT_MS);
   try {
-    return await Promise.race([round, limit]);
-  } finally {
-    clearTimeout(timer);
+    return await raceAbort(round, limit);
+  } catch (error) {
+    if (!limit.aborted) throw error;
+    throw new Error(`${what} did not finish within ${ROUND_LIMIT_MS / 1000} s${clusterComplaints()}`, { cause: error });
   }
 }
 
