@@ -1,7 +1,7 @@
 // One put and one verified read of a blob streamed from a file, into a fresh store of the CLI
 // daemon's default kind (castore-sqlite, synchronous=full), in a process of its own so that its
 // peak RSS is what storing and reading the blob cost. After the verified read it reads the same chunks
-// again straight from their files, without hashing: the raw read rate, the limit of a verified read
+// again straight from their packs, without hashing: the raw read rate, the limit of a verified read
 // where that is lower than BLAKE3's (it runs last, so it gets whatever warm-up the read left behind).
 // Prints one JSON line.
 //
@@ -64,27 +64,31 @@ await reading.close();
 const peakRss = peakRssMiB();
 if (total !== bytes) throw new Error(`read ${total} bytes, expected ${bytes}`);
 
-// The raw read: the blob's chunks in order, each looked up and its file read whole (into one
-// reused buffer, the cheapest way to read them), as the store's reader finds and reads them.
+// The raw read: the blob's chunks in order, each looked up and its bytes read from its pack (into
+// one reused buffer, the cheapest way to read them), as the store's reader finds and reads them.
 const db = new Database(join(dir, "blobs.sqlite"), { readonly: true });
 start = performance.now();
 cpu = process.cpuUsage();
-// A chunk under the store's file threshold (a blob's last one, say) keeps its bytes in its row.
+// A chunk under the store's pack threshold (a blob's last one, say) keeps its bytes in its row.
 const chunkLocation = db
-  .prepare("SELECT file, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?")
+  .prepare("SELECT file, pack, offset, size, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?")
   .raw();
 const into = Buffer.allocUnsafe(16 << 20);
 let rawTotal = 0;
 const chunkList = db.prepare("SELECT chunk FROM blob_chunks WHERE blob = ? ORDER BY seq").pluck();
 for (const chunk of chunkList.all(digest.unsafeBytes)) {
-  const [file, data] = chunkLocation.get(chunk);
+  const [file, pack, offset, size, data] = chunkLocation.get(chunk);
   if (file === null) {
     rawTotal += data.length;
     continue;
   }
-  const hex = chunk.toString("hex");
-  const fd = openSync(join(dir, "blobs.sqlite-chunks", hex.slice(0, 2), `${hex}.${file}`), "r");
-  for (let got; (got = readSync(fd, into, 0, into.length, null)) > 0; ) rawTotal += got;
+  const fd = openSync(join(dir, "blobs.sqlite-chunks", "packs", `${file}.${pack}`), "r");
+  for (let got = 0; got < size; ) {
+    const n = readSync(fd, into, 0, size - got, offset + got);
+    if (n === 0) break;
+    got += n;
+    rawTotal += n;
+  }
   closeSync(fd);
 }
 const rawSeconds = (performance.now() - start) / 1000;

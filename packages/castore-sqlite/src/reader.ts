@@ -1,5 +1,6 @@
 import { B3Digest, type BlobReader, type ChunkMeta, IntegrityError, isCastoreError } from "castore-core";
 import { BytesReader, ChunkedReader, sealOf } from "castore-core/backend";
+import type { ChunkFileLocation } from "./chunk-files.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
@@ -44,7 +45,7 @@ export async function openStoredBlob(store: Store, digest: B3Digest): Promise<Bl
 
 function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: boolean): BlobReader {
   // Where each chunk's file was, read with the list: one query per blob, not one per chunk.
-  const files = new Map<B3Digest, number>();
+  const files = new Map<B3Digest, ChunkFileLocation>();
   const chunks = store.statements.chunkListWithFiles(digest.unsafeBytes).map(([chunk, chunkSize, file]) => {
     const chunkDigest = B3Digest.fromBytes(chunk);
     if (file !== null) files.set(chunkDigest, file);
@@ -97,26 +98,27 @@ function checkChunkListSeal(store: Store, digest: B3Digest, size: number, chunks
 }
 
 /**
- * A chunk's bytes, from its file or (a row from before chunk files) its row; undefined when the
- * store has no such chunk. `size` is its listed length (see ChunkFiles.read); `knownFile`, where
- * its file was when the blob was opened. A file deleted since its row was read means the chunk
- * was deleted, or stored again under another file: the row is read (again) to tell which.
+ * A chunk's bytes, from its file (a pack, or a file of its own) or (a row from before chunk files)
+ * its row; undefined when the store has no such chunk. `size` is its listed length (see
+ * ChunkFiles.readAt); `knownFile`, where its bytes were when the blob was opened. A file deleted
+ * since its row was read means the chunk was deleted, or stored again elsewhere: the row is read
+ * (again) to tell which.
  */
 async function readChunk(
   store: Store,
   digest: Uint8Array,
   size: number,
-  knownFile?: number,
+  knownFile?: ChunkFileLocation,
 ): Promise<Uint8Array | undefined> {
   if (knownFile !== undefined) {
-    const bytes = store.chunkFiles.read(store.chunkFiles.path(digest, knownFile), size);
+    const bytes = store.chunkFiles.readAt(digest, knownFile, size);
     if (bytes) return asUint8Array(bytes);
   }
   for (let attempt = 1; ; attempt++) {
     const location = sqliteCall("read a chunk", () => store.statements.chunkLocation(digest));
     if (!location) return undefined;
     if ("data" in location) return asUint8Array(location.data);
-    const bytes = store.chunkFiles.read(store.chunkFiles.path(digest, location.file), size);
+    const bytes = store.chunkFiles.readAt(digest, location.file, size);
     if (bytes) return asUint8Array(bytes);
     // Still named by its row on the second look: the file is gone (damage), reported as missing.
     if (attempt === 2) return undefined;

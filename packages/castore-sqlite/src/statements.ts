@@ -1,4 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
+import type { ChunkFileLocation } from "./chunk-files.js";
+import { type PackRef, PackRows } from "./pack-rows.js";
 import type { UploadOwner } from "./uploads.js";
 
 /** What a digest names in the store: a blob (inline or chunked), or only a chunk of one. */
@@ -31,18 +33,20 @@ const DELETE_BATCH = 16;
  */
 export class Statements {
   readonly db: Database;
+  /** The `packs` table's statements. */
+  readonly packs: PackRows;
   readonly #blob: Statement<[Uint8Array], [number, number]>;
   readonly #chunkSize: Statement<[Uint8Array], number>;
   readonly #inlineData: Statement<[Uint8Array], Buffer>;
-  readonly #chunkLocation: Statement<[Uint8Array], [number | null, Buffer | null]>;
-  readonly #chunkFile: Statement<[Uint8Array], number | null>;
+  readonly #chunkLocation: Statement<[Uint8Array], [number | null, number | null, number | null, Buffer | null]>;
+  readonly #chunkFile: Statement<[Uint8Array], [number | null, number | null, number | null]>;
   readonly #chunkList: Statement<[Uint8Array], [Buffer, number]>;
-  readonly #chunkListFiles: Statement<[Uint8Array], [Buffer, number, number | null]>;
+  readonly #chunkListFiles: Statement<[Uint8Array], [Buffer, number, number | null, number | null, number | null]>;
   readonly #chunkListSeal: Statement<[Uint8Array], Buffer | null>;
   readonly #insertInline: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #insertChunked: Statement<[Uint8Array, number, Uint8Array]>;
   readonly #listUploadChunks: Statement<[Uint8Array, number]>;
-  readonly #insertChunk: Statement<[Uint8Array, number, number]>;
+  readonly #insertChunk: Statement<[Uint8Array, number, number, number | null, number]>;
   readonly #insertChunkRow: Statement<[Uint8Array, Uint8Array]>;
   readonly #pinChunk: Statement<[number, number, Uint8Array, number, number]>;
   readonly #startUpload: Statement<[string, number, string, number]>;
@@ -52,7 +56,7 @@ export class Statements {
   readonly #dropPins: Statement<[number]>;
   readonly #uploadChunkBatch: Statement<[number, number], [number, Buffer]>;
   readonly #unpinChunk: Statement<[number, number]>;
-  readonly #deleteUnusedChunk: Statement<[Uint8Array, Uint8Array, Uint8Array], [number, number | null]>;
+  readonly #deleteUnusedChunk: Statement<[Uint8Array, Uint8Array, Uint8Array], [number, number | null, number | null]>;
   readonly #liveUploads: Statement<[], [number, string, number, string, number]>;
   readonly #abandonLapsed: Statement<[number, number]>;
   readonly #renewUploads: Statement<[number, string]>;
@@ -89,6 +93,7 @@ export class Statements {
 
   constructor(db: Database) {
     this.db = db;
+    this.packs = new PackRows(db);
     this.#blob = db
       .prepare<[Uint8Array], [number, number]>("SELECT size, data IS NULL FROM blobs WHERE digest = ?")
       .raw();
@@ -98,18 +103,22 @@ export class Statements {
     this.#inlineData = db.prepare<[Uint8Array], Buffer>("SELECT data FROM blobs WHERE digest = ?").pluck();
     // A row of a chunk file reads no bytes: only a row from before chunk files has them.
     this.#chunkLocation = db
-      .prepare<[Uint8Array], [number | null, Buffer | null]>(
-        "SELECT file, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?",
+      .prepare<[Uint8Array], [number | null, number | null, number | null, Buffer | null]>(
+        "SELECT file, pack, offset, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?",
       )
       .raw();
-    this.#chunkFile = db.prepare<[Uint8Array], number | null>("SELECT file FROM chunks WHERE digest = ?").pluck();
+    this.#chunkFile = db
+      .prepare<[Uint8Array], [number | null, number | null, number | null]>(
+        "SELECT file, pack, offset FROM chunks WHERE digest = ?",
+      )
+      .raw();
     this.#chunkList = db
       .prepare<[Uint8Array], [Buffer, number]>("SELECT chunk, size FROM blob_chunks WHERE blob = ? ORDER BY seq")
       .raw();
     // LEFT JOIN: a chunk row gone missing (damage) still shows in the list, to fail its read.
     this.#chunkListFiles = db
-      .prepare<[Uint8Array], [Buffer, number, number | null]>(
-        `SELECT bc.chunk, bc.size, c.file FROM blob_chunks bc LEFT JOIN chunks c ON c.digest = bc.chunk
+      .prepare<[Uint8Array], [Buffer, number, number | null, number | null, number | null]>(
+        `SELECT bc.chunk, bc.size, c.file, c.pack, c.offset FROM blob_chunks bc LEFT JOIN chunks c ON c.digest = bc.chunk
          WHERE bc.blob = ? ORDER BY bc.seq`,
       )
       .raw();
@@ -124,7 +133,7 @@ export class Statements {
       "INSERT INTO blob_chunks (blob, seq, chunk, size) SELECT ?, seq, chunk, size FROM upload_chunks WHERE upload = ?",
     );
     this.#insertChunk = db.prepare(
-      "INSERT INTO chunks (digest, data, size, file) VALUES (?, x'', ?, ?) ON CONFLICT DO NOTHING",
+      "INSERT INTO chunks (digest, data, size, file, pack, offset) VALUES (?, x'', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     );
     this.#insertChunkRow = db.prepare("INSERT INTO chunks (digest, data) VALUES (?, ?) ON CONFLICT DO NOTHING");
     // The upload must still be live: once reclaimed or abandoned, it can pin no chunk.
@@ -144,11 +153,11 @@ export class Statements {
       .raw();
     this.#unpinChunk = db.prepare("DELETE FROM upload_chunks WHERE upload = ? AND seq = ?");
     this.#deleteUnusedChunk = db
-      .prepare<[Uint8Array, Uint8Array, Uint8Array], [number, number | null]>(
+      .prepare<[Uint8Array, Uint8Array, Uint8Array], [number, number | null, number | null]>(
         `DELETE FROM chunks WHERE digest = ?
            AND NOT EXISTS (SELECT 1 FROM blob_chunks WHERE chunk = ?)
            AND NOT EXISTS (SELECT 1 FROM upload_chunks WHERE chunk = ?)
-         RETURNING coalesce(size, length(data)), file`,
+         RETURNING coalesce(size, length(data)), file, pack`,
       )
       .raw();
     this.#liveUploads = db
@@ -217,14 +226,22 @@ export class Statements {
   }
 
   /**
-   * Where a chunk's bytes are: the upload whose chunk file holds them, or the bytes themselves (a
-   * row from before chunk files); undefined when no chunk has this digest.
+   * Where a chunk's bytes are: the file that holds them, or the bytes themselves (a row from before
+   * chunk files); undefined when no chunk has this digest.
    */
-  chunkLocation(digest: Uint8Array): { readonly file: number } | { readonly data: Buffer } | undefined {
+  chunkLocation(digest: Uint8Array): { readonly file: ChunkFileLocation } | { readonly data: Buffer } | undefined {
     const row = this.#chunkLocation.get(digest);
     if (!row) return undefined;
-    const [file, data] = row;
-    return file === null ? { data: data ?? Buffer.alloc(0) } : { file };
+    const [file, pack, offset, data] = row;
+    return file === null ? { data: data ?? Buffer.alloc(0) } : { file: { upload: file, pack, offset: offset ?? 0 } };
+  }
+
+  /** Where a chunk's file is: null for bytes in its row, undefined when no chunk has this digest. */
+  #fileOf(digest: Uint8Array): ChunkFileLocation | null | undefined {
+    const row = this.#chunkFile.get(digest);
+    if (!row) return undefined;
+    const [file, pack, offset] = row;
+    return file === null ? null : { upload: file, pack, offset: offset ?? 0 };
   }
 
   /** A chunked blob's chunks in order, as [digest, size]. */
@@ -233,12 +250,18 @@ export class Statements {
   }
 
   /**
-   * A chunked blob's chunks in order, as [digest, size, file]: `file` as in chunkLocation (the
-   * upload whose file held the chunk when the list was read), null for bytes in the row or a
-   * chunk row that is missing.
+   * A chunked blob's chunks in order, as [digest, size, file]: `file` as in chunkLocation (where
+   * the chunk's bytes were when the list was read), null for bytes in the row or a chunk row that
+   * is missing.
    */
-  chunkListWithFiles(digest: Uint8Array): [digest: Buffer, size: number, file: number | null][] {
-    return this.#chunkListFiles.all(digest);
+  chunkListWithFiles(digest: Uint8Array): [digest: Buffer, size: number, file: ChunkFileLocation | null][] {
+    return this.#chunkListFiles
+      .all(digest)
+      .map(([chunk, size, file, pack, offset]) => [
+        chunk,
+        size,
+        file === null ? null : { upload: file, pack, offset: offset ?? 0 },
+      ]);
   }
 
   /** The seal stored with a chunked blob's list; null for a blob stored before seals (or none). */
@@ -284,23 +307,27 @@ export class Statements {
 
   /**
    * Pins chunks to a live upload as its chunks `firstSeq`…, in one transaction, before their
-   * files are written: from then on no deletion takes them, and if the writer dies, releasing its
-   * upload finds every file it may have left. Returns, per chunk, where the store already has it
-   * (see chunkLocation: the upload whose file holds it, null for bytes in the row, undefined when
-   * it is not stored yet); undefined (nothing changed) when the upload was abandoned or reclaimed.
+   * bytes are written, and declares `pack` (if given) for them to go in: from then on no deletion
+   * takes them, and if the writer dies, releasing its upload finds every pack it may have left.
+   * Returns, per chunk, where the store already has it (see chunkLocation: its file, null for
+   * bytes in the row, undefined when it is not stored yet); undefined (nothing changed) when the
+   * upload was abandoned or reclaimed.
    */
   pinChunks(
     upload: number,
     firstSeq: number,
     chunks: readonly { digest: Uint8Array; size: number }[],
-  ): (number | null | undefined)[] | undefined {
-    const pin = this.db.transaction(() =>
-      chunks.map(({ digest, size }, i) => {
+    pack?: number,
+  ): (ChunkFileLocation | null | undefined)[] | undefined {
+    const pin = this.db.transaction(() => {
+      const where = chunks.map(({ digest, size }, i) => {
         // The whole batch is rolled back: nothing is added to a reclaimed upload.
         if (this.#pinChunk.run(upload, firstSeq + i, digest, size, upload).changes !== 1) throw new UploadGone();
-        return this.#chunkFile.get(digest);
-      }),
-    );
+        return this.#fileOf(digest);
+      });
+      if (pack !== undefined) this.packs.declare(upload, pack);
+      return where;
+    });
     try {
       return pin.immediate();
     } catch (error) {
@@ -310,28 +337,34 @@ export class Statements {
   }
 
   /**
-   * Adds the rows of chunks the upload pinned, in one transaction: of a chunk file the upload wrote,
-   * or (given `data`, a small chunk) holding its bytes. Returns, per chunk, undefined when its row
-   * went in, else where the chunk the store already had is (another writer stored it meanwhile:
-   * the upload's own file is then not needed); undefined as a whole (nothing changed) when the
-   * upload was abandoned or reclaimed meanwhile.
+   * Adds the rows of chunks the upload pinned, in one transaction: of bytes the upload appended to
+   * one of its packs (`file`), or (given `data`, a small chunk) holding its bytes. Returns, per
+   * chunk, undefined when its row went in, else where the chunk the store already had is (another
+   * writer stored it meanwhile: the upload's own copy in its pack is then dead bytes, gone with the
+   * pack); undefined as a whole (nothing changed) when the upload was abandoned or reclaimed
+   * meanwhile.
    */
   insertChunks(
     upload: number,
-    chunks: readonly { digest: Uint8Array; size: number; data?: Uint8Array | undefined }[],
-  ): (number | null | undefined)[] | undefined {
+    chunks: readonly {
+      digest: Uint8Array;
+      size: number;
+      file?: ChunkFileLocation | undefined;
+      data?: Uint8Array | undefined;
+    }[],
+  ): (ChunkFileLocation | null | undefined)[] | undefined {
     const insert = this.db.transaction(() => {
       if (this.#uploadOpen.get(upload) === undefined) throw new UploadGone();
       let added = 0;
-      const existing = chunks.map(({ digest, size, data }) => {
-        const inserted = data ? this.#insertChunkRow.run(digest, data) : this.#insertChunk.run(digest, size, upload);
+      const existing = chunks.map(({ digest, size, file, data }) => {
+        const inserted = file
+          ? this.#insertChunk.run(digest, size, file.upload, file.pack, file.offset)
+          : this.#insertChunkRow.run(digest, data ?? new Uint8Array(0));
         if (inserted.changes === 1) {
           added += size;
           return undefined;
         }
-        // The writer's own file is not needed: on the list until it is deleted.
-        if (!data) this.#recordFileDelete.run(digest, upload);
-        return this.#chunkFile.get(digest);
+        return this.#fileOf(digest);
       });
       return [added, existing] as const;
     });
@@ -343,18 +376,6 @@ export class Statements {
       if (error instanceof UploadGone) return undefined;
       throw error;
     }
-  }
-
-  /**
-   * Records chunk files that no row names, to be deleted (chunk_files_to_delete): a process killed
-   * before it deletes them leaves the list to the next.
-   */
-  recordFileDeletes(files: readonly (readonly [digest: Uint8Array, upload: number])[]): void {
-    this.db
-      .transaction(() => {
-        for (const [digest, file] of files) this.#recordFileDelete.run(digest, file);
-      })
-      .immediate();
   }
 
   /** Takes deleted chunk files off the list. */
@@ -397,46 +418,100 @@ export class Statements {
 
   /**
    * Releases up to one batch of an upload's chunks, deleting those nothing else uses, in one
-   * transaction. Returns how many were released (0: none left) and the chunk files to delete once
-   * it committed (also recorded for deletion, see recordFileDeletes), as [digest, upload that
-   * wrote it]: those of the rows deleted, and for a chunk whose row does not name this upload's
-   * file, that file too, which the upload may have written before it died or lost a race to
-   * another writer (usually there is none).
+   * transaction. Returns how many were released (0: none left) and what to delete once it
+   * committed (also recorded for deletion): the files of their own of the rows deleted, and the
+   * packs those rows were the last to name, when the upload that wrote them is over (see
+   * PackRows). A chunk whose row does not name a file of this upload's own brings that file too,
+   * which an upload of an older castore-sqlite (a file per chunk) may have written before it died
+   * or lost a race to another writer (usually there is none).
    */
-  releaseChunkBatch(upload: number): { released: number; files: [digest: Uint8Array, upload: number][] } {
+  releaseChunkBatch(upload: number): {
+    released: number;
+    files: [digest: Uint8Array, upload: number][];
+    packs: PackRef[];
+  } {
     const files: [Uint8Array, number][] = [];
+    const packs: PackRef[] = [];
     const [released, freed] = this.db
       .transaction(() => {
         files.length = 0; // a retried transaction starts over
+        packs.length = 0;
         const batch = this.#uploadChunkBatch.all(upload, DELETE_BATCH);
         let freed = 0;
+        const emptied = new Map<string, PackRef>();
         for (const [seq, chunk] of batch) {
           this.#unpinChunk.run(upload, seq);
-          const named = this.#chunkFile.get(chunk);
+          const named = this.#fileOf(chunk);
           const deleted = this.#deleteUnusedChunk.get(chunk, chunk, chunk);
           if (deleted) {
             freed += deleted[0];
-            if (deleted[1] !== null) files.push([chunk, deleted[1]]);
+            const [, file, pack] = deleted;
+            if (file !== null && pack === null) files.push([chunk, file]);
+            if (file !== null && pack !== null) emptied.set(`${file}.${pack}`, [file, pack]);
           }
-          if (named !== upload) files.push([chunk, upload]);
+          // Unless the row names this upload's own file: an upload of an older castore-sqlite may have written one.
+          if (!(named && named.pack === null && named.upload === upload)) files.push([chunk, upload]);
         }
+        for (const [file, pack] of emptied.values()) if (this.packs.markIfUnnamed(file, pack)) packs.push([file, pack]);
         for (const [digest, file] of files) this.#recordFileDelete.run(digest, file);
         return [batch.length, freed] as const;
       })
       .immediate();
     this.#bytesChanged -= freed;
-    return { released, files };
+    return { released, files, packs };
   }
 
-  /** Deletes an upload's row; its chunks were released, or listed by the blob it committed. */
-  deleteUpload(upload: number): void {
-    this.#deleteUpload.run(upload);
+  /**
+   * Deletes a released upload's row, and marks its packs that no row names for deletion (each row
+   * that named one was deleted while the upload was open, or never inserted); returns those packs.
+   * One transaction.
+   */
+  deleteUpload(upload: number): PackRef[] {
+    return this.db
+      .transaction(() => {
+        this.#deleteUpload.run(upload);
+        return this.packs.markUnnamedOfUpload(upload);
+      })
+      .immediate();
   }
 
-  /** Drops an upload's chunk pins without releasing the chunks: a committed blob lists them now. */
-  finishUpload(upload: number): void {
+  /**
+   * Drops an upload's chunk pins without releasing the chunks (a committed blob lists them now)
+   * and deletes its row; returns its packs that no row names (every chunk in them was stored by
+   * another writer first), marked for deletion. Run inside a transaction.
+   */
+  finishUpload(upload: number): PackRef[] {
     this.#dropPins.run(upload);
     this.#deleteUpload.run(upload);
+    return this.packs.markUnnamedOfUpload(upload);
+  }
+
+  /**
+   * For a writer whose upload was reclaimed while it wrote: declares the packs it declared or
+   * created (a declaration may have been rolled back with its upload, or come after the release
+   * ended) and marks those no row names for deletion; returns them. One transaction.
+   */
+  abandonPacks(upload: number, declared: number): PackRef[] {
+    return this.db
+      .transaction(() => {
+        for (let pack = 0; pack < declared; pack++) this.packs.declare(upload, pack);
+        return this.packs.markUnnamedOfUpload(upload);
+      })
+      .immediate();
+  }
+
+  /** Up to `limit` packs marked for deletion. */
+  packsToDelete(limit: number): PackRef[] {
+    return this.packs.toDelete(limit);
+  }
+
+  /** Takes deleted packs off the list. */
+  forgetPacks(packs: readonly PackRef[]): void {
+    this.db
+      .transaction(() => {
+        for (const [upload, pack] of packs) this.packs.forget(upload, pack);
+      })
+      .immediate();
   }
 
   /** Uploads not abandoned, as [id, host, pid, process token, lease renewed at (ms)]. */

@@ -33,14 +33,16 @@ export interface StoreHooks {
    * chunks of a test's store in files too, so that tests quick with small chunks cover chunk files.
    */
   readonly chunkFileMinBytes?: number | undefined;
+  /** A writer starts a new pack past this many bytes (default PACK_BYTES): small, for tests of many packs. */
+  readonly packBytes?: number | undefined;
 }
 
 /**
- * The smallest chunk stored in a file of its own; a smaller one keeps its bytes in its row. A file
- * costs a create, a sync of it and of its directory, an inode and a whole block: for a chunk of a
- * few KiB that is far more than SQLite's log writing it twice (a store of 1 KiB chunks ran its
- * tests several times slower with a file per chunk). The default chunks (128 KiB and more) all get
- * files.
+ * The smallest chunk stored in a pack; a smaller one keeps its bytes in its row. Chosen when every
+ * chunk had a file of its own, which cost a create, a sync of it and of its directory, an inode and
+ * a whole block: for a chunk of a few KiB far more than SQLite's log writing it twice (a store of
+ * 1 KiB chunks ran its tests several times slower). The default chunks (128 KiB and more) all go
+ * in packs.
  */
 export const CHUNK_FILE_MIN_BYTES = 32 * 1024;
 
@@ -94,7 +96,7 @@ export class Store {
     this.blake3 = blake3;
     this.options = hooks.chunking ? { ...options, chunking: hooks.chunking } : options;
     this.file = file;
-    this.chunkFiles = new ChunkFiles(file);
+    this.chunkFiles = new ChunkFiles(file, hooks.packBytes);
     this.chunkFileMinBytes = hooks.chunkFileMinBytes ?? CHUNK_FILE_MIN_BYTES;
     this.#temporaryDir = temporaryDir;
     this.abandonedUploads = new AbandonedUploads(file, this.statements, this.chunkFiles);

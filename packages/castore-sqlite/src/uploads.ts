@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { ChunkFiles } from "./chunk-files.js";
-import { deleteListedFiles } from "./file-deletes.js";
+import { deleteListedFiles, deleteListedPacks } from "./file-deletes.js";
 import type { Statements } from "./statements.js";
 
 /**
@@ -24,20 +24,21 @@ export const OWNER: UploadOwner = {
 export async function deleteUpload(statements: Statements, files: ChunkFiles, upload: number): Promise<void> {
   statements.abandonUpload(upload);
   while (releaseBatch(statements, files, upload) > 0) await nextTurn();
-  statements.deleteUpload(upload);
+  deleteListedPacks(statements, files, statements.deleteUpload(upload));
 }
 
 /** {@link deleteUpload} without yielding between batches, for a store about to close. */
 export function deleteUploadNow(statements: Statements, files: ChunkFiles, upload: number): void {
   statements.abandonUpload(upload);
   while (releaseBatch(statements, files, upload) > 0);
-  statements.deleteUpload(upload);
+  deleteListedPacks(statements, files, statements.deleteUpload(upload));
 }
 
-/** Releases one batch of an upload's chunks, then deletes the chunk files no row names any more. */
+/** Releases one batch of an upload's chunks, then deletes the files and packs no row names any more. */
 function releaseBatch(statements: Statements, files: ChunkFiles, upload: number): number {
-  const { released, files: unnamed } = statements.releaseChunkBatch(upload);
+  const { released, files: unnamed, packs } = statements.releaseChunkBatch(upload);
   deleteListedFiles(statements, files, unnamed);
+  deleteListedPacks(statements, files, packs);
   return released;
 }
 

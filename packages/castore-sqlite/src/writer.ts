@@ -7,8 +7,10 @@ import {
   copyBytes,
   type SplitChunk,
 } from "castore-core/backend";
-import type { ChunkFileWrites } from "./chunk-files.js";
-import { type ChunkFileRef, deleteListedFiles } from "./file-deletes.js";
+import type { ChunkFileLocation } from "./chunk-files.js";
+import { deleteListedPacks } from "./file-deletes.js";
+import type { PackRef } from "./pack-rows.js";
+import type { PackWrites } from "./pack-writes.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
@@ -48,8 +50,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   #batchBytes = 0;
   /** The upload pinning this blob's chunks, once a first chunk is stored. */
   #upload: number | undefined;
-  /** The chunk files this writer wrote or will list, made durable before its blob commits. */
-  #files: ChunkFileWrites | undefined;
+  /** The packs this writer wrote and the files it will list, made durable before its blob commits. */
+  #files: PackWrites | undefined;
   /** The last batch's files and rows being stored (see #flush). */
   #storing: Promise<void> = Promise.resolve();
   #storedChunks = 0;
@@ -104,13 +106,14 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     await this.#files?.makeDurable();
     // Committed, a duplicate or reclaimed: from here on the upload is not a live writer's.
     this.#store.endUpload(upload);
+    let unnamedPacks: PackRef[] = [];
     const stored = sqliteCall("store a blob", () =>
       this.#store.durably(() =>
         this.#store.db
           .transaction(() => {
             if (!statements.uploadIsOpen(upload)) throw reclaimedError(upload);
             if (statements.insertChunked(key, size, seal, upload, recency.tick())) {
-              statements.finishUpload(upload);
+              unnamedPacks = statements.finishUpload(upload);
               return true;
             }
             // Already stored: this copy's chunks are released (those the stored blob shares stay).
@@ -122,6 +125,8 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     );
     this.#upload = undefined;
     this.#afterCommit(stored, digest);
+    // Packs of which another writer stored every chunk first: nothing names them.
+    deleteListedPacks(statements, this.#store.chunkFiles, unnamedPacks);
     // The blob is safely there either way; the duplicate's pins go now or, if SQLite is busy, later.
     if (!stored) await this.#store.abandonedUploads.abandon([upload]);
   }
@@ -198,10 +203,11 @@ export class SqliteBlobWriter extends BaseBlobWriter {
 
   /**
    * Stores the queued chunks (once per digest in the store), pinned to this writer's upload; in a
-   * bounded store over its bound, once eviction has made room. Pins first, then the files of the
-   * chunks the store lacks, then their rows (see Statements.pinChunks and ChunkFiles). The files
-   * and rows of one batch are stored while the next batch is cut: this waits only for the batch
-   * before, so the disk and the hashing work side by side.
+   * bounded store over its bound, once eviction has made room. Pins (declaring a new pack when
+   * the chunks need one) first, then the bytes of the chunks the store lacks, appended to the
+   * pack, then their rows (see Statements.pinChunks and ChunkFiles). The bytes and rows of one
+   * batch are stored while the next batch is cut: this waits only for the batch before, so the
+   * disk and the hashing work side by side.
    */
   async #flush(): Promise<void> {
     await this.#storing;
@@ -212,9 +218,14 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#batchBytes = 0;
     const { statements } = this.#store;
     const upload = sqliteCall("store chunks", () => (this.#upload ??= this.#store.startUpload()));
+    const files = (this.#files ??= this.#store.chunkFiles.openWrites(this.#store.options.synchronous === "full"));
     const chunks = batch.map(({ digest, size }) => ({ digest, size }));
-    const stored = sqliteCall("store chunks", () => statements.pinChunks(upload, this.#storedChunks, chunks));
+    // A batch of chunks small enough for their rows needs no pack.
+    const needsPack = batch.some(({ size }) => size >= this.#store.chunkFileMinBytes);
+    const pack = needsPack ? files.packToDeclare() : undefined;
+    const stored = sqliteCall("store chunks", () => statements.pinChunks(upload, this.#storedChunks, chunks, pack));
     if (!stored) throw reclaimedError(upload);
+    if (pack !== undefined) files.declared(pack);
     this.#sealer ??= new ChunkListSealer(this.#store.blake3);
     for (const { digest, size } of chunks) this.#sealer.add(digest, size);
     this.#storedChunks += batch.length;
@@ -224,71 +235,65 @@ export class SqliteBlobWriter extends BaseBlobWriter {
   }
 
   /**
-   * Writes the files of a pinned batch's chunks the store lacks (small ones get none), then adds
-   * their rows. The files are written before the first await (from segments that may be views of
-   * the piece being written: see #add), and a chunk kept in its row is joined into an array of its
-   * own before it.
+   * Appends the bytes of a pinned batch's chunks the store lacks to this upload's pack (small ones
+   * go in their rows), then adds their rows. The bytes are written before the first await (from
+   * segments that may be views of the piece being written: see #add), and a chunk kept in its row
+   * is joined into an array of its own before it.
    */
-  async #storeFiles(upload: number, batch: readonly StoredChunk[], stored: readonly (number | null | undefined)[]) {
+  async #storeFiles(
+    upload: number,
+    batch: readonly StoredChunk[],
+    stored: readonly (ChunkFileLocation | null | undefined)[],
+  ) {
     const { statements, chunkFiles } = this.#store;
-    const files = (this.#files ??= chunkFiles.openBatch(this.#store.options.synchronous === "full"));
+    const files = this.#files as PackWrites;
     const added = new Map<string, NewChunk>();
     for (const [i, { digest, size, segments }] of batch.entries()) {
       const where = stored[i];
       if (where === undefined) {
         // The same chunk twice in one batch is stored once.
-        const path = chunkFiles.path(digest, upload);
+        const key = Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString("latin1");
+        if (added.has(key)) continue;
         const inFile = size >= this.#store.chunkFileMinBytes;
-        if (!added.has(path))
-          added.set(path, { digest, size, path, segments, data: inFile ? undefined : ownCopy(segments) });
-      } else if (where !== null && where !== upload) {
-        files.borrow(chunkFiles.path(digest, where));
+        added.set(key, {
+          digest,
+          size,
+          file: inFile ? files.append(upload, segments) : undefined,
+          data: inFile ? undefined : ownCopy(segments),
+        });
+      } else if (where !== null && where.upload !== upload) {
+        files.borrow(chunkFiles.pathOf(digest, where));
       }
     }
+    await files.endBatch();
     const rows = [...added.values()];
-    const writes = rows
-      .filter(({ data }) => data === undefined)
-      .map(({ path, segments }) => files.write(path, segments));
-    await Promise.all(writes);
-    const existing =
-      rows.length === 0
-        ? []
-        : sqliteCall("store chunks", () =>
-            statements.insertChunks(
-              upload,
-              rows.map(({ digest, size, data }) => ({ digest, size, data })),
-            ),
-          );
+    const existing = rows.length === 0 ? [] : sqliteCall("store chunks", () => statements.insertChunks(upload, rows));
     if (!existing) {
-      // Reclaimed meanwhile: our files are listed for deletion, then deleted.
-      const refs = rows.filter(({ data }) => data === undefined).map(({ digest }) => [digest, upload] as const);
-      sqliteCall("store chunks", () => statements.recordFileDeletes(refs));
-      deleteListedFiles(statements, chunkFiles, refs);
+      // Reclaimed meanwhile: the packs no row names are deleted (the process that reclaimed the
+      // upload may have ended it before this writer created or declared some of them).
+      const packs = sqliteCall("store chunks", () => statements.abandonPacks(upload, files.packsDeclared));
+      deleteListedPacks(statements, chunkFiles, packs);
       throw reclaimedError(upload);
     }
-    // Another writer stored some of these chunks meanwhile: its files serve, ours go (listed by insertChunks).
-    const lost: ChunkFileRef[] = [];
+    // Another writer stored some of these chunks meanwhile: its copies serve, ours are dead bytes in our pack.
     let raced = 0;
     for (const [i, where] of existing.entries()) {
       if (where === undefined) continue;
       raced++;
-      const { digest, data } = rows[i] as NewChunk;
-      if (data === undefined) lost.push([digest, upload]);
-      if (where !== null) files.borrow(chunkFiles.path(digest, where));
+      const { digest } = rows[i] as NewChunk;
+      if (where !== null && where.upload !== upload) files.borrow(chunkFiles.pathOf(digest, where));
     }
-    deleteListedFiles(statements, chunkFiles, lost);
     const written = rows.length - raced;
     statements.countChunks(written, batch.length - written);
   }
 }
 
-/** A chunk of a batch that the store lacked: its file is written (if it gets one) before its row goes in. */
+/** A chunk of a batch that the store lacked: its bytes are written (if they go in a pack) before its row goes in. */
 interface NewChunk {
   readonly digest: Uint8Array;
   readonly size: number;
-  /** Where its file goes, if it gets one (see CHUNK_FILE_MIN_BYTES). */
-  readonly path: string;
-  readonly segments: readonly Uint8Array[];
+  /** Where in a pack its bytes went, if they go in one (see CHUNK_FILE_MIN_BYTES). */
+  readonly file: ChunkFileLocation | undefined;
   /** For a chunk kept in its row (too small for a file): its bytes, as an array of its own. */
   readonly data: Uint8Array | undefined;
 }

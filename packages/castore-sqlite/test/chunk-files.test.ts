@@ -1,5 +1,7 @@
-// Chunk bytes live in files beside the database (blobs.sqlite-chunks/HH/HEX.UPLOAD), written once
-// each: the rows say which file holds a chunk, and nothing else is left in the directory.
+// Chunk bytes live in files beside the database, written once each: packs
+// (blobs.sqlite-chunks/packs/UPLOAD.N) since schema version 6, a file per chunk
+// (blobs.sqlite-chunks/HH/HEX.UPLOAD) before. The rows say which file holds a chunk, and nothing
+// else is left in the directory.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -8,17 +10,18 @@ import { pseudoRandomBytes, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { CHUNK_FILE_MIN_BYTES } from "../src/store.js";
-import { leaseTick, openWithHooks } from "../src/testing.js";
+import { leaseTick, openWithHooks, settleEviction } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
-import { chunkFileOf, chunkFilePath } from "./support/corrupt.js";
+import { chunkFileOf, chunkFilePath, packFilePath } from "./support/corrupt.js";
 import { CONSISTENT, countRows, withConnection } from "./support/inspect.js";
+import { moveChunksOutOfPacks } from "./support/older-layouts.js";
 import { tempFile } from "./support/temp.js";
 
 const MiB = 1 << 20;
-/** Small chunks in files too (see CHUNK_FILE_MIN_BYTES): quick tests of many chunk files. */
+/** Small chunks in packs too (see CHUNK_FILE_MIN_BYTES): quick tests with many chunks. */
 const FILES_FOR_ALL = { chunkFileMinBytes: 0 };
 
-/** Every chunk file beside the database, as its path. */
+/** Every chunk file and pack beside the database, as its path. */
 function chunkFiles(file: string): string[] {
   const root = `${file}-chunks`;
   if (!existsSync(root)) return [];
@@ -34,7 +37,7 @@ async function putInPieces(service: BlobService, data: Uint8Array, piece: number
 }
 
 describe("chunk files", () => {
-  it("a chunked blob's bytes go to one file per distinct chunk, once, and not through SQLite's log", async () => {
+  it("a chunked blob's bytes go into packs, each distinct chunk once, and not through SQLite's log", async () => {
     const file = tempFile();
     const service = await openSqliteBlobService(file);
     const data = pseudoRandomBytes(32 * MiB, 1);
@@ -47,7 +50,10 @@ describe("chunk files", () => {
     const files = chunkFiles(file);
     const stored = await service.storedBytes();
     expect(files.reduce((sum, path) => sum + statSync(path).size, 0)).toBe(stored);
-    expect(files.length).toBe(countRows(file).chunks);
+    // 33 MiB in packs of about 8 MiB, each the pack of one of the two uploads that wrote new chunks.
+    expect(files.every((path) => path.startsWith(join(`${file}-chunks`, "packs")))).toBe(true);
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    expect(files.length).toBeLessThanOrEqual(7);
     expect(countRows(file)).toMatchObject(CONSISTENT);
     // The database and its log hold rows, not bytes: the old layout logged all 33 MiB, then
     // copied it into the database.
@@ -57,35 +63,39 @@ describe("chunk files", () => {
     await service.close();
   });
 
-  it("writers storing the same new chunks at once keep one file per chunk, and leave none behind", async () => {
+  it("writers storing the same new chunks at once keep one row per chunk, and leave no pack behind that none names", async () => {
     const file = tempFile();
     const service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
     const shared = pseudoRandomBytes(MiB, 3);
     // Four blobs that share their first MiB, written in step 64 KiB at a time: each writer finds the
     // shared chunks missing when it pins them, most lose the race to insert their rows, and every
-    // blob commits (so no writer's upload is released: the losers delete their own files).
+    // blob commits (so no writer's upload is released: a loser's copies are dead bytes in its pack,
+    // and a pack of nothing but those goes when its writer commits).
     const blobs = [1, 2, 3, 4].map((i) => Buffer.concat([shared, pseudoRandomBytes(64 * 1024, 10 + i)]));
     const digests = await Promise.all(blobs.map((data) => putInPieces(service, data, 64 * 1024)));
     expect(countRows(file)).toMatchObject({ ...CONSISTENT, blobs: 4 });
-    expect(chunkFiles(file).length).toBe(countRows(file).chunks);
     for (const [i, digest] of digests.entries()) expectBytes(await readBlob(service, digest), blobs[i] as Buffer);
     await service.close();
   });
 
-  it("chunks under CHUNK_FILE_MIN_BYTES keep their bytes in their rows; larger ones get files", async () => {
+  it("chunks under CHUNK_FILE_MIN_BYTES keep their bytes in their rows; larger ones go in packs", async () => {
     const file = tempFile();
     const service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const small = pseudoRandomBytes(64 * 1024, 6);
     const smallDigest = await putBlob(service, small);
     expect(countRows(file).chunks).toBeGreaterThan(16);
     expect(chunkFiles(file)).toEqual([]);
-    // The default chunks (128 KiB to 512 KiB) all get files.
+    // The default chunks (128 KiB to 512 KiB) all go in packs.
     await service.close();
     const big = await openSqliteBlobService(file);
     const data = pseudoRandomBytes(4 * MiB, 7);
     await putBlob(big, data);
-    expect(chunkFiles(file).length).toBeGreaterThanOrEqual(4);
-    expect(chunkFiles(file).every((path) => statSync(path).size >= CHUNK_FILE_MIN_BYTES)).toBe(true);
+    expect(chunkFiles(file).length).toBe(1);
+    const sizes = withConnection(file, (db) =>
+      db.prepare<[], [number, number]>("SELECT coalesce(size, length(data)), pack IS NOT NULL FROM chunks").raw().all(),
+    );
+    expect(sizes.filter(([, packed]) => packed).length).toBeGreaterThanOrEqual(4);
+    for (const [size, packed] of sizes) expect(packed === 1).toBe(size >= CHUNK_FILE_MIN_BYTES);
     expect(countRows(file)).toMatchObject(CONSISTENT);
     expectBytes(await readBlob(big, smallDigest), small);
     expectBytes(await readBlob(big, await digestOf(data)), data);
@@ -146,11 +156,40 @@ describe("chunk files", () => {
     await service.close();
   });
 
-  it("a reader finds a chunk stored again under another file after it opened (the file it knew is gone)", async () => {
+  it("a reader finds chunks stored again in another pack after it opened (the pack it knew is gone)", async () => {
     const file = tempFile();
     const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, FILES_FOR_ALL);
     const data = pseudoRandomBytes(64 * 1024, 5);
     const digest = await putBlob(service, data);
+    const reader = await service.openRead(digest);
+    if (!reader) throw new Error("blob missing");
+    // What another process does when it deletes the chunks and stores them again: a new upload, a new pack.
+    const chunk = withConnection(file, (db) =>
+      db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
+    ) as Buffer;
+    const before = chunkFileOf(file, chunk) as string;
+    const after = packFilePath(file, 1_000_000, 0);
+    writeFileSync(after, readFileSync(before));
+    withConnection(file, (db) => {
+      db.exec("INSERT INTO packs (upload, pack) VALUES (1000000, 0)");
+      db.exec("UPDATE chunks SET file = 1000000, pack = 0 WHERE pack IS NOT NULL");
+      db.exec("DELETE FROM packs WHERE upload <> 1000000");
+    });
+    rmSync(before);
+    expectBytes(await readAll(reader), data);
+    await service.close();
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+  });
+
+  it("a reader finds a chunk stored again in a file of its own after it opened (the file it knew is gone)", async () => {
+    const file = tempFile();
+    let service = await openWithHooks({ path: file, avgChunkSize: 1024 }, FILES_FOR_ALL);
+    const data = pseudoRandomBytes(64 * 1024, 5);
+    const digest = await putBlob(service, data);
+    await service.close();
+    // Files of their own, as versions 4 and 5 wrote them.
+    moveChunksOutOfPacks(file);
+    service = await openWithHooks({ path: file, avgChunkSize: 1024 }, FILES_FOR_ALL);
     const reader = await service.openRead(digest);
     if (!reader) throw new Error("blob missing");
     // What another process does when it deletes a chunk and stores it again: a new upload, a new file.
@@ -166,6 +205,53 @@ describe("chunk files", () => {
     await service.close();
   });
 
+  it("a pack stays while any row names it, and goes with the last", async () => {
+    const file = tempFile();
+    const service = await openSqliteBlobService({ path: file, maxSize: 4 * MiB });
+    const packs = () => chunkFiles(file).map((path) => path.slice(path.lastIndexOf("/") + 1));
+    const [x, y, z] = [1, 2, 3].map((seed) => pseudoRandomBytes(MiB, 20 + seed)) as [Buffer, Buffer, Buffer];
+    // B shares A's first MiB: its chunks stay in A's pack, B's own pack holds only Z.
+    const a = Buffer.concat([x, y]);
+    const b = Buffer.concat([x, z]);
+    const aDigest = await putBlob(service, a);
+    const [packOfA] = packs();
+    const bDigest = await putBlob(service, b);
+    expect(packs().length).toBe(2);
+    // A third blob of 2 MiB takes the store to 5 MiB: A (the least recently used) is evicted, and
+    // with it Y; X, which B lists, keeps A's pack.
+    const c = pseudoRandomBytes(2 * MiB, 24);
+    const cDigest = await putBlob(service, c);
+    await settleEviction(service);
+    expect(await service.has(aDigest)).toBe(false);
+    expect(packs()).toContain(packOfA);
+    expectBytes(await readBlob(service, bDigest), b);
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+    // Read after B (a read is a use): the fourth blob pushes B out, X and Z go, and both packs with them.
+    expectBytes(await readBlob(service, cDigest), c);
+    await putBlob(service, pseudoRandomBytes(2 * MiB, 25));
+    await settleEviction(service);
+    expect(await service.has(bDigest)).toBe(false);
+    expect(packs()).not.toContain(packOfA);
+    expect(packs().length).toBe(2);
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+    await service.close();
+  });
+
+  it("packs a killed process marked for deletion are deleted by the next open", async () => {
+    const file = tempFile();
+    await (await openSqliteBlobService(file)).close();
+    // What a process killed between a deletion's commit and the removal of the pack leaves.
+    const leftover = packFilePath(file, 7, 0);
+    mkdirSync(join(`${file}-chunks`, "packs"), { recursive: true });
+    writeFileSync(leftover, "stale bytes");
+    withConnection(file, (db) => db.exec("INSERT INTO packs (upload, pack, deleting) VALUES (7, 0, 1)"));
+
+    const service = await openSqliteBlobService(file);
+    expect(existsSync(leftover)).toBe(false);
+    expect(withConnection(file, (db) => db.prepare<[], number>("SELECT count(*) FROM packs").pluck().get())).toBe(0);
+    await service.close();
+  });
+
   it("chunks kept in their rows (a store from before chunk files) read back and are shared by new blobs", async () => {
     const file = tempFile();
     let service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
@@ -173,6 +259,7 @@ describe("chunk files", () => {
     const oldDigest = await putBlob(service, old);
     await service.close();
     // Move every chunk's bytes into its row, as a version-3 store kept them.
+    moveChunksOutOfPacks(file);
     withConnection(file, (db) => {
       const rows = db.prepare<[], [Buffer]>("SELECT digest FROM chunks").raw().all();
       for (const [chunk] of rows) {

@@ -1,5 +1,5 @@
-// A durable put (synchronous: full) makes its chunk files durable before the blob that lists them
-// can be: watched with strace in a real process, every chunk file it created and every directory
+// A durable put (synchronous: full) makes its packs durable before the blob that lists them
+// can be: watched with strace in a real process, every pack it created and every directory
 // that gained one is synced, and each sync has finished before the commit syncs SQLite's log.
 // Needs strace (scripts/ensure-strace.mjs installs it where it can); skipped with the reason otherwise.
 import { spawnSync } from "node:child_process";
@@ -60,7 +60,7 @@ function parseLog(log: string): Call[] {
 }
 
 describe.skipIf(whyNot !== "")("the order of a durable put's syncs", () => {
-  it("every chunk file and every directory that gained one is synced before the commit syncs the log", () => {
+  it("every pack and every directory that gained one is synced before the commit syncs the log", () => {
     const dir = tempDir();
     const file = join(dir, "blobs.sqlite");
     const log = join(dir, "strace.log");
@@ -102,10 +102,10 @@ describe.skipIf(whyNot !== "")("the order of a durable put's syncs", () => {
         if (path) synced.push({ path, call });
       }
     }
-    expect(created.length).toBeGreaterThan(16); // 256 KiB in chunks of about 4 KiB
+    expect(created.length).toBeGreaterThan(4); // 256 KiB in packs of about 32 KiB
     const firstCreated =
       calls.find((call) => call.name === "openat" && call.args.includes(`${file}-chunks/`))?.start ?? 0;
-    // The blob's commit: the first sync of the log after the chunk files began (each batch before
+    // The blob's commit: the first sync of the log after the packs began (each batch before
     // it commits without a sync).
     const commit = synced.find(({ path, call }) => path === `${file}-wal` && call.start > firstCreated)?.call;
     expect(commit, "the commit synced the log").toBeDefined();
@@ -116,7 +116,7 @@ describe.skipIf(whyNot !== "")("the order of a durable put's syncs", () => {
     const directories = new Set([dir, `${file}-chunks`, ...created.map((path) => dirname(path))]);
     expect(
       [...created].filter((path) => !syncedBefore.has(path)),
-      "chunk files not synced before the commit",
+      "packs not synced before the commit",
     ).toEqual([]);
     expect(
       [...directories].filter((path) => !syncedBefore.has(path)),

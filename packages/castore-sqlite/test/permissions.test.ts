@@ -48,7 +48,10 @@ describe("file permissions", () => {
   ])("chunk files and their directories are private under umask %o", async (mask, fileMode, dirMode) => {
     process.umask(mask);
     const file = tempFile();
-    const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, { chunkFileMinBytes: 0 });
+    const service = await openWithHooks(
+      { path: file, avgChunkSize: 1024 },
+      { chunkFileMinBytes: 0, packBytes: 16 * 1024 },
+    );
     const data = pseudoRandomBytes(64 * 1024, 1);
     const digest = await putBlob(service, data);
     const root = `${file}-chunks`;

@@ -4,6 +4,8 @@ import { HELLOWORLD, pseudoRandomBytes, put, readBlob } from "castore-fixtures";
 import { describe, expect, it } from "vitest";
 import { openSqliteBlobService, SCHEMA_VERSION } from "../src/index.js";
 import { expectBytes } from "./support/bytes.js";
+import { CONSISTENT, countRows, storedDigests, withConnection } from "./support/inspect.js";
+import { moveChunksOutOfPacks } from "./support/older-layouts.js";
 import { tempFile } from "./support/temp.js";
 
 function pragmas(file: string) {
@@ -127,14 +129,15 @@ describe("upgrading a version-4 store", () => {
     let service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
     const oldDigest = await put(service, old);
     await service.close();
-    // The version-4 layout: the same tables without the column.
+    // The version-4 layout: a file per chunk, the tables without the seal column.
+    moveChunksOutOfPacks(file, { dropPackColumns: true });
     const db = new Database(file);
     db.exec("ALTER TABLE blobs DROP COLUMN chunk_list_seal");
     db.pragma("user_version = 4");
     db.close();
 
     service = await openSqliteBlobService({ path: file, avgChunkSize: 1024 });
-    expect(pragmas(file).userVersion).toBe(5);
+    expect(pragmas(file).userVersion).toBe(SCHEMA_VERSION);
     expectBytes(await readBlob(service, oldDigest), old);
     const fresh = pseudoRandomBytes(64 * 1024, 42);
     const freshDigest = await put(service, fresh);
@@ -147,5 +150,38 @@ describe("upgrading a version-4 store", () => {
     expect(sealLength.pluck().get(oldDigest.unsafeBytes)).toBeNull();
     expect(sealLength.pluck().get(freshDigest.unsafeBytes)).toBe(32);
     check.close();
+  });
+});
+
+describe("upgrading a version-5 store", () => {
+  it("adds packs: chunks in files of their own read as before, new chunks go in packs, and old files are deleted with their rows", async () => {
+    const file = tempFile();
+    const old = pseudoRandomBytes(2 << 20, 51);
+    let service = await openSqliteBlobService(file);
+    const oldDigest = await put(service, old);
+    await service.close();
+    moveChunksOutOfPacks(file, { dropPackColumns: true });
+    expect(pragmas(file).userVersion).toBe(5);
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+
+    // Bounded, so that storing more than the bound evicts the old blob (and deletes its files).
+    service = await openSqliteBlobService({ path: file, maxSize: 3 << 20 });
+    expect(pragmas(file).userVersion).toBe(SCHEMA_VERSION);
+    expectBytes(await readBlob(service, oldDigest), old);
+    // A blob that shares the old one's first MiB: the shared chunks stay in their files, the rest go in a pack.
+    const grown = Buffer.concat([old.subarray(0, 1 << 20), pseudoRandomBytes(1 << 20, 52)]);
+    const grownDigest = await put(service, grown);
+    expectBytes(await readBlob(service, grownDigest), grown);
+    const packed = () =>
+      withConnection(file, (db) =>
+        db.prepare<[], number>("SELECT count(*) FROM chunks WHERE pack IS NOT NULL").pluck().get(),
+      );
+    expect(packed()).toBeGreaterThan(0);
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+    // Push the old blob out: its chunks no other blob lists go, with their files.
+    await put(service, pseudoRandomBytes(2 << 20, 53));
+    await service.close();
+    expect(storedDigests(file)).not.toContain(oldDigest.toHex());
+    expect(countRows(file)).toMatchObject(CONSISTENT);
   });
 });

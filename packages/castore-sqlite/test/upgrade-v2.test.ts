@@ -32,14 +32,14 @@ function fixtureCopy(): string {
 }
 
 describe("upgrading a version-2 store", () => {
-  it("the committed fixture opens as version 5 with every blob intact and a use row per blob", async () => {
+  it("the committed fixture opens as version 6 with every blob intact and a use row per blob", async () => {
     const file = fixtureCopy();
     expect(versionOf(file)).toBe(2);
     const before = countRows(file);
     expect(before.uploads).toBe(1);
     const service = await openSqliteBlobService({ path: file, avgChunkSize: AVG_CHUNK_SIZE });
     expect(versionOf(file)).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(5);
+    expect(SCHEMA_VERSION).toBe(6);
     expect(await service.count()).toBe(V2_BLOBS.length);
     for (const blob of V2_BLOBS) {
       const data = v2BlobData(blob);

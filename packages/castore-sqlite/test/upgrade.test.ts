@@ -1,6 +1,6 @@
 // Opening a schema-version-1 file upgrades it in place to the current version (3, through 2): on
 // the committed fixture written by castore-sqlite 0.1.0, without re-hashing, and atomically (an
-// interrupted upgrade leaves a file that opens as version 1 or 5, never in between).
+// interrupted upgrade leaves a file that opens as version 1 or 6, never in between).
 import { spawn } from "node:child_process";
 import { copyFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -34,11 +34,11 @@ function fixtureCopy(): string {
 }
 
 describe("upgrading a version-1 store", () => {
-  it("the fixture written by castore-sqlite 0.1.0 opens as version 5 with every blob intact", async () => {
+  it("the fixture written by castore-sqlite 0.1.0 opens as version 6 with every blob intact", async () => {
     const file = fixtureCopy();
     expect(versionOf(file)).toBe(1);
     const service = await openSqliteBlobService(file);
-    expect(versionOf(file)).toBe(5);
+    expect(versionOf(file)).toBe(6);
     expect(await service.count()).toBe(V1_BLOBS.length);
     for (const blob of V1_BLOBS) {
       const digest = B3Digest.from(blob.digest);
@@ -65,11 +65,11 @@ describe("upgrading a version-1 store", () => {
     }
     // The upload a writer of 0.1.0 left when its process died is gone, and nothing leaks.
     expect(countRows(file)).toMatchObject({ uploads: 0, orphanChunks: 0 });
-    // New blobs go in as version 5 stores them, next to the upgraded ones.
+    // New blobs go in as version 6 stores them, next to the upgraded ones.
     const fresh = pseudoRandomBytes(1 << 20, 3);
     expectBytes(await readBlob(service, await putBlob(service, fresh)), fresh);
     await service.close();
-    // And it stays version 5.
+    // And it stays version 6.
     const again = await openSqliteBlobService({ path: file, readonly: true });
     expect(await again.count()).toBe(V1_BLOBS.length + 1);
     await again.close();
@@ -111,7 +111,7 @@ describe("upgrading a version-1 store", () => {
     expect(versionOf(file)).toBe(1);
   });
 
-  it("killed at any moment of the upgrade, the file opens as version 1 or 5 and then upgrades whole", async () => {
+  it("killed at any moment of the upgrade, the file opens as version 1 or 6 and then upgrades whole", async () => {
     // A v1 store big enough that the upgrade takes a while: 48 blobs of 1 MiB in 64 KiB chunks.
     const file = tempFile();
     const bytesOf = (i: number, size: number) => pseudoRandomBytes(size, 500 + i);
@@ -131,9 +131,9 @@ describe("upgrading a version-1 store", () => {
       await exited;
       versions.add(versionOf(file));
     }
-    for (const version of versions) expect([1, 5]).toContain(version);
+    for (const version of versions) expect([1, 6]).toContain(version);
     const service = await openSqliteBlobService(file);
-    expect(versionOf(file)).toBe(5);
+    expect(versionOf(file)).toBe(6);
     for (const [i, hex] of digests.entries()) {
       expectBytes(await readBlob(service, B3Digest.from(hex)), bytesOf(i, 1 << 20), `blob ${i}`);
     }

@@ -19,7 +19,7 @@ export async function corruptInFile(file: string, needle: Uint8Array): Promise<b
 
 /**
  * Flips a byte where `needle` starts in a SQLite store's files: its database file, its write-ahead
- * log, then its chunk files (`<file>-chunks/HH/…`). False when no file holds it.
+ * log, then its chunk files and packs (under `<file>-chunks/`). False when no file holds it.
  */
 export async function corruptInStore(file: string, needle: Uint8Array): Promise<boolean> {
   const chunkDir = `${file}-chunks`;

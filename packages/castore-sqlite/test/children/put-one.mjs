@@ -9,8 +9,11 @@ import { pseudoRandomBytes } from "castore-fixtures";
 import { openWithHooks } from "../../dist/testing.js";
 
 const [file, bytes] = process.argv.slice(2);
-// Small chunks, each in a file of its own (see CHUNK_FILE_MIN_BYTES): many files, quickly.
-const service = await openWithHooks({ path: file, avgChunkSize: 4096, synchronous: "full" }, { chunkFileMinBytes: 0 });
+// Small chunks, in packs too (see CHUNK_FILE_MIN_BYTES), and small packs: several packs, quickly.
+const service = await openWithHooks(
+  { path: file, avgChunkSize: 4096, synchronous: "full" },
+  { chunkFileMinBytes: 0, packBytes: 32 * 1024 },
+);
 const digest = await putBlob(service, pseudoRandomBytes(Number(bytes), 77));
 process.stdout.write(`${digest}\n`);
 await service.close();

@@ -1,6 +1,6 @@
 // Test-only damage to a stored blob, done the way a failing disk or a stray writer would: through
 // a separate connection to the file and straight to the chunk files, behind the service's back.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import type { B3Digest, Blake3Implementation } from "castore-core";
@@ -65,7 +65,7 @@ function corruptChunk(db: Database.Database, chunk: Uint8Array, at?: number): bo
 /**
  * What a deliberate forger with write access to the store would do: changes a byte of a chunked
  * blob and rewrites every stored digest that could reveal it: the chunk is stored under the digest
- * of its new bytes (a chunk file of its own, as the store writes them) and the blob's chunk list
+ * of its new bytes (in a pack of its own, as the store writes them) and the blob's chunk list
  * names that digest. Only the blob digest itself, which a full read checks, still tells.
  */
 export function forgeChunk(file: string, digest: B3Digest, offset: number, blake3: Blake3Implementation): void {
@@ -80,11 +80,18 @@ export function forgeChunk(file: string, digest: B3Digest, offset: number, blake
     const hasher = blake3.createHasher();
     hasher.update(data);
     const forged = hasher.digest();
-    const upload = stored.upload ?? 1;
-    const path = chunkFilePath(file, forged, upload);
+    const upload = stored.location?.upload ?? 1;
+    const pack = 1_000_000;
+    const path = packFilePath(file, upload, pack);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, data);
-    db.prepare("INSERT INTO chunks (digest, data, size, file) VALUES (?, x'', ?, ?)").run(forged, data.length, upload);
+    db.prepare("INSERT INTO packs (upload, pack) VALUES (?, ?)").run(upload, pack);
+    db.prepare("INSERT INTO chunks (digest, data, size, file, pack, offset) VALUES (?, x'', ?, ?, ?, 0)").run(
+      forged,
+      data.length,
+      upload,
+      pack,
+    );
     db.prepare("UPDATE blob_chunks SET chunk = ? WHERE blob = ? AND chunk = ?").run(
       forged,
       digest.unsafeBytes,
@@ -95,20 +102,61 @@ export function forgeChunk(file: string, digest: B3Digest, offset: number, blake
   }
 }
 
-/** A stored chunk's bytes, and the upload whose file holds them (undefined: the bytes are in the row). */
-function readChunk(db: Database.Database, chunk: Uint8Array): { data: Buffer; upload?: number } | undefined {
+/** Where a chunk's bytes are on disk (see ChunkFileLocation in chunk-files.ts). */
+interface Location {
+  upload: number;
+  pack: number | null;
+  offset: number;
+}
+
+/** A stored chunk's bytes, and where on disk they are (undefined: the bytes are in the row). */
+function readChunk(db: Database.Database, chunk: Uint8Array): { data: Buffer; location?: Location } | undefined {
   const row = db
-    .prepare<[Uint8Array], { data: Buffer; file: number | null }>("SELECT data, file FROM chunks WHERE digest = ?")
+    .prepare<
+      [Uint8Array],
+      { data: Buffer; size: number; file: number | null; pack: number | null; offset: number | null }
+    >("SELECT data, coalesce(size, length(data)) AS size, file, pack, offset FROM chunks WHERE digest = ?")
     .get(chunk);
   if (!row) return undefined;
   if (row.file === null) return { data: row.data };
-  return { data: readFileSync(chunkFilePath(db.name, chunk, row.file)), upload: row.file };
+  const location = { upload: row.file, pack: row.pack, offset: row.offset ?? 0 };
+  const path = locationPath(db.name, chunk, location);
+  if (location.pack === null) return { data: readFileSync(path), location };
+  const data = Buffer.alloc(row.size);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, data, 0, data.length, location.offset);
+  } finally {
+    closeSync(fd);
+  }
+  return { data, location };
 }
 
 /** Stores changed bytes where the chunk's bytes were read from. */
-function writeChunk(db: Database.Database, chunk: Uint8Array, stored: { upload?: number }, data: Buffer): void {
-  if (stored.upload === undefined) db.prepare("UPDATE chunks SET data = ? WHERE digest = ?").run(data, chunk);
-  else writeFileSync(chunkFilePath(db.name, chunk, stored.upload), data);
+function writeChunk(db: Database.Database, chunk: Uint8Array, stored: { location?: Location }, data: Buffer): void {
+  const { location } = stored;
+  if (location === undefined) db.prepare("UPDATE chunks SET data = ? WHERE digest = ?").run(data, chunk);
+  else if (location.pack === null) writeFileSync(locationPath(db.name, chunk, location), data);
+  else {
+    const fd = openSync(locationPath(db.name, chunk, location), "r+");
+    try {
+      writeSync(fd, data, 0, data.length, location.offset);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** The file that holds a chunk's bytes at `location`. */
+function locationPath(file: string, digest: Uint8Array, location: Location): string {
+  return location.pack === null
+    ? chunkFilePath(file, digest, location.upload)
+    : packFilePath(file, location.upload, location.pack);
+}
+
+/** Where the store whose database is `file` keeps pack `pack` of upload `upload` (see chunk-files.ts). */
+export function packFilePath(file: string, upload: number, pack: number): string {
+  return join(`${file}-chunks`, "packs", `${upload}.${pack}`);
 }
 
 /** Where the store whose database is `file` keeps the chunk file of `digest` written by `upload` (see chunk-files.ts). */
@@ -117,15 +165,20 @@ export function chunkFilePath(file: string, digest: Uint8Array, upload: number):
   return join(`${file}-chunks`, hex.slice(0, 2), `${hex}.${upload}`);
 }
 
-/** Where a stored chunk's file is (undefined when the chunk is absent or its bytes are in its row). */
+/**
+ * The file that holds a stored chunk's bytes: its pack (shared with the chunks stored beside it),
+ * or a file of its own (versions 4 and 5); undefined when the chunk is absent or its bytes are in its row.
+ */
 export function chunkFileOf(file: string, chunk: Uint8Array): string | undefined {
   const db = new Database(file, { readonly: true, timeout: 10_000 });
   try {
-    const upload = db
-      .prepare<[Uint8Array], number | null>("SELECT file FROM chunks WHERE digest = ?")
-      .pluck()
+    const row = db
+      .prepare<[Uint8Array], { file: number | null; pack: number | null }>(
+        "SELECT file, pack FROM chunks WHERE digest = ?",
+      )
       .get(chunk);
-    return upload === undefined || upload === null ? undefined : chunkFilePath(file, chunk, upload);
+    if (row === undefined || row.file === null) return undefined;
+    return locationPath(file, chunk, { upload: row.file, pack: row.pack, offset: 0 });
   } finally {
     db.close();
   }

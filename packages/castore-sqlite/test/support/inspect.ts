@@ -16,7 +16,10 @@ export interface FileCounts {
   missingChunks: number;
   /** Stored blobs without a use row, plus use rows without a blob (version 3 on): damage. */
   unmatchedUses: number;
-  /** Chunk files in the directory beside the file that no chunk row names: leaks. */
+  /**
+   * Chunk files and packs in the directory beside the file that no chunk row names, plus `packs`
+   * rows that no chunk row names (version 6 on): leaks.
+   */
   strayFiles: number;
   /** Chunk rows whose file is not there: damage. */
   missingFiles: number;
@@ -60,25 +63,41 @@ export function countRows(file: string): FileCounts {
   }
 }
 
-/** Chunk files against the rows that name them (version 4 on; none before). */
+/** Chunk files and packs against the rows that name them (version 4 on; none before). */
 function chunkFileCounts(file: string, db: Database.Database): { strayFiles: number; missingFiles: number } {
-  const hasFiles = db.prepare("SELECT 1 FROM pragma_table_info('chunks') WHERE name = 'file'").get() !== undefined;
+  const hasColumn = (name: string) =>
+    db.prepare("SELECT 1 FROM pragma_table_info('chunks') WHERE name = ?").get(name) !== undefined;
+  const hasPacks = hasColumn("pack");
+  const rows = hasColumn("file")
+    ? db
+        .prepare<[], [Buffer, number, number | null]>(
+          `SELECT digest, file, ${hasPacks ? "pack" : "NULL"} FROM chunks WHERE file IS NOT NULL`,
+        )
+        .raw()
+        .all()
+    : [];
+  // Names as listed below: "HH/HEX.N" for a file of its own, "packs/N.P" for a pack.
   const named = new Set(
-    hasFiles
-      ? db
-          .prepare<[], [Buffer, number]>("SELECT digest, file FROM chunks WHERE file IS NOT NULL")
-          .raw()
-          .all()
-          .map(([digest, upload]) => `${digest.toString("hex")}.${upload}`)
-      : [],
+    rows.map(([digest, upload, pack]) => {
+      const hex = digest.toString("hex");
+      return pack === null ? `${hex.slice(0, 2)}/${hex}.${upload}` : `packs/${upload}.${pack}`;
+    }),
   );
   const root = `${file}-chunks`;
   const present = new Set<string>();
   if (existsSync(root)) {
-    for (const dir of readdirSync(root)) for (const name of readdirSync(join(root, dir))) present.add(name);
+    for (const dir of readdirSync(root)) for (const name of readdirSync(join(root, dir))) present.add(`${dir}/${name}`);
   }
+  const unnamedPackRows = hasPacks
+    ? (db
+        .prepare<[], number>(
+          "SELECT count(*) FROM packs WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE file = packs.upload AND pack = packs.pack)",
+        )
+        .pluck()
+        .get() ?? 0)
+    : 0;
   return {
-    strayFiles: [...present].filter((name) => !named.has(name)).length,
+    strayFiles: [...present].filter((name) => !named.has(name)).length + unnamedPackRows,
     missingFiles: [...named].filter((name) => !present.has(name)).length,
   };
 }
