@@ -71,7 +71,7 @@ start = performance.now();
 cpu = process.cpuUsage();
 // A chunk under the store's pack threshold (a blob's last one, say) keeps its bytes in its row.
 const chunkLocation = db
-  .prepare("SELECT file, pack, offset, size, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?")
+  .prepare("SELECT upload, pack, offset, size, CASE WHEN upload IS NULL THEN data END FROM chunks WHERE digest = ?")
   .raw();
 const into = Buffer.allocUnsafe(16 << 20);
 let rawTotal = 0;

@@ -54,9 +54,14 @@ export class ChunkFiles {
     return join(this.root, hex.slice(0, 2), `${hex}.${upload}`);
   }
 
+  /** The directory of packs. */
+  get packDirectory(): string {
+    return join(this.root, "packs");
+  }
+
   /** Where pack `pack` of upload `upload` lives. */
   packPath(upload: number, pack: number): string {
-    return join(this.root, "packs", `${upload}.${pack}`);
+    return join(this.packDirectory, `${upload}.${pack}`);
   }
 
   /** The file that holds the chunk `digest` at `location`. */
@@ -82,6 +87,12 @@ export class ChunkFiles {
    * (measured here: about a fifth of the CPU time per chunk).
    */
   read(path: string, size: number): Buffer | undefined {
+    // One byte more than listed: a longer file shows as one.
+    return this.#readRange(path, 0, size + 1);
+  }
+
+  /** `length` bytes of `path` from `offset` (fewer if the file ends first); undefined when it does not exist. */
+  #readRange(path: string, offset: number, length: number): Buffer | undefined {
     let fd: number;
     try {
       fd = openSync(path, "r");
@@ -90,38 +101,14 @@ export class ChunkFiles {
       throw fileError("open the chunk file", path, error);
     }
     try {
-      // One byte more than listed: a longer file shows as one.
-      const bytes = Buffer.allocUnsafe(size + 1);
+      const bytes = Buffer.allocUnsafe(length);
       let got = 0;
-      for (let last = -1; last !== 0 && got < bytes.length; got += last) {
-        last = readSync(fd, bytes, got, bytes.length - got, got);
+      for (let last = -1; last !== 0 && got < length; got += last) {
+        last = readSync(fd, bytes, got, length - got, offset + got);
       }
       return bytes.subarray(0, got);
     } catch (error) {
       throw fileError("read the chunk file", path, error);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** `size` bytes of `path` from `offset` (fewer if the file ends first); undefined when it does not exist. */
-  #readRange(path: string, offset: number, size: number): Buffer | undefined {
-    let fd: number;
-    try {
-      fd = openSync(path, "r");
-    } catch (error) {
-      if (codeOf(error) === "ENOENT") return undefined;
-      throw fileError("open the pack", path, error);
-    }
-    try {
-      const bytes = Buffer.allocUnsafe(size);
-      let got = 0;
-      for (let last = -1; last !== 0 && got < size; got += last) {
-        last = readSync(fd, bytes, got, size - got, offset + got);
-      }
-      return bytes.subarray(0, got);
-    } catch (error) {
-      throw fileError("read the pack", path, error);
     } finally {
       closeSync(fd);
     }

@@ -4,8 +4,9 @@ import { storageError } from "./sqlite-errors.js";
 
 /**
  * Creates a pack for writing, readable by its owner alone. A new file, not one truncated:
- * ext4 flushes a file truncated and rewritten as soon as it is closed. A leftover of this same
- * upload (a write that failed half-way) is replaced.
+ * ext4 flushes a file truncated and rewritten as soon as it is closed. Each pack is created once,
+ * so a file already there is a leftover no row names: one whose upload id a power loss gave
+ * back (SQLite's sequence rolled back with the rows that named it). It is replaced.
  */
 export function createFile(path: string): number {
   try {

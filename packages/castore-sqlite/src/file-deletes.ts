@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import type { ChunkFiles } from "./chunk-files.js";
 import type { PackRef } from "./pack-rows.js";
 import type { Statements } from "./statements.js";
@@ -10,34 +11,36 @@ const PASS = 256;
 
 /**
  * Deletes chunk files already on the list to delete (chunk_files_to_delete, recorded in the
- * transaction that dropped their rows), then takes them off it. If the second step fails (the
- * database busy), they stay listed and a later pass deletes them again, which finds them gone.
- * Returns whether they are off the list.
+ * transaction that dropped their rows), then takes them off it. Returns whether they are off the
+ * list (see deleteThenForget).
  */
 export function deleteListedFiles(statements: Statements, files: ChunkFiles, refs: readonly ChunkFileRef[]): boolean {
   if (refs.length === 0) return true;
-  files.remove(refs.map(([digest, upload]) => files.path(digest, upload)));
-  try {
-    statements.forgetFileDeletes(refs);
-    return true;
-  } catch {
-    // See above.
-    return false;
-  }
+  const paths = refs.map(([digest, upload]) => files.path(digest, upload));
+  return deleteThenForget(files, paths, () => statements.forgetFileDeletes(refs));
 }
 
 /**
  * Deletes packs already marked for deletion (in the transaction that found no row names them and
- * their upload over), then takes their rows away; as {@link deleteListedFiles} otherwise.
+ * their upload over), then takes their rows away. Returns whether they are gone (see deleteThenForget).
  */
 export function deleteListedPacks(statements: Statements, files: ChunkFiles, packs: readonly PackRef[]): boolean {
   if (packs.length === 0) return true;
-  files.remove(packs.map(([upload, pack]) => files.packPath(upload, pack)));
+  const paths = packs.map(([upload, pack]) => files.packPath(upload, pack));
+  return deleteThenForget(files, paths, () => statements.forgetPacks(packs));
+}
+
+/**
+ * Deletes files recorded for deletion, then forgets the record. If forgetting fails (the database
+ * busy), the record stays and a later pass deletes the files again, which finds them gone.
+ */
+function deleteThenForget(files: ChunkFiles, paths: readonly string[], forget: () => void): boolean {
+  files.remove(paths);
   try {
-    statements.forgetPacks(packs);
+    forget();
     return true;
   } catch {
-    // See deleteListedFiles.
+    // See above.
     return false;
   }
 }
@@ -57,4 +60,29 @@ export function finishFileDeletes(statements: Statements, files: ChunkFiles): vo
     const packs = statements.packsToDelete(PASS);
     if (!deleteListedPacks(statements, files, packs) || packs.length < PASS) return;
   }
+}
+
+/**
+ * Deletes packs that no row declares and whose upload is gone: none can ever be named by a row
+ * (uploads are never reused). A writer leaves one when another process reclaimed its upload and
+ * forgot a pack it had declared before the writer created it, and the writer was killed (or
+ * SQLite refused it) before it declared the pack again; or when a power loss undid the
+ * declaration of a pack whose file survived. Run at open: a directory listing and a lookup per pack.
+ */
+export function sweepStrayPacks(statements: Statements, files: ChunkFiles): void {
+  let names: string[];
+  try {
+    names = readdirSync(files.packDirectory);
+  } catch {
+    // No packs yet (or none readable: the reads that need them will say so).
+    return;
+  }
+  const strays: string[] = [];
+  for (const name of names) {
+    const match = /^(\d+)\.(\d+)$/.exec(name);
+    if (!match) continue;
+    const [upload, pack] = [Number(match[1]), Number(match[2])];
+    if (!statements.packIsKnown(upload, pack)) strays.push(files.packPath(upload, pack));
+  }
+  files.remove(strays);
 }

@@ -9,12 +9,12 @@ export interface SqliteBlobServiceOptions {
   /**
    * The database file. Omitted or "" opens a temporary store that is deleted on close. The parent
    * directory must exist (it is never created); the file is created when missing unless `readonly`.
-   * Chunk files go in the directory `<path>-chunks` beside it.
+   * Chunk bytes go in packs in the directory `<path>-chunks` beside it.
    */
   path?: string | undefined;
   /**
-   * `full` (default): a blob whose writer closed survives power loss (its chunk files are synced
-   * as they are written, the database once per blob). `normal`: it survives a crash or kill of the
+   * `full` (default): a blob whose writer closed survives power loss (its packs are synced as
+   * they fill and at close, the database once per blob). `normal`: it survives a crash or kill of the
    * process; nothing is synced, so a power loss may undo the blobs of the moments before it or
    * leave them failing their reads with an `Integrity` error (never returning wrong bytes).
    */

@@ -16,18 +16,19 @@ export class PackRows {
   readonly #markUnnamedOfUpload: Statement<[number], number>;
   readonly #toDelete: Statement<[number], [number, number]>;
   readonly #forget: Statement<[number, number]>;
+  readonly #known: Statement<[number, number, number], number>;
 
   constructor(db: Database) {
     this.#declare = db.prepare("INSERT INTO packs (upload, pack) VALUES (?, ?) ON CONFLICT DO NOTHING");
     this.#named = db
-      .prepare<[number, number], number>("SELECT 1 FROM chunks WHERE file = ? AND pack = ? LIMIT 1")
+      .prepare<[number, number], number>("SELECT 1 FROM chunks WHERE upload = ? AND pack = ? LIMIT 1")
       .pluck();
     this.#uploadExists = db.prepare<[number], number>("SELECT 1 FROM uploads WHERE id = ?").pluck();
     this.#markDeleting = db.prepare("UPDATE packs SET deleting = 1 WHERE upload = ? AND pack = ?");
     this.#markUnnamedOfUpload = db
       .prepare<[number], number>(
         `UPDATE packs SET deleting = 1
-         WHERE upload = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE file = packs.upload AND pack = packs.pack)
+         WHERE upload = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE upload = packs.upload AND pack = packs.pack)
          RETURNING pack`,
       )
       .pluck();
@@ -35,6 +36,11 @@ export class PackRows {
       .prepare<[number], [number, number]>("SELECT upload, pack FROM packs WHERE deleting = 1 LIMIT ?")
       .raw();
     this.#forget = db.prepare("DELETE FROM packs WHERE upload = ? AND pack = ? AND deleting = 1");
+    this.#known = db
+      .prepare<[number, number, number], number>(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM packs WHERE upload = ? AND pack = ?) OR EXISTS (SELECT 1 FROM uploads WHERE id = ?)",
+      )
+      .pluck();
   }
 
   /** Declares pack `pack` of a live upload: from here on, releasing the upload finds its file. */
@@ -60,6 +66,19 @@ export class PackRows {
   /** Up to `limit` packs marked for deletion. */
   toDelete(limit: number): PackRef[] {
     return this.#toDelete.all(limit);
+  }
+
+  /**
+   * Whether pack `pack` of upload `upload` may be (or become) a pack some row names: it is
+   * declared, or its upload still exists (and may yet declare it). A file of neither is a stray.
+   */
+  isKnown(upload: number, pack: number): boolean {
+    return this.#known.get(upload, pack, upload) !== undefined;
+  }
+
+  /** Declares packs 0 to `count` less one of an upload (those already declared stay as they are). */
+  declareAll(upload: number, count: number): void {
+    for (let pack = 0; pack < count; pack++) this.#declare.run(upload, pack);
   }
 
   /** Takes a deleted pack's row away. */

@@ -106,9 +106,14 @@ export class PackWrites {
     while (this.#syncing.size >= SYNCS_IN_FLIGHT) await Promise.race(this.#syncing);
   }
 
-  /** A chunk file another upload wrote, which this writer's blob lists: synced with the rest. */
+  /**
+   * A pack (or chunk file) another upload wrote, which this writer's blob lists: synced with the
+   * rest, and so is its directory (the other writer may have created it since its last sync).
+   */
   borrow(path: string): void {
-    if (this.#durable) this.#borrowed.add(path);
+    if (!this.#durable) return;
+    this.#borrowed.add(path);
+    this.#dirtyDirectories.add(dirname(path));
   }
 
   /**

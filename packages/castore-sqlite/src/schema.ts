@@ -132,25 +132,34 @@ const CHUNK_LIST_SEAL_COLUMN = `
 /**
  * Version 6 stores the chunks an upload writes in pack files, a few MiB each, instead of a file per
  * chunk (see chunk-files.ts): creating and syncing a file per 256 KiB chunk held a durable put at
- * about two thirds of the disk's rate. A chunk row with `pack` set names pack `pack` of upload
- * `file` and keeps its bytes at `offset`; a row with `pack` NULL names a file of its own, as in
- * version 4, and reads on as before. `packs` lists every pack an upload declared, in the
+ * about two thirds of the disk's rate. `file` becomes `upload` (the upload that wrote the chunk's
+ * bytes): a process of an older castore-sqlite still running on the file fails on it, instead of
+ * looking for packed chunks in files of their own (and reporting them missing) or leaving packs
+ * behind when it deletes rows. A chunk row with `pack` set names pack `pack` of upload `upload`
+ * and keeps its bytes at `offset`; a row with `pack` NULL names a file of its own, as in version
+ * 4, and reads on as before. `packs` lists every pack an upload declared, in the
  * transaction that pinned the chunks bound for it and before the file exists: a writer that dies
  * leaves no pack its release cannot find. A pack is deleted once its upload is over and no chunk
  * row names it: `deleting` marks it so in the transaction that took its last row (or ended its
  * upload), and the row goes once the file is gone. `chunks_by_pack` answers "does a row still
- * name this pack?"; new packs sort last, so it grows at its end.
+ * name this pack?" (new packs sort last, so it grows at its end); `packs_to_delete` finds those
+ * marked. `legacy_uploads` lists the uploads open when the file was upgraded: only those can have
+ * written files of a chunk's own, so only their release looks for such files.
  */
 const PACK_COLUMNS = `
+  ALTER TABLE chunks RENAME COLUMN file TO upload;
   ALTER TABLE chunks ADD COLUMN pack INTEGER;
   ALTER TABLE chunks ADD COLUMN offset INTEGER;
-  CREATE INDEX chunks_by_pack ON chunks (file, pack) WHERE pack IS NOT NULL;
+  CREATE INDEX chunks_by_pack ON chunks (upload, pack) WHERE pack IS NOT NULL;
   CREATE TABLE packs (
     upload INTEGER NOT NULL,
     pack INTEGER NOT NULL,
     deleting INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (upload, pack)
   ) WITHOUT ROWID;
+  CREATE INDEX packs_to_delete ON packs (upload, pack) WHERE deleting = 1;
+  CREATE TABLE legacy_uploads (id INTEGER PRIMARY KEY);
+  INSERT INTO legacy_uploads (id) SELECT id FROM uploads;
 `;
 
 const TABLES = `${V2_TABLES}${BLOB_USE_TABLE}${CHUNK_FILE_COLUMNS}${CHUNK_LIST_SEAL_COLUMN}${PACK_COLUMNS}`;

@@ -74,6 +74,8 @@ export class Statements {
   readonly #deleteChunkList: Statement<[Uint8Array]>;
   readonly #dataVersion: Statement<[], number>;
   readonly #recordFileDelete: Statement<[Uint8Array, number]>;
+  readonly #isLegacyUpload: Statement<[number], number>;
+  readonly #forgetLegacyUpload: Statement<[number]>;
   readonly #forgetFileDelete: Statement<[Uint8Array, number]>;
   readonly #filesToDelete: Statement<[number], [Buffer, number]>;
   /**
@@ -104,12 +106,12 @@ export class Statements {
     // A row of a chunk file reads no bytes: only a row from before chunk files has them.
     this.#chunkLocation = db
       .prepare<[Uint8Array], [number | null, number | null, number | null, Buffer | null]>(
-        "SELECT file, pack, offset, CASE WHEN file IS NULL THEN data END FROM chunks WHERE digest = ?",
+        "SELECT upload, pack, offset, CASE WHEN upload IS NULL THEN data END FROM chunks WHERE digest = ?",
       )
       .raw();
     this.#chunkFile = db
       .prepare<[Uint8Array], [number | null, number | null, number | null]>(
-        "SELECT file, pack, offset FROM chunks WHERE digest = ?",
+        "SELECT upload, pack, offset FROM chunks WHERE digest = ?",
       )
       .raw();
     this.#chunkList = db
@@ -118,7 +120,7 @@ export class Statements {
     // LEFT JOIN: a chunk row gone missing (damage) still shows in the list, to fail its read.
     this.#chunkListFiles = db
       .prepare<[Uint8Array], [Buffer, number, number | null, number | null, number | null]>(
-        `SELECT bc.chunk, bc.size, c.file, c.pack, c.offset FROM blob_chunks bc LEFT JOIN chunks c ON c.digest = bc.chunk
+        `SELECT bc.chunk, bc.size, c.upload, c.pack, c.offset FROM blob_chunks bc LEFT JOIN chunks c ON c.digest = bc.chunk
          WHERE bc.blob = ? ORDER BY bc.seq`,
       )
       .raw();
@@ -133,7 +135,7 @@ export class Statements {
       "INSERT INTO blob_chunks (blob, seq, chunk, size) SELECT ?, seq, chunk, size FROM upload_chunks WHERE upload = ?",
     );
     this.#insertChunk = db.prepare(
-      "INSERT INTO chunks (digest, data, size, file, pack, offset) VALUES (?, x'', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      "INSERT INTO chunks (digest, data, size, upload, pack, offset) VALUES (?, x'', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     );
     this.#insertChunkRow = db.prepare("INSERT INTO chunks (digest, data) VALUES (?, ?) ON CONFLICT DO NOTHING");
     // The upload must still be live: once reclaimed or abandoned, it can pin no chunk.
@@ -157,7 +159,7 @@ export class Statements {
         `DELETE FROM chunks WHERE digest = ?
            AND NOT EXISTS (SELECT 1 FROM blob_chunks WHERE chunk = ?)
            AND NOT EXISTS (SELECT 1 FROM upload_chunks WHERE chunk = ?)
-         RETURNING coalesce(size, length(data)), file, pack`,
+         RETURNING coalesce(size, length(data)), upload, pack`,
       )
       .raw();
     this.#liveUploads = db
@@ -206,6 +208,8 @@ export class Statements {
     this.#recordFileDelete = db.prepare(
       "INSERT INTO chunk_files_to_delete (digest, file) VALUES (?, ?) ON CONFLICT DO NOTHING",
     );
+    this.#isLegacyUpload = db.prepare<[number], number>("SELECT 1 FROM legacy_uploads WHERE id = ?").pluck();
+    this.#forgetLegacyUpload = db.prepare("DELETE FROM legacy_uploads WHERE id = ?");
     this.#forgetFileDelete = db.prepare("DELETE FROM chunk_files_to_delete WHERE digest = ? AND file = ?");
     this.#filesToDelete = db
       .prepare<[number], [Buffer, number]>("SELECT digest, file FROM chunk_files_to_delete LIMIT ?")
@@ -421,9 +425,9 @@ export class Statements {
    * transaction. Returns how many were released (0: none left) and what to delete once it
    * committed (also recorded for deletion): the files of their own of the rows deleted, and the
    * packs those rows were the last to name, when the upload that wrote them is over (see
-   * PackRows). A chunk whose row does not name a file of this upload's own brings that file too,
-   * which an upload of an older castore-sqlite (a file per chunk) may have written before it died
-   * or lost a race to another writer (usually there is none).
+   * PackRows). For an upload open when the file was upgraded to packs (see schema.ts, version 6),
+   * a chunk whose row does not name a file of this upload's own brings that file too, which the
+   * upload may have written before it died or lost a race to another writer (usually there is none).
    */
   releaseChunkBatch(upload: number): {
     released: number;
@@ -437,6 +441,7 @@ export class Statements {
         files.length = 0; // a retried transaction starts over
         packs.length = 0;
         const batch = this.#uploadChunkBatch.all(upload, DELETE_BATCH);
+        const legacy = this.#isLegacyUpload.get(upload) !== undefined;
         let freed = 0;
         const emptied = new Map<string, PackRef>();
         for (const [seq, chunk] of batch) {
@@ -450,7 +455,7 @@ export class Statements {
             if (file !== null && pack !== null) emptied.set(`${file}.${pack}`, [file, pack]);
           }
           // Unless the row names this upload's own file: an upload of an older castore-sqlite may have written one.
-          if (!(named && named.pack === null && named.upload === upload)) files.push([chunk, upload]);
+          if (legacy && !(named && named.pack === null && named.upload === upload)) files.push([chunk, upload]);
         }
         for (const [file, pack] of emptied.values()) if (this.packs.markIfUnnamed(file, pack)) packs.push([file, pack]);
         for (const [digest, file] of files) this.#recordFileDelete.run(digest, file);
@@ -470,6 +475,7 @@ export class Statements {
     return this.db
       .transaction(() => {
         this.#deleteUpload.run(upload);
+        this.#forgetLegacyUpload.run(upload);
         return this.packs.markUnnamedOfUpload(upload);
       })
       .immediate();
@@ -487,17 +493,31 @@ export class Statements {
   }
 
   /**
-   * For a writer whose upload was reclaimed while it wrote: declares the packs it declared or
-   * created (a declaration may have been rolled back with its upload, or come after the release
-   * ended) and marks those no row names for deletion; returns them. One transaction.
+   * For a writer whose upload was reclaimed while it wrote: declares again the packs it declared
+   * (the process that reclaimed the upload may have ended it, deleting and forgetting a pack this
+   * writer had declared but not created yet, which it then created) and marks those no row names
+   * for deletion; returns them. One transaction.
    */
   abandonPacks(upload: number, declared: number): PackRef[] {
     return this.db
       .transaction(() => {
-        for (let pack = 0; pack < declared; pack++) this.packs.declare(upload, pack);
+        this.packs.declareAll(upload, declared);
         return this.packs.markUnnamedOfUpload(upload);
       })
       .immediate();
+  }
+
+  /**
+   * For a writer giving its upload up: declares again the packs it declared (see abandonPacks), so
+   * that releasing the upload finds them all. One transaction.
+   */
+  declarePacks(upload: number, declared: number): void {
+    if (declared > 0) this.db.transaction(() => this.packs.declareAll(upload, declared)).immediate();
+  }
+
+  /** Whether pack `pack` of upload `upload` is declared or may yet be (see PackRows.isKnown). */
+  packIsKnown(upload: number, pack: number): boolean {
+    return this.packs.isKnown(upload, pack);
   }
 
   /** Up to `limit` packs marked for deletion. */

@@ -7,7 +7,7 @@ import type { FastCdcOptions } from "castore-core/backend";
 import { AbandonedUploads } from "./abandoned-uploads.js";
 import { ChunkFiles } from "./chunk-files.js";
 import { Evictor } from "./eviction.js";
-import { finishFileDeletes } from "./file-deletes.js";
+import { finishFileDeletes, sweepStrayPacks } from "./file-deletes.js";
 import { assertSupportedNode } from "./node-support.js";
 import type { ResolvedOptions } from "./options.js";
 import { ReadPins } from "./read-pins.js";
@@ -29,8 +29,8 @@ export interface StoreHooks {
   /** Chunk sizes beyond what `avgChunkSize` can say (fixed-size chunks for a benchmark baseline). */
   readonly chunking?: FastCdcOptions | undefined;
   /**
-   * The smallest chunk stored in a file of its own (default CHUNK_FILE_MIN_BYTES): 0 puts the small
-   * chunks of a test's store in files too, so that tests quick with small chunks cover chunk files.
+   * The smallest chunk stored in a pack (default CHUNK_FILE_MIN_BYTES): 0 puts the small chunks of
+   * a test's store in packs too, so that tests quick with small chunks cover packs.
    */
   readonly chunkFileMinBytes?: number | undefined;
   /** A writer starts a new pack past this many bytes (default PACK_BYTES): small, for tests of many packs. */
@@ -56,7 +56,7 @@ export class Store {
   readonly abandonedUploads: AbandonedUploads;
   /** Absolute path of the database file. */
   readonly file: string;
-  /** The chunk files beside it. */
+  /** The packs (and older chunk files) beside it. */
   readonly chunkFiles: ChunkFiles;
   /** The smallest chunk stored in a file (see CHUNK_FILE_MIN_BYTES). */
   readonly chunkFileMinBytes: number;
@@ -133,6 +133,11 @@ export class Store {
       if (!options.readonly) {
         // Best effort: a store must open (and serve reads) even where it cannot write, on a full disk.
         await store.reclaimDeadUploads().catch(() => {});
+        try {
+          sweepStrayPacks(store.statements, store.chunkFiles);
+        } catch {
+          // See above: the next open sweeps again.
+        }
         if (hooks.leaseTimer !== false) store.#startLeaseTimer();
         store.evictor?.start();
       }
@@ -146,7 +151,8 @@ export class Store {
 
   /**
    * Runs the statements that make a blob visible. With `synchronous: full` the commit syncs the
-   * write-ahead log, which also makes every chunk written before it durable: one fsync per blob.
+   * write-ahead log, which makes every row written before it durable (the bytes those rows name
+   * were synced before, see PackWrites.makeDurable): one fsync of the log per blob.
    */
   durably<T>(commit: () => T): T {
     if (!this.#syncFull || !this.#syncNormal) return commit();
@@ -177,8 +183,8 @@ export class Store {
 
   /**
    * Abandons the uploads of dead writers (lapsed leases, dead local processes) and deletes their
-   * rows (what SQLite refuses now is retried in the background), and the chunk files a killed
-   * process listed for deletion but did not delete.
+   * rows (what SQLite refuses now is retried in the background), and the chunk files and packs a
+   * killed process marked for deletion but did not delete.
    */
   async reclaimDeadUploads(): Promise<void> {
     const { statements, abandonedUploads, options } = this;

@@ -162,6 +162,14 @@ export class SqliteBlobWriter extends BaseBlobWriter {
     this.#upload = undefined;
     if (upload === undefined) return;
     this.#store.endUpload(upload);
+    // If another process reclaimed the upload meanwhile, it may have forgotten a pack this writer
+    // created after: declared again, the release finds it. Refused (SQLite busy), the next open's
+    // sweep of stray packs does (see sweepStrayPacks).
+    try {
+      this.#store.statements.declarePacks(upload, this.#files?.packsDeclared ?? 0);
+    } catch {
+      // See above.
+    }
     // Never fails: rows SQLite refuses to delete now are deleted later (see AbandonedUploads).
     await this.#store.abandonedUploads.abandon([upload]);
   }

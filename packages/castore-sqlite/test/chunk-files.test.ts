@@ -3,7 +3,8 @@
 // (blobs.sqlite-chunks/HH/HEX.UPLOAD) before. The rows say which file holds a chunk, and nothing
 // else is left in the directory.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { type BlobService, digestOf, putBlob, readAll } from "castore-core";
 import { pseudoRandomBytes, readBlob } from "castore-fixtures";
@@ -172,7 +173,7 @@ describe("chunk files", () => {
     writeFileSync(after, readFileSync(before));
     withConnection(file, (db) => {
       db.exec("INSERT INTO packs (upload, pack) VALUES (1000000, 0)");
-      db.exec("UPDATE chunks SET file = 1000000, pack = 0 WHERE pack IS NOT NULL");
+      db.exec("UPDATE chunks SET upload = 1000000, pack = 0 WHERE pack IS NOT NULL");
       db.exec("DELETE FROM packs WHERE upload <> 1000000");
     });
     rmSync(before);
@@ -199,7 +200,7 @@ describe("chunk files", () => {
     const before = chunkFileOf(file, chunk) as string;
     const after = chunkFilePath(file, chunk, 1_000_000);
     writeFileSync(after, readFileSync(before));
-    withConnection(file, (db) => db.prepare("UPDATE chunks SET file = 1000000 WHERE digest = ?").run(chunk));
+    withConnection(file, (db) => db.prepare("UPDATE chunks SET upload = 1000000 WHERE digest = ?").run(chunk));
     rmSync(before);
     expectBytes(await readAll(reader), data);
     await service.close();
@@ -237,6 +238,59 @@ describe("chunk files", () => {
     await service.close();
   });
 
+  it("an open deletes packs no row declares and no upload may yet declare, and keeps the others", async () => {
+    const file = tempFile();
+    await (await openSqliteBlobService(file)).close();
+    const packDir = join(`${file}-chunks`, "packs");
+    mkdirSync(packDir, { recursive: true });
+    // A writer on another host whose lease runs (it may yet declare packs), and a declared pack of a gone upload.
+    const live = withConnection(file, (db) => {
+      db.exec("INSERT INTO packs (upload, pack) VALUES (50, 0)");
+      return Number(
+        db
+          .prepare("INSERT INTO uploads (host, pid, process_token, renewed_at) VALUES ('elsewhere', 1, 'x', ?)")
+          .run(Date.now()).lastInsertRowid,
+      );
+    });
+    const kept = [packFilePath(file, 50, 0), packFilePath(file, live, 3)];
+    // What a reclaimed writer killed before it declared its pack again leaves: no row knows it.
+    const stray = packFilePath(file, live + 1000, 0);
+    for (const path of [...kept, stray]) writeFileSync(path, "bytes");
+    writeFileSync(join(packDir, "not-a-pack"), "left alone");
+
+    const service = await openSqliteBlobService(file);
+    expect(existsSync(stray)).toBe(false);
+    expect(kept.filter((path) => existsSync(path))).toEqual(kept);
+    expect(existsSync(join(packDir, "not-a-pack"))).toBe(true);
+    await service.close();
+  });
+
+  it("an upgraded store's writer that died before the upgrade has its own chunk files deleted with its rows", async () => {
+    const file = tempFile();
+    const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, FILES_FOR_ALL);
+    await putBlob(service, pseudoRandomBytes(16 * 1024, 30));
+    await service.close();
+    moveChunksOutOfPacks(file, { dropPackColumns: true });
+    // A version-5 writer on this host, now dead, that wrote a chunk's file before its row.
+    const digest = Buffer.alloc(32, 0x5e);
+    const leftover = withConnection(file, (db) => {
+      const id = Number(
+        db
+          .prepare("INSERT INTO uploads (host, pid, process_token, renewed_at) VALUES (?, ?, 'gone', 0)")
+          .run(hostname(), process.pid).lastInsertRowid,
+      );
+      db.prepare("INSERT INTO upload_chunks (upload, seq, chunk, size) VALUES (?, 0, ?, 5)").run(id, digest);
+      return chunkFilePath(file, digest, id);
+    });
+    mkdirSync(dirname(leftover), { recursive: true });
+    writeFileSync(leftover, "bytes");
+
+    const upgraded = await openSqliteBlobService(file);
+    expect(existsSync(leftover)).toBe(false);
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+    await upgraded.close();
+  });
+
   it("packs a killed process marked for deletion are deleted by the next open", async () => {
     const file = tempFile();
     await (await openSqliteBlobService(file)).close();
@@ -264,7 +318,7 @@ describe("chunk files", () => {
       const rows = db.prepare<[], [Buffer]>("SELECT digest FROM chunks").raw().all();
       for (const [chunk] of rows) {
         const path = chunkFileOf(file, chunk) as string;
-        db.prepare("UPDATE chunks SET data = ?, size = NULL, file = NULL WHERE digest = ?").run(
+        db.prepare("UPDATE chunks SET data = ?, size = NULL, upload = NULL WHERE digest = ?").run(
           readFileSync(path),
           chunk,
         );

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import { openSqliteBlobService } from "../src/index.js";
 import { leaseTick, openWithHooks } from "../src/testing.js";
 import { expectBytes } from "./support/bytes.js";
-import { countRows, withConnection } from "./support/inspect.js";
+import { CONSISTENT, countRows, withConnection } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
 
 const LEASE = 60_000;
@@ -140,6 +140,31 @@ describe("upload leases", () => {
     });
     await expect(stalled.close()).rejects.toBeDefined();
     expect(countRows(file)).toMatchObject({ blobs: 1, uploads: 0, orphanChunks: 0 });
+    await elsewhere.close();
+    await here.close();
+  });
+
+  it("a writer whose upload was reclaimed mid-blob leaves no pack behind", async () => {
+    const file = tempFile();
+    const clock = manualClock();
+    const options = { path: file, avgChunkSize: 4096, uploadLease: LEASE };
+    // Chunks in packs of about 16 KiB: the writer has created several when its lease lapses.
+    const hooks = { now: clock.now, leaseTimer: false, chunkFileMinBytes: 0, packBytes: 16 * 1024 };
+    const elsewhere = await openWithHooks(options, { ...hooks, owner: FOREIGN });
+    const here = await openWithHooks(options, hooks);
+    const data = pseudoRandomBytes(256 * 1024, 8);
+    const stalled = await elsewhere.openWrite();
+    await stalled.write(data.subarray(0, 128 * 1024));
+    const packs = () =>
+      withConnection(file, (db) => db.prepare<[], number>("SELECT count(*) FROM packs").pluck().get());
+    expect(packs()).toBeGreaterThan(2);
+    clock.advance(LEASE + 1);
+    await leaseTick(here);
+    expect(countRows(file)).toMatchObject({ ...CONSISTENT, chunks: 0 });
+    expect(packs()).toBe(0);
+    await expect(stalled.write(data.subarray(128 * 1024))).rejects.toMatchObject({ message: /reclaimed/ });
+    await expect(stalled.close()).rejects.toBeDefined();
+    expect(countRows(file)).toMatchObject({ ...CONSISTENT, chunks: 0 });
     await elsewhere.close();
     await here.close();
   });

@@ -86,7 +86,7 @@ export function forgeChunk(file: string, digest: B3Digest, offset: number, blake
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, data);
     db.prepare("INSERT INTO packs (upload, pack) VALUES (?, ?)").run(upload, pack);
-    db.prepare("INSERT INTO chunks (digest, data, size, file, pack, offset) VALUES (?, x'', ?, ?, ?, 0)").run(
+    db.prepare("INSERT INTO chunks (digest, data, size, upload, pack, offset) VALUES (?, x'', ?, ?, ?, 0)").run(
       forged,
       data.length,
       upload,
@@ -115,7 +115,7 @@ function readChunk(db: Database.Database, chunk: Uint8Array): { data: Buffer; lo
     .prepare<
       [Uint8Array],
       { data: Buffer; size: number; file: number | null; pack: number | null; offset: number | null }
-    >("SELECT data, coalesce(size, length(data)) AS size, file, pack, offset FROM chunks WHERE digest = ?")
+    >("SELECT data, coalesce(size, length(data)) AS size, upload AS file, pack, offset FROM chunks WHERE digest = ?")
     .get(chunk);
   if (!row) return undefined;
   if (row.file === null) return { data: row.data };
@@ -174,7 +174,7 @@ export function chunkFileOf(file: string, chunk: Uint8Array): string | undefined
   try {
     const row = db
       .prepare<[Uint8Array], { file: number | null; pack: number | null }>(
-        "SELECT file, pack FROM chunks WHERE digest = ?",
+        "SELECT upload AS file, pack FROM chunks WHERE digest = ?",
       )
       .get(chunk);
     if (row === undefined || row.file === null) return undefined;

@@ -67,15 +67,19 @@ export function countRows(file: string): FileCounts {
 function chunkFileCounts(file: string, db: Database.Database): { strayFiles: number; missingFiles: number } {
   const hasColumn = (name: string) =>
     db.prepare("SELECT 1 FROM pragma_table_info('chunks') WHERE name = ?").get(name) !== undefined;
+  // Versions 4 and 5 name the upload that wrote a chunk's file `file`; version 6, `upload`.
   const hasPacks = hasColumn("pack");
-  const rows = hasColumn("file")
-    ? db
-        .prepare<[], [Buffer, number, number | null]>(
-          `SELECT digest, file, ${hasPacks ? "pack" : "NULL"} FROM chunks WHERE file IS NOT NULL`,
-        )
-        .raw()
-        .all()
-    : [];
+  const rows =
+    hasColumn("file") || hasPacks
+      ? db
+          .prepare<[], [Buffer, number, number | null]>(
+            hasPacks
+              ? "SELECT digest, upload, pack FROM chunks WHERE upload IS NOT NULL"
+              : "SELECT digest, file, NULL FROM chunks WHERE file IS NOT NULL",
+          )
+          .raw()
+          .all()
+      : [];
   // Names as listed below: "HH/HEX.N" for a file of its own, "packs/N.P" for a pack.
   const named = new Set(
     rows.map(([digest, upload, pack]) => {
@@ -91,7 +95,7 @@ function chunkFileCounts(file: string, db: Database.Database): { strayFiles: num
   const unnamedPackRows = hasPacks
     ? (db
         .prepare<[], number>(
-          "SELECT count(*) FROM packs WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE file = packs.upload AND pack = packs.pack)",
+          "SELECT count(*) FROM packs WHERE NOT EXISTS (SELECT 1 FROM chunks WHERE upload = packs.upload AND pack = packs.pack)",
         )
         .pluck()
         .get() ?? 0)

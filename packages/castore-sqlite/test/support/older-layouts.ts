@@ -17,7 +17,7 @@ export function moveChunksOutOfPacks(file: string, options: { dropPackColumns?: 
   try {
     const rows = db
       .prepare<[], [Buffer, number, number, number, number]>(
-        "SELECT digest, size, file, pack, offset FROM chunks WHERE pack IS NOT NULL",
+        "SELECT digest, size, upload, pack, offset FROM chunks WHERE pack IS NOT NULL",
       )
       .raw()
       .all();
@@ -40,8 +40,11 @@ export function moveChunksOutOfPacks(file: string, options: { dropPackColumns?: 
     if (options.dropPackColumns) {
       db.exec(`
         DROP INDEX chunks_by_pack;
+        DROP INDEX packs_to_delete;
+        DROP TABLE legacy_uploads;
         ALTER TABLE chunks DROP COLUMN pack;
         ALTER TABLE chunks DROP COLUMN offset;
+        ALTER TABLE chunks RENAME COLUMN upload TO file;
         DROP TABLE packs;
       `);
       db.pragma("user_version = 5");
