@@ -1,4 +1,5 @@
 import { readdirSync } from "node:fs";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { ChunkFiles } from "./chunk-files.js";
 import type { PackRef } from "./pack-rows.js";
 import type { Statements } from "./statements.js";
@@ -62,14 +63,18 @@ export function finishFileDeletes(statements: Statements, files: ChunkFiles): vo
   }
 }
 
+/** How many packs the sweep looks up between two turns of the event loop. */
+const SWEEP_STEP = 1024;
+
 /**
  * Deletes packs that no row declares and whose upload is gone: none can ever be named by a row
  * (uploads are never reused). A writer leaves one when another process reclaimed its upload and
  * forgot a pack it had declared before the writer created it, and the writer was killed (or
  * SQLite refused it) before it declared the pack again; or when a power loss undid the
- * declaration of a pack whose file survived. Run at open: a directory listing and a lookup per pack.
+ * declaration of a pack whose file survived. A directory listing and a lookup per pack, a step
+ * at a time so other work goes on; stops at the first failure (the store closed, say).
  */
-export function sweepStrayPacks(statements: Statements, files: ChunkFiles): void {
+export async function sweepStrayPacks(statements: Statements, files: ChunkFiles): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(files.packDirectory);
@@ -77,12 +82,15 @@ export function sweepStrayPacks(statements: Statements, files: ChunkFiles): void
     // No packs yet (or none readable: the reads that need them will say so).
     return;
   }
-  const strays: string[] = [];
-  for (const name of names) {
-    const match = /^(\d+)\.(\d+)$/.exec(name);
-    if (!match) continue;
-    const [upload, pack] = [Number(match[1]), Number(match[2])];
-    if (!statements.packIsKnown(upload, pack)) strays.push(files.packPath(upload, pack));
+  for (let start = 0; start < names.length; start += SWEEP_STEP) {
+    if (start > 0) await nextTurn();
+    const strays: string[] = [];
+    for (const name of names.slice(start, start + SWEEP_STEP)) {
+      const match = /^(\d+)\.(\d+)$/.exec(name);
+      if (!match) continue;
+      const [upload, pack] = [Number(match[1]), Number(match[2])];
+      if (!statements.packIsKnown(upload, pack)) strays.push(files.packPath(upload, pack));
+    }
+    files.remove(strays);
   }
-  files.remove(strays);
 }

@@ -45,6 +45,7 @@ export async function leaseTick(service: SqliteBlobService): Promise<void> {
   const store = storeOf(service);
   store.renewLeases();
   await store.reclaimDeadUploads();
+  await store.sweepStrayPacksOnce();
 }
 
 /**

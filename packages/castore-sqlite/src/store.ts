@@ -80,6 +80,8 @@ export class Store {
   /** Uploads of this store's live writers, whose leases the lease timer renews. */
   readonly #liveUploads = new Set<number>();
   #leaseTimer: NodeJS.Timeout | undefined;
+  /** Whether sweepStrayPacksOnce ran. */
+  #strayPacksSwept = false;
 
   private constructor(
     db: Database.Database,
@@ -133,11 +135,6 @@ export class Store {
       if (!options.readonly) {
         // Best effort: a store must open (and serve reads) even where it cannot write, on a full disk.
         await store.reclaimDeadUploads().catch(() => {});
-        try {
-          sweepStrayPacks(store.statements, store.chunkFiles);
-        } catch {
-          // See above: the next open sweeps again.
-        }
         if (hooks.leaseTimer !== false) store.#startLeaseTimer();
         store.evictor?.start();
       }
@@ -208,10 +205,23 @@ export class Store {
       } catch {
         // Retried at the next tick.
       }
-      this.reclaimDeadUploads().catch(() => {});
+      this.reclaimDeadUploads()
+        .then(() => this.sweepStrayPacksOnce())
+        .catch(() => {});
     }, every);
     // A process may exit with live uploads: their leases lapse and any later user reclaims them.
     this.#leaseTimer.unref();
+  }
+
+  /**
+   * Deletes stray packs (see sweepStrayPacks), once per store: at its first lease tick, so that a
+   * process that keeps the store open sweeps it, while a short-lived command (which strays do not
+   * concern) never pays for listing the packs.
+   */
+  async sweepStrayPacksOnce(): Promise<void> {
+    if (this.#strayPacksSwept) return;
+    this.#strayPacksSwept = true;
+    await sweepStrayPacks(this.statements, this.chunkFiles);
   }
 
   /** Closes the connection; a temporary store's files are deleted. */

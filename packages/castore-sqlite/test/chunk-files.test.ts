@@ -238,7 +238,7 @@ describe("chunk files", () => {
     await service.close();
   });
 
-  it("an open deletes packs no row declares and no upload may yet declare, and keeps the others", async () => {
+  it("the first lease tick deletes packs no row declares and no upload may yet declare, and keeps the others", async () => {
     const file = tempFile();
     await (await openSqliteBlobService(file)).close();
     const packDir = join(`${file}-chunks`, "packs");
@@ -258,7 +258,10 @@ describe("chunk files", () => {
     for (const path of [...kept, stray]) writeFileSync(path, "bytes");
     writeFileSync(join(packDir, "not-a-pack"), "left alone");
 
-    const service = await openSqliteBlobService(file);
+    const service = await openWithHooks({ path: file }, { leaseTimer: false });
+    // Not at open: a short-lived command never lists the packs.
+    expect(existsSync(stray)).toBe(true);
+    await leaseTick(service);
     expect(existsSync(stray)).toBe(false);
     expect(kept.filter((path) => existsSync(path))).toEqual(kept);
     expect(existsSync(join(packDir, "not-a-pack"))).toBe(true);
