@@ -52,14 +52,22 @@ function deleteThenForget(files: ChunkFiles, paths: readonly string[], forget: (
  * periodically).
  */
 export function finishFileDeletes(statements: Statements, files: ChunkFiles): void {
+  drainList(
+    () => statements.filesToDelete(PASS),
+    (refs) => deleteListedFiles(statements, files, refs),
+  );
+  drainList(
+    () => statements.packs.toDelete(PASS),
+    (packs) => deleteListedPacks(statements, files, packs),
+  );
+}
+
+/** Deletes what a list holds, a pass at a time, until a pass finds it short or cannot clear what it deleted. */
+function drainList<T>(next: () => readonly T[], deleteListed: (entries: readonly T[]) => boolean): void {
   for (;;) {
-    const refs = statements.filesToDelete(PASS);
+    const entries = next();
     // Still listed (the database busy): the next pass, not this one, tries again.
-    if (!deleteListedFiles(statements, files, refs) || refs.length < PASS) break;
-  }
-  for (;;) {
-    const packs = statements.packsToDelete(PASS);
-    if (!deleteListedPacks(statements, files, packs) || packs.length < PASS) return;
+    if (!deleteListed(entries) || entries.length < PASS) return;
   }
 }
 
@@ -89,7 +97,7 @@ export async function sweepStrayPacks(statements: Statements, files: ChunkFiles)
       const match = /^(\d+)\.(\d+)$/.exec(name);
       if (!match) continue;
       const [upload, pack] = [Number(match[1]), Number(match[2])];
-      if (!statements.packIsKnown(upload, pack)) strays.push(files.packPath(upload, pack));
+      if (!statements.packs.isKnown(upload, pack)) strays.push(files.packPath(upload, pack));
     }
     files.remove(strays);
   }

@@ -9,6 +9,11 @@ export type Stored =
   | { readonly kind: "chunked"; readonly size: number }
   | { readonly kind: "chunk"; readonly size: number };
 
+/** A chunk row's file columns as a location (a file of its own has no offset). */
+function locationOf(upload: number, pack: number | null, offset: number | null): ChunkFileLocation {
+  return { upload, pack, offset: offset ?? 0 };
+}
+
 /** Thrown inside a transaction to roll it back when the upload is gone. */
 class UploadGone extends Error {}
 
@@ -237,7 +242,7 @@ export class Statements {
     const row = this.#chunkLocation.get(digest);
     if (!row) return undefined;
     const [file, pack, offset, data] = row;
-    return file === null ? { data: data ?? Buffer.alloc(0) } : { file: { upload: file, pack, offset: offset ?? 0 } };
+    return file === null ? { data: data ?? Buffer.alloc(0) } : { file: locationOf(file, pack, offset) };
   }
 
   /** Where a chunk's file is: null for bytes in its row, undefined when no chunk has this digest. */
@@ -245,7 +250,7 @@ export class Statements {
     const row = this.#chunkFile.get(digest);
     if (!row) return undefined;
     const [file, pack, offset] = row;
-    return file === null ? null : { upload: file, pack, offset: offset ?? 0 };
+    return file === null ? null : locationOf(file, pack, offset);
   }
 
   /** A chunked blob's chunks in order, as [digest, size]. */
@@ -261,11 +266,7 @@ export class Statements {
   chunkListWithFiles(digest: Uint8Array): [digest: Buffer, size: number, file: ChunkFileLocation | null][] {
     return this.#chunkListFiles
       .all(digest)
-      .map(([chunk, size, file, pack, offset]) => [
-        chunk,
-        size,
-        file === null ? null : { upload: file, pack, offset: offset ?? 0 },
-      ]);
+      .map(([chunk, size, file, pack, offset]) => [chunk, size, file === null ? null : locationOf(file, pack, offset)]);
   }
 
   /** The seal stored with a chunked blob's list; null for a blob stored before seals (or none). */
@@ -513,16 +514,6 @@ export class Statements {
    */
   declarePacks(upload: number, declared: number): void {
     if (declared > 0) this.db.transaction(() => this.packs.declareAll(upload, declared)).immediate();
-  }
-
-  /** Whether pack `pack` of upload `upload` is declared or may yet be (see PackRows.isKnown). */
-  packIsKnown(upload: number, pack: number): boolean {
-    return this.packs.isKnown(upload, pack);
-  }
-
-  /** Up to `limit` packs marked for deletion. */
-  packsToDelete(limit: number): PackRef[] {
-    return this.packs.toDelete(limit);
   }
 
   /** Takes deleted packs off the list. */

@@ -53,7 +53,7 @@ export function corruptStoredByte(file: string, digest: B3Digest, options: { off
 
 /** Flips a bit of a stored chunk (in every blob that shares it) at `at`, default its middle. */
 function corruptChunk(db: Database.Database, chunk: Uint8Array, at?: number): boolean {
-  const stored = readChunk(db, chunk);
+  const stored = readStoredChunk(db, chunk);
   if (!stored || stored.data.length === 0) return false;
   const { data } = stored;
   const where = at ?? Math.floor(data.length / 2);
@@ -73,7 +73,7 @@ export function forgeChunk(file: string, digest: B3Digest, offset: number, blake
   try {
     const located = chunkAt(db, digest, offset);
     if (!located) throw new Error("forgeChunk needs a byte of a chunked blob");
-    const stored = readChunk(db, located.chunk);
+    const stored = readStoredChunk(db, located.chunk);
     if (!stored) throw new Error("the chunk is missing");
     const { data } = stored;
     data[located.at] = (data[located.at] as number) ^ 0x01;
@@ -110,7 +110,10 @@ interface Location {
 }
 
 /** A stored chunk's bytes, and where on disk they are (undefined: the bytes are in the row). */
-function readChunk(db: Database.Database, chunk: Uint8Array): { data: Buffer; location?: Location } | undefined {
+export function readStoredChunk(
+  db: Database.Database,
+  chunk: Uint8Array,
+): { data: Buffer; location?: Location } | undefined {
   const row = db
     .prepare<
       [Uint8Array],

@@ -1,10 +1,10 @@
 // Test-only: turns a closed store into the layout an older castore-sqlite wrote, to test upgrades
 // and the reading of what older versions left (done through a separate connection, as a file
 // written by that version would be found).
-import { closeSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { chunkFilePath, packFilePath } from "./corrupt.js";
+import { chunkFilePath, packFilePath, readStoredChunk } from "./corrupt.js";
 
 /**
  * Moves every chunk out of its pack into a file of its own (`HH/HEX.N`, as versions 4 and 5 wrote
@@ -16,23 +16,15 @@ export function moveChunksOutOfPacks(file: string, options: { dropPackColumns?: 
   const db = new Database(file);
   try {
     const rows = db
-      .prepare<[], [Buffer, number, number, number, number]>(
-        "SELECT digest, size, upload, pack, offset FROM chunks WHERE pack IS NOT NULL",
-      )
+      .prepare<[], [Buffer, number]>("SELECT digest, upload FROM chunks WHERE pack IS NOT NULL")
       .raw()
       .all();
     const clear = db.prepare("UPDATE chunks SET pack = NULL, offset = NULL WHERE digest = ?");
-    for (const [digest, size, upload, pack, offset] of rows) {
-      const bytes = Buffer.alloc(size);
-      const fd = openSync(packFilePath(file, upload, pack), "r");
-      try {
-        readSync(fd, bytes, 0, size, offset);
-      } finally {
-        closeSync(fd);
-      }
+    for (const [digest, upload] of rows) {
+      const { data } = readStoredChunk(db, digest) as { data: Buffer };
       const path = chunkFilePath(file, digest, upload);
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeFileSync(path, bytes, { mode: 0o600 });
+      writeFileSync(path, data, { mode: 0o600 });
       clear.run(digest);
     }
     db.exec("DELETE FROM packs");
