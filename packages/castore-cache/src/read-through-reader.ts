@@ -22,9 +22,9 @@ export class ReadThroughReader extends ChunkedReader {
     this.#onComplete = options.onComplete;
   }
 
-  protected override async readChunk(maxBytes: number, signal: AbortSignal | undefined) {
+  protected override async readChunk(maxBytes: number, signal: AbortSignal | undefined, into: Uint8Array | undefined) {
     const start = this.position;
-    const bytes = await super.readChunk(maxBytes, signal);
+    const bytes = await super.readChunk(maxBytes, signal, into);
     if (bytes === undefined) {
       if (start === this.size && this.#inOrder === this.size) {
         const onComplete = this.#onComplete;

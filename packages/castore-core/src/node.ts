@@ -1,10 +1,11 @@
 /// <reference types="node" preserve="true" />
-// Node-only edges (the `castore-core/node` entry point): Node streams and files in and out, and
-// glibc's allocator tuned for moving large blobs.
+// Node-only edges (the `castore-core/node` entry point): Node streams and files in and out, chunks
+// read and hashed in worker threads, and glibc's allocator tuned for moving large blobs.
 import { Readable } from "node:stream";
 import { chunksOf } from "./bytes.js";
 import type { BytesInput } from "./types.js";
 
+export { readFileChunk, sharedChunkBuffer } from "./file-chunk-reads.js";
 export { type ReadFilePiecesOptions, readFilePieces } from "./file-pieces.js";
 export { primeMallocThresholds } from "./malloc-thresholds.js";
 

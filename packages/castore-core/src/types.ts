@@ -14,6 +14,18 @@ export type SeekOrigin = "start" | "current" | "end";
 export interface ReadOptions extends SignalOptions {
   /** Return at most this many bytes (a positive integer). Default: whatever chunk is at hand. */
   maxBytes?: number | undefined;
+  /**
+   * A buffer the caller lends to this read (at least one byte long). A reader that can place the
+   * bytes there does, from its start, and returns a view of it; one that cannot returns memory of
+   * its own. Either way the result holds the bytes, so use the result, not `into`; the caller may
+   * reuse `into` once the read has settled. Readers built on `BaseBlobReader` return at most
+   * `into.length` bytes, as with `maxBytes`.
+   *
+   * Why: a reader that hands out fresh memory for every chunk makes a bulk read pay for that memory
+   * (page faults, collections) on every byte, and that can cost more than reading and hashing the
+   * bytes. Reading into a few buffers used in turn lets a store recycle its own chunk memory too.
+   */
+  into?: Uint8Array | undefined;
 }
 
 /**

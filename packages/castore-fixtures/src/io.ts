@@ -33,6 +33,25 @@ export async function readToEnd(reader: BlobReader, maxBytes?: number): Promise<
   }
 }
 
+/**
+ * Reads from the current position to the end with `read({ into })`, two buffers of `size` bytes in
+ * turn, as a caller that recycles its buffers does: each result is copied, then both it and the
+ * buffer are overwritten before the next read (the caller may reuse `into` once a read settled).
+ */
+export async function readToEndInto(reader: BlobReader, size: number): Promise<Uint8Array> {
+  const buffers = [new Uint8Array(size), new Uint8Array(size)];
+  const chunks: Uint8Array[] = [];
+  for (let turn = 0; ; turn ^= 1) {
+    const into = buffers[turn] as Uint8Array;
+    const chunk = await reader.read({ into });
+    if (chunk === undefined) return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks);
+    checkChunk(chunk, size);
+    chunks.push(chunk.slice());
+    chunk.fill(0x5a);
+    into.fill(0xa5);
+  }
+}
+
 function checkChunk(chunk: unknown, maxBytes: number): asserts chunk is Uint8Array {
   check(chunk instanceof Uint8Array, `read() must return a Uint8Array or undefined, got ${typeof chunk}`);
   check(chunk.length > 0, "read() returned an empty chunk; the end of a blob is signalled by undefined");

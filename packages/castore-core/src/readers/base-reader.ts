@@ -38,8 +38,16 @@ export abstract class BaseBlobReader implements BlobReader {
     return this.#position;
   }
 
-  /** The next chunk at `this.position` (at most `maxBytes`), or undefined at the end. */
-  protected abstract readChunk(maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array | undefined>;
+  /**
+   * The next chunk at `this.position` (at most `maxBytes`), or undefined at the end. `into` is the
+   * caller's buffer (see ReadOptions.into; `maxBytes` is already no more than its length): return a
+   * view of it holding the bytes where that saves memory, or bytes of your own.
+   */
+  protected abstract readChunk(
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+    into: Uint8Array | undefined,
+  ): Promise<Uint8Array | undefined>;
 
   /** Moves to `target` (≥ 0, already validated). Forward-only readers throw for backward targets. */
   protected abstract seekTo(target: number, signal: AbortSignal | undefined): Promise<void>;
@@ -55,10 +63,17 @@ export abstract class BaseBlobReader implements BlobReader {
     return this.#queue.run(async () => {
       this.#assertOpen();
       throwIfAborted(options?.signal);
-      const maxBytes = options?.maxBytes ?? Number.POSITIVE_INFINITY;
+      let maxBytes = options?.maxBytes ?? Number.POSITIVE_INFINITY;
       if (maxBytes !== Number.POSITIVE_INFINITY) checkInteger("maxBytes", maxBytes);
+      const into = options?.into;
+      if (into !== undefined) {
+        if (!(into instanceof Uint8Array) || into.length === 0) {
+          throw new InvalidArgumentError("read's `into` must be a Uint8Array of at least one byte");
+        }
+        maxBytes = Math.min(maxBytes, into.length);
+      }
       const chunk = await this.#guard(async () => {
-        const next = await this.readChunk(maxBytes, options?.signal);
+        const next = await this.readChunk(maxBytes, options?.signal, into);
         // An empty chunk would look like progress while reading nothing: a bug in the subclass.
         if (next?.length === 0) throw new BackendError("reader produced an empty chunk before the end of the blob");
         return next;

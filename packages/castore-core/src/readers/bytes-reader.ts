@@ -45,7 +45,11 @@ export class BytesReader extends BaseBlobReader {
     this.#verification = options.verify === false ? Promise.resolve() : undefined;
   }
 
-  protected async readChunk(maxBytes: number): Promise<Uint8Array | undefined> {
+  protected async readChunk(
+    maxBytes: number,
+    _signal: AbortSignal | undefined,
+    into: Uint8Array | undefined,
+  ): Promise<Uint8Array | undefined> {
     this.#verification ??= verifyBytes(this.#segments, this.digest);
     await this.#verification;
     const position = this.position;
@@ -54,7 +58,9 @@ export class BytesReader extends BaseBlobReader {
     const segment = this.#segments[index] as Uint8Array;
     const offset = position - (this.#starts[index] as number);
     const length = Math.min(maxBytes, this.#chunkSize, segment.length - offset);
-    return copyBytes(segment, offset, offset + length);
+    if (!into) return copyBytes(segment, offset, offset + length);
+    into.set(segment.subarray(offset, offset + length));
+    return into.subarray(0, length);
   }
 
   protected async seekTo(): Promise<void> {}

@@ -8,18 +8,37 @@ import { checkInteger } from "../integers.js";
 import { raceAbort, throwIfAborted } from "../signal.js";
 import { BaseBlobReader } from "./base-reader.js";
 import { BlobStreamChunks, type OpenBlobStream } from "./blob-stream-chunks.js";
+import { DigestedBytes } from "./digested-bytes.js";
 import { pieceIndexAt } from "./piece-index.js";
 
-/** A chunk's bytes as a store hands them over: one array, ordered segments, or a stream. */
-export type ChunkBytes = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
+/**
+ * A chunk's bytes as a store hands them over: one array, ordered segments, a stream, or bytes
+ * castore-core read and hashed in a worker thread (see `readFileChunk` in `castore-core/node`).
+ */
+export type ChunkBytes = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array> | DigestedBytes;
 
 export interface ChunkedReaderOptions {
   /**
    * Fetches the bytes of one chunk of the list (`undefined` when the store does not have it, which
    * the reader reports as an `Integrity` error: the blob is incomplete). The signal fires when the
    * reader no longer needs the chunk (it was closed, or moved away from a prefetched chunk).
+   * `into` is given with `chunkBuffers` (see there).
    */
-  openChunk(chunk: ChunkMeta, signal: AbortSignal): Promise<ChunkBytes | undefined>;
+  openChunk(chunk: ChunkMeta, signal: AbortSignal, into?: Uint8Array): Promise<ChunkBytes | undefined>;
+  /**
+   * Lend `openChunk` a buffer for each chunk, `into`, exactly the chunk's size: a store that reads
+   * the chunk there (from a file, say) returns a view of it, and the reader uses that buffer again
+   * for a later chunk once it has copied the bytes out. A bulk read with `into` (see ReadOptions)
+   * then moves its bytes through a few buffers instead of fresh memory per chunk, whose page faults
+   * and collections cost more than reading and hashing it. `true` lends plain arrays; a function
+   * allocates each buffer (of the given size), for memory of a particular kind, such as the shared
+   * memory `readFileChunk` (`castore-core/node`) fills from a worker thread.
+   *
+   * The store may still return memory of its own (which must then be fresh, as with `ownsChunks`).
+   * It must not touch `into` once its promise has settled, so it settles a fetch only once no write
+   * into `into` is pending, even after the signal fired.
+   */
+  chunkBuffers?: boolean | ((size: number) => Uint8Array) | undefined;
   /**
    * Opens one stream of the whole blob (see `OpenBlobStream`). Given, a read from offset 0 takes its
    * chunks from that stream, cut at the chunk boundaries and each verified as if fetched on its own,
@@ -79,12 +98,10 @@ interface ChunkLoad {
   readonly controller: AbortController;
   /** Set once `bytes` settled: the store is done with the signal, so dropping the load need not fire it. */
   settled: boolean;
-}
-
-/** Tells the store a pending fetch is no longer needed. A finished one is just forgotten: firing its
- * signal would only build an AbortError (with a stack) per chunk read. */
-function cancelLoad(load: ChunkLoad): void {
-  if (!load.settled) load.controller.abort();
+  /** The buffer lent to the store for this chunk (see `chunkBuffers`), while the reader may still reuse it. */
+  buffer: Uint8Array | undefined;
+  /** Set once the reader no longer holds the chunk: its buffer is free once the fetch has settled too. */
+  dropped: boolean;
 }
 
 /**
@@ -120,6 +137,12 @@ export class ChunkedReader extends BaseBlobReader {
   #inFlight = 0;
   readonly #handOutViews: boolean;
   readonly #ownsChunks: boolean;
+  /** Allocates the buffers lent to `openChunk`; undefined when none are lent (see `chunkBuffers`). */
+  readonly #allocateBuffer: ((size: number) => Uint8Array) | undefined;
+  /** Buffers lent to earlier chunks and free again (see `chunkBuffers`), each #bufferSize long. */
+  readonly #spareBuffers: Uint8Array[] = [];
+  /** The largest chunk's size: every lent buffer fits any chunk of the list. */
+  readonly #bufferSize: number;
   readonly #onClose: ChunkedReaderOptions["onClose"];
   readonly #chunkListProven: boolean;
   readonly #openBlobStream: OpenBlobStream | undefined;
@@ -156,16 +179,22 @@ export class ChunkedReader extends BaseBlobReader {
     this.#openChunk = options.openChunk;
     this.#handOutViews = options.handOutViews ?? false;
     this.#ownsChunks = options.ownsChunks ?? false;
+    const chunkBuffers = options.chunkBuffers ?? false;
+    this.#allocateBuffer =
+      typeof chunkBuffers === "function" ? chunkBuffers : chunkBuffers ? (size) => new Uint8Array(size) : undefined;
     this.#onClose = options.onClose;
     this.#chunkListProven = options.chunkListProven ?? false;
     this.#openBlobStream = options.openBlobStream;
     this.#blobStream = this.#newBlobStream();
     this.#starts = [];
     let start = 0;
+    let largest = 0;
     for (const chunk of this.#chunks) {
       this.#starts.push(start);
       start += chunk.size;
+      largest = Math.max(largest, chunk.size);
     }
+    this.#bufferSize = largest;
   }
 
   /** The validated chunk list this reader serves. */
@@ -173,7 +202,11 @@ export class ChunkedReader extends BaseBlobReader {
     return this.#chunks;
   }
 
-  protected async readChunk(maxBytes: number, signal: AbortSignal | undefined): Promise<Uint8Array | undefined> {
+  protected async readChunk(
+    maxBytes: number,
+    signal: AbortSignal | undefined,
+    into: Uint8Array | undefined,
+  ): Promise<Uint8Array | undefined> {
     this.#blake3 ??= await blake3();
     const position = this.position;
     if (position >= this.size) {
@@ -190,7 +223,8 @@ export class ChunkedReader extends BaseBlobReader {
       this.#lastEnteredAtStart = enteredAtStart;
     }
     this.#lastIndex = index;
-    const held = await raceAbort(this.#enterChunk(index), signal);
+    const load = this.#enterChunk(index);
+    const held = await raceAbort(load.bytes, signal);
     const offset = position - (this.#starts[index] as number);
     // A read returns bytes of one piece at most (reads may return fewer bytes than asked for).
     const last = held.pieces.length - 1;
@@ -199,12 +233,21 @@ export class ChunkedReader extends BaseBlobReader {
     const pieceOffset = offset - (held.starts[piece] as number);
     const length = Math.min(maxBytes, bytes.length - pieceOffset);
     const reachesEnd = piece === last && pieceOffset + length === bytes.length;
-    // A view of an owned chunk's last piece: the reader never reads from that chunk again.
-    if (this.#ownsChunks && reachesEnd) this.#loads.delete(index);
-    const out =
-      this.#handOutViews || (this.#ownsChunks && reachesEnd)
-        ? bytes.subarray(pieceOffset, pieceOffset + length)
-        : copyBytes(bytes, pieceOffset, pieceOffset + length);
+    // Bytes in a lent buffer are only ever copied out: the buffer serves later chunks (and may be
+    // memory of a kind callers should not be handed, such as shared memory).
+    const inLentBuffer = load.buffer !== undefined && bytes.buffer === load.buffer.buffer;
+    let out: Uint8Array;
+    if (into) {
+      into.set(bytes.subarray(pieceOffset, pieceOffset + length));
+      out = into.subarray(0, length);
+    } else if (!inLentBuffer && (this.#handOutViews || (this.#ownsChunks && reachesEnd))) {
+      out = bytes.subarray(pieceOffset, pieceOffset + length);
+    } else {
+      out = copyBytes(bytes, pieceOffset, pieceOffset + length);
+    }
+    // Past the last byte of a chunk the reader owns it lets go of it (a read that comes back fetches
+    // it again): what it handed out as a view is the caller's, and a lent buffer serves the next chunk.
+    if ((this.#ownsChunks || inLentBuffer) && reachesEnd) this.#drop(index);
     if (!this.#chunkListProven) this.#hashHandedOut(position, out);
     return out;
   }
@@ -222,26 +265,43 @@ export class ChunkedReader extends BaseBlobReader {
   }
 
   protected override async release(): Promise<void> {
-    for (const load of this.#loads.values()) cancelLoad(load);
-    this.#loads.clear();
+    for (const index of [...this.#loads.keys()]) this.#drop(index);
+    this.#spareBuffers.length = 0;
     this.#blobStream?.close();
     this.#dropBlobHasher();
     await this.#onClose?.();
   }
 
   /** Makes `index` the current chunk: drops what lies outside its read-ahead, starts fetches ahead. */
-  #enterChunk(index: number): Promise<HeldChunk> {
+  #enterChunk(index: number): ChunkLoad {
     const last = this.#lastAhead(index);
-    for (const [loaded, load] of this.#loads) {
-      if (loaded < index || loaded > last) {
-        cancelLoad(load);
-        this.#loads.delete(loaded);
-      }
+    for (const loaded of [...this.#loads.keys()]) {
+      if (loaded < index || loaded > last) this.#drop(loaded);
     }
     // The chunk being read is fetched whatever else is in flight.
     this.#load(index);
     this.#fetchAhead();
-    return (this.#loads.get(index) as ChunkLoad).bytes;
+    return this.#loads.get(index) as ChunkLoad;
+  }
+
+  /**
+   * Lets go of a chunk. A fetch still pending is told it is no longer needed (a finished one is
+   * just forgotten: firing its signal would only build an AbortError, with a stack, per chunk).
+   */
+  #drop(index: number): void {
+    const load = this.#loads.get(index);
+    if (!load) return;
+    this.#loads.delete(index);
+    load.dropped = true;
+    if (!load.settled) load.controller.abort();
+    this.#reclaimBuffer(load);
+  }
+
+  /** Takes back a dropped chunk's lent buffer once its fetch has settled (the store is done with it). */
+  #reclaimBuffer(load: ChunkLoad): void {
+    if (!load.buffer || !load.dropped || !load.settled || this.closed) return;
+    this.#spareBuffers.push(load.buffer);
+    load.buffer = undefined;
   }
 
   /** The last chunk that may be held while `index` is read. */
@@ -264,32 +324,33 @@ export class ChunkedReader extends BaseBlobReader {
   #load(index: number): void {
     if (this.#loads.has(index)) return;
     const controller = new AbortController();
-    const bytes = this.#fetchVerified(index, controller.signal);
-    const load: ChunkLoad = { bytes, controller, settled: false };
+    const buffer = this.#allocateBuffer && (this.#spareBuffers.pop() ?? this.#allocateBuffer(this.#bufferSize));
+    const bytes = this.#fetchVerified(index, controller.signal, buffer);
+    const load: ChunkLoad = { bytes, controller, settled: false, buffer, dropped: false };
     this.#inFlight++;
     const settle = () => {
       load.settled = true;
       this.#inFlight--;
+      this.#reclaimBuffer(load);
       this.#fetchAhead();
     };
     bytes.then(settle, settle); // also: a prefetch nobody reads must not be an unhandled rejection
     this.#loads.set(index, load);
   }
 
-  /** The chunk's bytes, checked against its size and digest. */
-  async #fetchVerified(index: number, signal: AbortSignal): Promise<HeldChunk> {
+  /** The chunk's bytes, checked against its size and digest; `buffer` is lent to the store (see `chunkBuffers`). */
+  async #fetchVerified(index: number, signal: AbortSignal, buffer: Uint8Array | undefined): Promise<HeldChunk> {
     const chunk = this.#chunks[index] as ChunkMeta;
     const fromStream = this.#blobStream?.take(index, chunk.size, signal);
-    const source = await (fromStream ?? this.#openChunk(chunk, signal));
+    const source = await (fromStream ?? this.#openChunk(chunk, signal, buffer?.subarray(0, chunk.size)));
     if (source === undefined) {
       throw new IntegrityError(`blob ${this.digest} is incomplete: its chunk ${chunk.digest} is missing`);
     }
-    const held = await collectChunk(source, chunk, signal);
+    const digested = DigestedBytes.is(source);
+    const held = digested ? { pieces: [source.bytes], starts: [0] } : await collectChunk(source, chunk, signal);
     const length = held.pieces.reduce((sum, piece) => sum + piece.length, 0);
-    if (
-      length !== chunk.size ||
-      !chunk.digest.equals(digestOfPieces(this.#blake3 as Blake3Implementation, held.pieces))
-    ) {
+    const digest = digested ? source.digest : digestOfPieces(this.#blake3 as Blake3Implementation, held.pieces);
+    if (length !== chunk.size || !chunk.digest.equals(digest)) {
       throw new IntegrityError(
         `chunk ${chunk.digest} of blob ${this.digest} is corrupt: its ${length} bytes do not hash to its digest`,
       );
@@ -344,7 +405,11 @@ export class ChunkedReader extends BaseBlobReader {
 }
 
 /** Gathers a chunk's pieces (empty ones dropped), refusing to hold more than the chunk's size. */
-async function collectChunk(source: ChunkBytes, chunk: ChunkMeta, signal: AbortSignal): Promise<HeldChunk> {
+async function collectChunk(
+  source: Exclude<ChunkBytes, DigestedBytes>,
+  chunk: ChunkMeta,
+  signal: AbortSignal,
+): Promise<HeldChunk> {
   if (source instanceof Uint8Array) return { pieces: [source], starts: [0] };
   const pieces: Uint8Array[] = [];
   const starts: number[] = [];

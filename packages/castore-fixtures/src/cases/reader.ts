@@ -2,7 +2,7 @@ import { type BlobReader, type BlobService, isCastoreError, type SeekOrigin } fr
 import { check, checkBytes, checkEqual, expectCode } from "../assertions.js";
 import { type ConformanceCase, refuses, requires } from "../capabilities.js";
 import { BLOB_B, BLOB_C, EMPTY, type Fixture, HELLOWORLD } from "../fixtures.js";
-import { openPresent, put, readExact, readToEnd } from "../io.js";
+import { openPresent, put, readExact, readToEnd, readToEndInto } from "../io.js";
 
 /** Stores `fixture`, opens a reader on it, runs `body`, and closes the reader. */
 async function withReader(
@@ -234,6 +234,69 @@ export const readerCases: ConformanceCase[] = [
         for (const maxBytes of [0, -1, 1.5, Number.NaN]) {
           await expectCode(() => reader.read({ maxBytes }), "InvalidArgument", `read({ maxBytes: ${maxBytes} })`);
           checkEqual(reader.position, 0, `reader.position after read({ maxBytes: ${maxBytes} })`);
+        }
+        checkBytes(await readToEnd(reader), HELLOWORLD.data, "HELLOWORLD read after the invalid reads");
+      });
+    },
+  },
+  {
+    id: "reader/into",
+    title: "read({ into }) returns the blob, at most into.length bytes a time, whatever the caller then writes into it",
+    async run({ service }) {
+      for (const fixture of [HELLOWORLD, BLOB_B, BLOB_C]) {
+        for (const size of [1, 4093, 1 << 20]) {
+          // A byte at a time through a large blob would take millions of reads: that size reads the tail.
+          const from = size === 1 ? Math.max(0, fixture.data.length - 5_000) : 0;
+          await withReader(service, fixture, async (reader) => {
+            await reader.seek(from);
+            const expected = fixture.data.subarray(from);
+            checkBytes(
+              await readToEndInto(reader, size),
+              expected,
+              `${fixture.name} read into buffers of ${size} bytes`,
+            );
+            await expectEnd(reader, `${fixture.name}: read() after reading to the end into buffers`);
+          });
+        }
+      }
+    },
+  },
+  {
+    id: "reader/into-then-seek-back",
+    title: "bytes read with into read again the same after a seek back, with or without into",
+    skipReason: requires("backwardSeek"),
+    async run({ service }) {
+      await withReader(service, BLOB_C, async (reader) => {
+        checkBytes(await readToEndInto(reader, 65_536), BLOB_C.data, "BLOB_C read into buffers");
+        await expectSeek(reader, 0, "start", 0, "back to the start");
+        checkBytes(await readToEnd(reader), BLOB_C.data, "BLOB_C read again with plain reads");
+        await expectSeek(reader, 1_000_003, "start", 1_000_003, "back into the blob");
+        checkBytes(
+          await readToEndInto(reader, 100_000),
+          BLOB_C.data.subarray(1_000_003),
+          "BLOB_C from 1000003 read into buffers again",
+        );
+      });
+    },
+  },
+  {
+    id: "reader/invalid-into",
+    title: "read() with an into that is not a Uint8Array of at least one byte fails with InvalidArgument",
+    async run({ service }) {
+      await withReader(service, HELLOWORLD, async (reader) => {
+        const bad: [unknown, string][] = [
+          [new Uint8Array(0), "an empty Uint8Array"],
+          [new ArrayBuffer(16), "an ArrayBuffer"],
+          [[1, 2, 3], "an array of numbers"],
+          ["hello", "a string"],
+        ];
+        for (const [into, what] of bad) {
+          await expectCode(
+            () => reader.read({ into: into as Uint8Array }),
+            "InvalidArgument",
+            `read({ into: ${what} })`,
+          );
+          checkEqual(reader.position, 0, `reader.position after read({ into: ${what} })`);
         }
         checkBytes(await readToEnd(reader), HELLOWORLD.data, "HELLOWORLD read after the invalid reads");
       });

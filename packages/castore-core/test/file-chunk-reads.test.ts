@@ -1,0 +1,107 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { ChunkedReader } from "../src/backend.js";
+import { readFileChunk, sharedChunkBuffer } from "../src/file-chunk-reads.js";
+import { type ChunkMeta, digestOf, isIntegrity, readAll } from "../src/index.js";
+import { DigestedBytes } from "../src/readers/digested-bytes.js";
+import { rejection, same } from "./support/chunked-blob.js";
+import { xorshiftBytes } from "./support/xorshift.js";
+
+const packageDir = join(import.meta.dirname, "..");
+const dir = mkdtempSync(join(tmpdir(), "castore-file-chunk-reads-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A file of `length` deterministic bytes, and those bytes. */
+function file(name: string, length: number, seed = 1): { path: string; data: Uint8Array } {
+  const path = join(dir, name);
+  const data = xorshiftBytes(length, seed);
+  writeFileSync(path, data);
+  return { path, data };
+}
+
+describe("readFileChunk", () => {
+  it("reads a range into shared memory in a worker thread and brings its BLAKE3 digest with it", async () => {
+    const { path, data } = file("range", 100_000);
+    const into = sharedChunkBuffer(30_000);
+    const result = await readFileChunk(path, 12_345, into);
+    expect(DigestedBytes.is(result)).toBe(true);
+    const { bytes, digest } = result as DigestedBytes;
+    expect(bytes.buffer).toBe(into.buffer);
+    expect(same(bytes, data.subarray(12_345, 42_345))).toBe(true);
+    expect((await digestOf(data.subarray(12_345, 42_345))).equals(digest)).toBe(true);
+  });
+
+  it("returns fewer bytes where the file ends first, and their digest", async () => {
+    const { path, data } = file("short", 1_000);
+    const result = (await readFileChunk(path, 800, sharedChunkBuffer(500))) as DigestedBytes;
+    expect(result.bytes.length).toBe(200);
+    expect((await digestOf(data.subarray(800))).equals(result.digest)).toBe(true);
+  });
+
+  it("answers undefined for a file that does not exist, and the file system's error for one it cannot read", async () => {
+    expect(await readFileChunk(join(dir, "absent"), 0, sharedChunkBuffer(10))).toBeUndefined();
+    const failure = await rejection(readFileChunk(dir, 0, sharedChunkBuffer(10)));
+    expect((failure as NodeJS.ErrnoException).code).toBe("EISDIR");
+  });
+
+  it("reads into memory that is not shared in the thread pool, as a plain view of it", async () => {
+    const { path, data } = file("plain", 5_000);
+    const into = new Uint8Array(1_000);
+    const result = await readFileChunk(path, 4_500, into);
+    expect(DigestedBytes.is(result)).toBe(false);
+    expect((result as Uint8Array).buffer).toBe(into.buffer);
+    expect(same(result as Uint8Array, data.subarray(4_500))).toBe(true);
+    expect(await readFileChunk(join(dir, "absent"), 0, into)).toBeUndefined();
+  });
+
+  it("keeps many reads apart: each buffer gets its own range", async () => {
+    const { path, data } = file("many", 64 * 4096, 5);
+    const reads = Array.from({ length: 64 }, (_, i) => readFileChunk(path, i * 4096, sharedChunkBuffer(4096)));
+    const results = (await Promise.all(reads)) as DigestedBytes[];
+    for (const [i, result] of results.entries()) {
+      expect(same(result.bytes, data.subarray(i * 4096, (i + 1) * 4096))).toBe(true);
+    }
+  });
+
+  it("serves a ChunkedReader, whose reads check the digests the threads computed", async () => {
+    const { path, data } = file("blob", 50_000, 9);
+    const sizes = [10_000, 7_000, 13_000, 20_000];
+    const chunks: ChunkMeta[] = [];
+    const offsets = new Map<string, number>();
+    let offset = 0;
+    for (const size of sizes) {
+      const digest = await digestOf(data.subarray(offset, offset + size));
+      chunks.push({ digest, size });
+      offsets.set(digest.toHex(), offset);
+      offset += size;
+    }
+    const blobDigest = await digestOf(data);
+    const open = () =>
+      new ChunkedReader(blobDigest, 50_000, chunks, {
+        chunkBuffers: sharedChunkBuffer,
+        chunkListProven: true,
+        openChunk: (chunk, _signal, into) =>
+          readFileChunk(path, offsets.get(chunk.digest.toHex()) as number, into as Uint8Array),
+      });
+    expect(same(await readAll(open()), data)).toBe(true);
+    // The third chunk's bytes now read from the start of the file: other bytes than its digest names.
+    offsets.set(chunks[2]?.digest.toHex() as string, 0);
+    expect(isIntegrity(await rejection(readAll(open())))).toBe(true);
+  });
+
+  it("does not keep a process alive once its reads are done", async () => {
+    const { path } = file("exit", 10_000);
+    const program = `
+      import { readFileChunk, sharedChunkBuffer } from "castore-core/node";
+      const result = await readFileChunk(${JSON.stringify(path)}, 0, sharedChunkBuffer(10_000));
+      console.log(result.bytes.length);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", program], {
+      cwd: packageDir,
+    });
+    expect(stdout.trim()).toBe("10000");
+  });
+});
