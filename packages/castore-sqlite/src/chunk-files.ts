@@ -73,9 +73,9 @@ export class ChunkFiles {
    * A chunk's bytes from where its row says they are, or undefined when that file does not exist
    * (deleted since the row was read). `size` is the chunk's length as listed: bytes missing from a
    * pack come back short, and a file of its own of any other length comes back as it is (at most
-   * one byte more), for the reader's check to refuse. Synchronous, as SQLite's own reads are: a
-   * read from the page cache costs less than handing it to the thread pool and back (measured
-   * here: about a fifth of the CPU time per chunk).
+   * one byte more), for the reader's check to refuse. Synchronous, as SQLite's own reads are: for
+   * a chunk read as a blob, and chunks in files of their own. A chunked blob's reader reads packs
+   * in worker threads instead (see reader.ts).
    */
   readAt(digest: Uint8Array, location: ChunkFileLocation, size: number): Buffer | undefined {
     const path = this.pathOf(digest, location);

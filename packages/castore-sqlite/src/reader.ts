@@ -1,11 +1,13 @@
 import { B3Digest, type BlobReader, type ChunkMeta, IntegrityError, isCastoreError } from "castore-core";
-import { BytesReader, ChunkedReader, sealOf } from "castore-core/backend";
+import { BytesReader, type ChunkBytes, ChunkedReader, sealOf } from "castore-core/backend";
+import { readFileChunk, sharedChunkBuffer } from "castore-core/node";
 import type { ChunkFileLocation } from "./chunk-files.js";
+import { fileError } from "./file-calls.js";
 import { sqliteCall } from "./sqlite-errors.js";
 import type { Store } from "./store.js";
 
-/** How many chunks a reader holds: the one being read and one fetched ahead. */
-const READ_WINDOW = 2;
+/** How many chunks a reader holds: the one being read and those fetched ahead. */
+const READ_WINDOW = 8;
 
 /**
  * A verifying, seekable reader for what `digest` names, or undefined when the store has neither a
@@ -57,12 +59,16 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
     const reader = new ChunkedReader(digest, size, chunks, {
       chunkListProven,
       window: READ_WINDOW,
-      // Every chunk read is a fresh Buffer nobody else holds, so the reader may hand it out as a view
-      // (ChunkedReader then lets go of that chunk: a caller writing into what it got never changes
-      // what a seek back reads again).
+      // Chunks in packs are read, and hashed, by worker threads into buffers the reader lends and
+      // uses again (see readFileChunk).
+      chunkBuffers: sharedChunkBuffer,
+      // Other chunk bytes are fresh Buffers nobody else holds, so the reader may hand them out as
+      // views (ChunkedReader then lets go of that chunk: a caller writing into what it got never
+      // changes what a seek back reads again).
       ownsChunks: true,
       // ChunkedReader hands back the list's own digests (validation keeps B3Digest instances).
-      openChunk: (chunk) => readChunk(store, chunk.digest.unsafeBytes, chunk.size, files.get(chunk.digest)),
+      openChunk: (chunk, _signal, into) =>
+        readChunk(store, chunk.digest.unsafeBytes, chunk.size, files.get(chunk.digest), into),
       onClose: () => unpin?.(),
     });
     if (bounded) unpin = store.pins.pin(digest.toHex(), reader);
@@ -102,27 +108,58 @@ function checkChunkListSeal(store: Store, digest: B3Digest, size: number, chunks
  * its row; undefined when the store has no such chunk. `size` is its listed length (see
  * ChunkFiles.readAt); `knownFile`, where its bytes were when the blob was opened. A file deleted
  * since its row was read means the chunk was deleted, or stored again elsewhere: the row is read
- * (again) to tell which.
+ * (again) to tell which. With `into` (a buffer the reader lends), a chunk in a pack is read into it
+ * by a worker thread (see readFileChunk).
  */
+async function readChunk(store: Store, digest: Uint8Array, size: number): Promise<Uint8Array | undefined>;
+async function readChunk(
+  store: Store,
+  digest: Uint8Array,
+  size: number,
+  knownFile: ChunkFileLocation | undefined,
+  into: Uint8Array | undefined,
+): Promise<ChunkBytes | undefined>;
 async function readChunk(
   store: Store,
   digest: Uint8Array,
   size: number,
   knownFile?: ChunkFileLocation,
-): Promise<Uint8Array | undefined> {
+  into?: Uint8Array,
+): Promise<ChunkBytes | undefined> {
   if (knownFile !== undefined) {
-    const bytes = store.chunkFiles.readAt(digest, knownFile, size);
-    if (bytes) return asUint8Array(bytes);
+    const bytes = await readChunkFile(store, digest, knownFile, size, into);
+    if (bytes) return bytes;
   }
   for (let attempt = 1; ; attempt++) {
     const location = sqliteCall("read a chunk", () => store.statements.chunkLocation(digest));
     if (!location) return undefined;
     if ("data" in location) return asUint8Array(location.data);
-    const bytes = store.chunkFiles.readAt(digest, location.file, size);
-    if (bytes) return asUint8Array(bytes);
+    const bytes = await readChunkFile(store, digest, location.file, size, into);
+    if (bytes) return bytes;
     // Still named by its row on the second look: the file is gone (damage), reported as missing.
     if (attempt === 2) return undefined;
   }
+}
+
+/** The bytes at `location` (see ChunkFiles.readAt), or undefined when its file does not exist. */
+async function readChunkFile(
+  store: Store,
+  digest: Uint8Array,
+  location: ChunkFileLocation,
+  size: number,
+  into: Uint8Array | undefined,
+): Promise<ChunkBytes | undefined> {
+  // A file of its own is read the synchronous way, one byte further than listed (see readAt).
+  if (into && location.pack !== null) {
+    const path = store.chunkFiles.pathOf(digest, location);
+    try {
+      return await readFileChunk(path, location.offset, into);
+    } catch (error) {
+      throw fileError("read the chunk file", path, error);
+    }
+  }
+  const bytes = store.chunkFiles.readAt(digest, location, size);
+  return bytes && asUint8Array(bytes);
 }
 
 /** better-sqlite3 returns Buffers; callers get plain Uint8Array views of the same memory. */
