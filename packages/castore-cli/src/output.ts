@@ -47,17 +47,25 @@ export class OutputSink {
     stream.on("error", this.#onError);
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.#error) throw this.#error;
+  /**
+   * Writes `chunk`. `done`, if given, is called once the stream no longer holds the chunk (written
+   * out, copied into a batch, or failed), so its memory can be used again.
+   */
+  async write(chunk: Uint8Array, done?: () => void): Promise<void> {
+    if (this.#error) {
+      done?.();
+      throw this.#error;
+    }
     if (!this.#gather || chunk.length >= SMALL_PIECE_BYTES) {
       await this.#writeBatch();
-      await this.#writeOut(chunk);
+      await this.#writeOut(chunk, done);
       return;
     }
     if (this.#batchLength + chunk.length > BATCH_BYTES) await this.#writeBatch();
     this.#batch ??= this.#spareBatches.pop() ?? Buffer.allocUnsafeSlow(BATCH_BYTES);
     this.#batch.set(chunk, this.#batchLength);
     this.#batchLength += chunk.length;
+    done?.();
   }
 
   /** Resolves once everything written so far has been handed to the OS. */

@@ -4,8 +4,12 @@ import { type Command, clientOptions, quietOption } from "../command.js";
 import { OutputSink } from "../output.js";
 import { ProgressReporter } from "../progress.js";
 import { rangeOption, rangeSize, readRange } from "../range.js";
+import { ReadBuffers } from "../read-buffers.js";
 import { openClientStore } from "../store.js";
 import { clientOptionsHelp } from "./help-text.js";
+
+/** Each read's buffer: twice the largest chunk of the default chunking, so a read returns a whole chunk. */
+const READ_BUFFER_BYTES = 1 << 20;
 
 export const catCommand: Command = {
   name: "cat",
@@ -44,6 +48,7 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
     const store = await openClientStore(line, context);
     // Gathered: pieces from a remote store can be as short as one HTTP/2 frame.
     const sink = new OutputSink(context.stdout, { gather: true });
+    const buffers = new ReadBuffers(READ_BUFFER_BYTES);
     try {
       const reader = await store.openRead(digest, { signal });
       if (!reader) throw new NotFoundError(`blob ${digest} not found`);
@@ -64,16 +69,23 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
         }
         // Each chunk is written only once the reader has produced the next one or confirmed a clean
         // (verified) end. A reader that detects corruption at the end therefore fails before the
-        // last bytes go out: a corrupt blob never appears as a complete output.
-        let held: Uint8Array | undefined;
+        // last bytes go out: a corrupt blob never appears as a complete output. Chunks are read into
+        // buffers used again once stdout is done with them (see ReadBuffers).
+        let held: { bytes: Uint8Array; buffer: Uint8Array } | undefined;
         for (;;) {
-          const chunk = await reader.read({ signal });
+          const buffer = buffers.take();
+          const chunk = await reader.read({ signal, into: buffer });
           if (held) {
-            await sink.write(held);
-            progress.add(held.length);
+            const { bytes, buffer: written } = held;
+            held = undefined;
+            await sink.write(bytes, () => buffers.give(written));
+            progress.add(bytes.length);
           }
-          if (chunk === undefined) break;
-          held = chunk;
+          if (chunk === undefined) {
+            buffers.give(buffer);
+            break;
+          }
+          held = { bytes: chunk, buffer };
         }
       } finally {
         progress.finish();

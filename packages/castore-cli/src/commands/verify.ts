@@ -78,6 +78,9 @@ function digestsToCheck(
   return store.listBlobs({ signal: context.signal });
 }
 
+/** The buffer each blob is read into: twice the largest chunk of the default chunking, so a read returns a whole chunk. */
+const VERIFY_BUFFER_BYTES = 1 << 20;
+
 /**
  * Reads one blob to its end through the store's verifying reader. Returns what is wrong with it
  * ("missing", "corrupt: …"), or undefined when it is sound; failures of the store itself are thrown.
@@ -93,7 +96,9 @@ async function checkBlob(
     const reader = await store.openRead(digest, { signal });
     if (!reader) return "missing";
     try {
-      for (let chunk = await reader.read({ signal }); chunk; chunk = await reader.read({ signal })) {
+      // The bytes are only counted: one buffer serves every read (see ReadOptions.into).
+      const into = Buffer.allocUnsafeSlow(VERIFY_BUFFER_BYTES);
+      for (let chunk = await reader.read({ signal, into }); chunk; chunk = await reader.read({ signal, into })) {
         onBytes(chunk.length);
       }
     } finally {
