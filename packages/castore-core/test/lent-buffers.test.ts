@@ -36,7 +36,7 @@ async function readIntoBuffers(reader: ChunkedReader, size: number): Promise<Uin
     if (!part) return Buffer.concat(parts);
     expect(part.buffer).toBe(into.buffer);
     expect(part.length).toBeLessThanOrEqual(size);
-    parts.push(part.slice());
+    parts.push(new Uint8Array(part));
     into.fill(0xa5);
   }
 }
@@ -75,7 +75,7 @@ describe("ChunkedReader with lent buffers (chunkBuffers) and reads into the call
     const parts: Uint8Array[] = [];
     for (let part = await reader.read(); part; part = await reader.read()) {
       expect(inAny(part, allocated)).toBe(false);
-      parts.push(part.slice());
+      parts.push(new Uint8Array(part));
       part.fill(0);
     }
     expect(same(Buffer.concat(parts), blob.data)).toBe(true);
@@ -122,7 +122,7 @@ describe("ChunkedReader with lent buffers (chunkBuffers) and reads into the call
     const offset = blob.chunks.slice(0, middle).reduce((sum, c) => sum + c.size, 0);
     await reader.seek(offset);
     // Ten bytes: the reader still holds the rest of that chunk when the stray fetch writes.
-    const first = ((await reader.read({ into: new Uint8Array(10) })) as Uint8Array).slice();
+    const first = new Uint8Array((await reader.read({ into: new Uint8Array(10) })) as Uint8Array);
     const stray = late[0];
     expect(stray).toBeDefined();
     expect(allocated.some((b) => b.buffer === stray?.into.buffer)).toBe(true);

@@ -46,7 +46,8 @@ export async function readToEndInto(reader: BlobReader, size: number): Promise<U
     const chunk = await reader.read({ into });
     if (chunk === undefined) return chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks);
     checkChunk(chunk, size);
-    chunks.push(chunk.slice());
+    // A copy (a Buffer's slice() would be a view).
+    chunks.push(new Uint8Array(chunk));
     chunk.fill(0x5a);
     into.fill(0xa5);
   }
