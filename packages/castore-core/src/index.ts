@@ -16,6 +16,7 @@ export * from "./errors.js";
 export type { Blake3Hasher, Blake3Implementation } from "./hashing/blake3.js";
 export { blake3, createBlake3Hasher, digestOf, digestWith } from "./hashing/hash.js";
 export { type BlobLister, canListBlobs } from "./listing.js";
+export { ReadBuffers } from "./read-buffers.js";
 export {
   type BlobServiceBackend,
   BlobServiceRegistry,

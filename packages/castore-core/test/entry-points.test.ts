@@ -46,6 +46,7 @@ const USER_API = [
   "putBlob",
   "statisticsOf",
   "readAll",
+  "ReadBuffers",
   "register",
   "toReadableStream",
 ];

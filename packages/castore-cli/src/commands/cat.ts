@@ -1,10 +1,9 @@
-import { B3Digest, NotFoundError } from "castore-core";
+import { B3Digest, NotFoundError, ReadBuffers } from "castore-core";
 import { expectPositionals, flag } from "../args.js";
 import { type Command, clientOptions, quietOption } from "../command.js";
 import { OutputSink } from "../output.js";
 import { ProgressReporter } from "../progress.js";
 import { rangeOption, rangeSize, readRange } from "../range.js";
-import { ReadBuffers } from "../read-buffers.js";
 import { openClientStore } from "../store.js";
 import { clientOptionsHelp } from "./help-text.js";
 
@@ -71,21 +70,21 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
         // (verified) end. A reader that detects corruption at the end therefore fails before the
         // last bytes go out: a corrupt blob never appears as a complete output. Chunks are read into
         // buffers used again once stdout is done with them (see ReadBuffers).
-        let held: { bytes: Uint8Array; buffer: Uint8Array } | undefined;
+        let held: { bytes: Uint8Array; giveBack: () => void } | undefined;
         for (;;) {
-          const buffer = buffers.take();
+          const { buffer, giveBack } = buffers.take();
           const chunk = await reader.read({ signal, into: buffer });
           if (held) {
-            const { bytes, buffer: written } = held;
+            const { bytes, giveBack: done } = held;
             held = undefined;
-            await sink.write(bytes, () => buffers.give(written));
+            await sink.write(bytes, done);
             progress.add(bytes.length);
           }
           if (chunk === undefined) {
-            buffers.give(buffer);
+            giveBack();
             break;
           }
-          held = { bytes: chunk, buffer };
+          held = { bytes: chunk, giveBack };
         }
       } finally {
         progress.finish();

@@ -105,10 +105,12 @@ export function blobServiceRoutes(
       record?.setDigest(request.digest);
       try {
         const chunks = await readBlob(service, request.digest, readMessageBytes, signal);
-        // Connect writes each message before asking for the next: one message is buffered at a time.
-        for await (const data of chunks) {
-          if (record) record.bytesSent += data.length;
-          yield { data };
+        // Connect writes each message before asking for the next: one message is buffered at a
+        // time, and its bytes are copied into the response by then.
+        for await (const { bytes, sent } of chunks) {
+          if (record) record.bytesSent += bytes.length;
+          yield { data: bytes };
+          sent();
         }
       } catch (error) {
         // A browser that stops reading (a chunked reader dropping a prefetched chunk) closes its

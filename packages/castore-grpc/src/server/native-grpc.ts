@@ -153,7 +153,7 @@ async function serveRead(
   record?.setDigest(digest);
   const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal);
   startResponse(response);
-  for await (const data of chunks) {
+  for await (const { bytes: data, sent } of chunks) {
     // What waits in the response's buffer counts against the budget until the client takes it.
     const held = Math.max(0, data.length - options.freeBytesPerCall);
     stall.pause();
@@ -164,8 +164,9 @@ async function serveRead(
     }
     try {
       response.write(blobChunkFrameHeader(data.length));
-      // The reader handed these bytes over, so they go out as they are; wait only for flow control.
-      if (!response.write(data)) await drained(response, signal, options.stalledSendTimeoutMs);
+      // The bytes go out as they are (their buffer serves a later piece once the stream has written
+      // them, or failed to); wait only for flow control.
+      if (!response.write(data, sent)) await drained(response, signal, options.stalledSendTimeoutMs);
       if (record) record.bytesSent += data.length;
     } finally {
       budget.give(held);
