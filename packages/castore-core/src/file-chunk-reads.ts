@@ -3,7 +3,6 @@ import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { BackendError } from "./errors.js";
 import {
   type ChunkReadReply,
   type ChunkReadRequest,
@@ -28,14 +27,16 @@ export function sharedChunkBuffer(size: number): Uint8Array {
 /**
  * Reads `into.length` bytes of the file at `path` from `offset` into `into` (fewer if the file ends
  * first); undefined when the file does not exist. Other failures reject with the file system's
- * error (with its `code`).
+ * error (its `code`, `errno`, `syscall` and `path` kept).
  *
  * For `into` from `sharedChunkBuffer`, with native BLAKE3 at hand, a worker thread reads the bytes
  * and hashes them, and the result carries that digest: a ChunkedReader then compares it instead of
  * hashing the chunk on its own thread, so reading, hashing and the reader's consumer run side by
  * side on the machine's cores. Measured here, a verified read of 1 GiB from packs went from about
- * 2 GB/s (read in the thread pool, hashed on the main thread) to 3.5 to 4 GB/s with two workers.
- * Otherwise the read happens in the thread pool and the result is a view of `into`.
+ * 2 GB/s (read in the thread pool, hashed on the main thread) to 2.2–2.4 GB/s in a fresh process
+ * and 3.0–3.4 once warm, with two threads. Otherwise (and where threads cannot run) the read happens
+ * in libuv's thread pool and the result is a view of `into`. A thread reads one chunk at a time, so
+ * a read stuck in the file system holds up the reads queued behind it on that thread.
  *
  * Settles only once nothing writes into `into` any more (a read cannot be cancelled half-way), as
  * `chunkBuffers` requires.
@@ -77,8 +78,10 @@ async function readInThreadPool(path: string, offset: number, into: Uint8Array):
 }
 
 interface PendingRead {
+  readonly path: string;
+  readonly offset: number;
   readonly into: Uint8Array;
-  resolve(result: DigestedBytes | undefined): void;
+  resolve(result: DigestedBytes | Uint8Array | undefined): void;
   reject(error: unknown): void;
 }
 
@@ -86,24 +89,32 @@ interface PendingRead {
 interface PoolWorker {
   readonly worker: Worker;
   readonly pending: Map<number, PendingRead>;
+  /** Whether it has answered a read: a thread that fails before that may never work here. */
+  answered: boolean;
 }
 
 /**
- * The process's chunk-reading threads, started as reads need them (up to MAX_WORKERS). A thread
- * holds the process open only while it owes a read. A thread that fails fails the reads it owes and
- * leaves the pool; the next read starts another.
+ * The chunk-reading threads, started as reads need them (up to MAX_WORKERS). A thread holds the
+ * process open only while it owes a read. Reads never fail because of the threads: the reads a
+ * failed thread owed are read again in libuv's thread pool once it has stopped (it writes into
+ * their buffers no more), and a pool whose thread failed before answering anything (no threads
+ * allowed, the binding not loading in one) reads in the thread pool from then on.
  */
-class ChunkReadPool {
+export class ChunkReadPool {
   readonly #workerData: ChunkReadWorkerData;
   readonly #workers: PoolWorker[] = [];
   #nextId = 0;
+  /** Set once threads proved unusable here: every read goes to the thread pool. */
+  #unusable = false;
 
+  /** @param blake3Module the module path of the native BLAKE3 binding the threads load */
   constructor(blake3Module: string) {
     this.#workerData = { blake3Module };
   }
 
-  read(path: string, offset: number, into: Uint8Array): Promise<DigestedBytes | undefined> {
-    const target = this.#leastBusy();
+  read(path: string, offset: number, into: Uint8Array): Promise<DigestedBytes | Uint8Array | undefined> {
+    const target = this.#unusable ? undefined : this.#leastBusy();
+    if (!target) return readInThreadPool(path, offset, into);
     const id = this.#nextId++;
     const request: ChunkReadRequest = {
       id,
@@ -115,35 +126,46 @@ class ChunkReadPool {
     };
     return new Promise((resolve, reject) => {
       if (target.pending.size === 0) target.worker.ref();
-      target.pending.set(id, { into, resolve, reject });
+      target.pending.set(id, { path, offset, into, resolve, reject });
       target.worker.postMessage(request);
     });
   }
 
   /** An idle thread, a new one while the pool has room, else the one owing the fewest reads. */
-  #leastBusy(): PoolWorker {
+  #leastBusy(): PoolWorker | undefined {
     let best: PoolWorker | undefined;
     for (const candidate of this.#workers) {
       if (!best || candidate.pending.size < best.pending.size) best = candidate;
     }
     if (best && (best.pending.size === 0 || this.#workers.length >= MAX_WORKERS)) return best;
-    return this.#start();
+    return this.#start() ?? best;
   }
 
-  #start(): PoolWorker {
+  /** A new thread, or undefined where none can be started (then the pool stops trying). */
+  #start(): PoolWorker | undefined {
     // The source runs as a script or as a module, after the flags the process was started with
     // (--input-type): it takes `require` and the worker data from what both provide.
     const source = `(${chunkReadWorker.toString()})(
       process.getBuiltinModule("node:module").createRequire(${JSON.stringify(import.meta.url)}),
       process.getBuiltinModule("node:worker_threads").workerData,
     );`;
-    const worker = new Worker(source, { eval: true, workerData: this.#workerData });
-    const entry: PoolWorker = { worker, pending: new Map() };
+    let worker: Worker;
+    try {
+      worker = new Worker(source, { eval: true, workerData: this.#workerData });
+    } catch {
+      this.#unusable = true;
+      return undefined;
+    }
+    const entry: PoolWorker = { worker, pending: new Map(), answered: false };
     worker.unref();
     worker.on("message", (reply: ChunkReadReply) => this.#settle(entry, reply));
-    const fail = (error: unknown) => this.#fail(entry, error);
+    // A failure stops the thread; its reads are read again once it has exited.
+    const fail = () => {
+      if (this.#workers.includes(entry)) void worker.terminate();
+    };
     worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`the thread exited with code ${code}`)));
+    worker.on("messageerror", fail);
+    worker.on("exit", () => this.#exited(entry));
     this.#workers.push(entry);
     return entry;
   }
@@ -151,10 +173,11 @@ class ChunkReadPool {
   #settle(entry: PoolWorker, reply: ChunkReadReply): void {
     const pending = entry.pending.get(reply.id);
     if (!pending) return;
+    entry.answered = true;
     entry.pending.delete(reply.id);
     if (entry.pending.size === 0) entry.worker.unref();
     if ("error" in reply) {
-      pending.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+      pending.reject(Object.assign(new Error(reply.error.message), reply.error.fields));
     } else if ("missing" in reply) {
       pending.resolve(undefined);
     } else {
@@ -162,16 +185,15 @@ class ChunkReadPool {
     }
   }
 
-  #fail(entry: PoolWorker, error: unknown): void {
+  /** A thread stopped (failed, or ended): it leaves the pool, and what it owed is read again. */
+  #exited(entry: PoolWorker): void {
     const index = this.#workers.indexOf(entry);
-    if (index < 0) return;
-    this.#workers.splice(index, 1);
-    const failure = new BackendError(`a chunk-reading thread failed: ${(error as Error)?.message ?? error}`, {
-      cause: error,
-    });
-    for (const pending of entry.pending.values()) pending.reject(failure);
+    if (index >= 0) this.#workers.splice(index, 1);
+    if (!entry.answered) this.#unusable = true;
+    for (const pending of entry.pending.values()) {
+      readInThreadPool(pending.path, pending.offset, pending.into).then(pending.resolve, pending.reject);
+    }
     entry.pending.clear();
-    void entry.worker.terminate();
   }
 }
 

@@ -16,7 +16,15 @@ export interface ChunkReadRequest {
 export type ChunkReadReply =
   | { readonly id: number; readonly bytesRead: number; readonly digest: Uint8Array }
   | { readonly id: number; readonly missing: true }
-  | { readonly id: number; readonly error: { readonly message: string; readonly code: unknown } };
+  | { readonly id: number; readonly error: { readonly message: string; readonly fields: ErrorFields } };
+
+/** What a file system error carries besides its message. */
+export interface ErrorFields {
+  readonly code?: string | undefined;
+  readonly errno?: number | undefined;
+  readonly syscall?: string | undefined;
+  readonly path?: string | undefined;
+}
 
 export interface ChunkReadWorkerData {
   /** The module path of the native BLAKE3 binding (`@napi-rs/blake-hash`). */
@@ -48,11 +56,11 @@ export function chunkReadWorker(require: NodeJS.Require, data: ChunkReadWorkerDa
         fs.closeSync(fd);
       }
     } catch (error) {
-      const { code, message } = error as NodeJS.ErrnoException;
+      const { code, errno, syscall, path, message } = error as NodeJS.ErrnoException;
       reply =
         code === "ENOENT"
           ? { id: request.id, missing: true }
-          : { id: request.id, error: { message: String(message), code } };
+          : { id: request.id, error: { message: String(message), fields: { code, errno, syscall, path } } };
     }
     parentPort?.postMessage(reply);
   });

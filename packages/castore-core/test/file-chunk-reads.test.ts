@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { ChunkedReader } from "../src/backend.js";
-import { readFileChunk, sharedChunkBuffer } from "../src/file-chunk-reads.js";
-import { type ChunkMeta, digestOf, isIntegrity, readAll } from "../src/index.js";
+import { ChunkReadPool, readFileChunk, sharedChunkBuffer } from "../src/file-chunk-reads.js";
+import { type ChunkMeta, digestOf, isBackend, isIntegrity, readAll } from "../src/index.js";
 import { DigestedBytes } from "../src/readers/digested-bytes.js";
 import { rejection, same } from "./support/chunked-blob.js";
 import { xorshiftBytes } from "./support/xorshift.js";
@@ -91,6 +91,38 @@ describe("readFileChunk", () => {
     // The third chunk's bytes now read from the start of the file: other bytes than its digest names.
     offsets.set(chunks[2]?.digest.toHex() as string, 0);
     expect(isIntegrity(await rejection(readAll(open())))).toBe(true);
+  });
+
+  it("trusts a thread's digest only for the buffer lent for that chunk, and only as the thread made it", async () => {
+    const { path, data } = file("trust", 20_000, 17);
+    const digest = await digestOf(data.subarray(0, 10_000));
+    const chunks = [{ digest, size: 10_000 }];
+    const blobDigest = await digestOf(data.subarray(0, 10_000));
+    // A digested chunk of the right bytes, read into a buffer of the store's own: not the one lent.
+    const elsewhere = await readFileChunk(path, 0, sharedChunkBuffer(10_000));
+    const notLent = new ChunkedReader(blobDigest, 10_000, chunks, {
+      chunkBuffers: sharedChunkBuffer,
+      openChunk: async () => elsewhere,
+    });
+    expect(isBackend(await rejection(readAll(notLent)))).toBe(true);
+    // A real one whose fields someone tries to replace keeps what the thread computed.
+    const forged = (await readFileChunk(path, 10_000, sharedChunkBuffer(10_000))) as DigestedBytes;
+    expect(() => Object.assign(forged, { digest: digest.unsafeBytes })).toThrow(TypeError);
+    expect(digest.equals(forged.digest)).toBe(false);
+  });
+
+  it("reads in libuv's thread pool when its threads cannot work (here: their BLAKE3 module is missing)", async () => {
+    const { path, data } = file("fallback", 30_000, 21);
+    const pool = new ChunkReadPool(join(dir, "no-such-module.js"));
+    const reads = Array.from({ length: 6 }, (_, i) => pool.read(path, i * 5_000, sharedChunkBuffer(5_000)));
+    const results = await Promise.all(reads);
+    for (const [i, result] of results.entries()) {
+      expect(DigestedBytes.is(result)).toBe(false);
+      expect(same(result as Uint8Array, data.subarray(i * 5_000, (i + 1) * 5_000))).toBe(true);
+    }
+    // And from then on, without trying threads again.
+    const later = await pool.read(path, 0, sharedChunkBuffer(100));
+    expect(same(later as Uint8Array, data.subarray(0, 100))).toBe(true);
   });
 
   it("does not keep a process alive once its reads are done", async () => {

@@ -1,7 +1,7 @@
 import { copyBytes } from "../bytes.js";
 import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
 import { B3Digest } from "../digest.js";
-import { IntegrityError } from "../errors.js";
+import { BackendError, IntegrityError } from "../errors.js";
 import type { Blake3Hasher, Blake3Implementation } from "../hashing/blake3.js";
 import { blake3, digestWith } from "../hashing/hash.js";
 import { checkInteger } from "../integers.js";
@@ -346,10 +346,20 @@ export class ChunkedReader extends BaseBlobReader {
     if (source === undefined) {
       throw new IntegrityError(`blob ${this.digest} is incomplete: its chunk ${chunk.digest} is missing`);
     }
-    const digested = DigestedBytes.is(source);
-    const held = digested ? { pieces: [source.bytes], starts: [0] } : await collectChunk(source, chunk, signal);
+    let held: HeldChunk;
+    let digest: Uint8Array | B3Digest | undefined;
+    if (DigestedBytes.is(source)) {
+      // A digest computed where the bytes were read counts only for bytes in the buffer lent for them.
+      if (!buffer || !isViewOf(source.bytes, buffer)) {
+        throw new BackendError(`the store answered chunk ${chunk.digest} with bytes outside the buffer lent for it`);
+      }
+      held = { pieces: [source.bytes], starts: [0] };
+      digest = source.digest;
+    } else {
+      held = await collectChunk(source, chunk, signal);
+    }
     const length = held.pieces.reduce((sum, piece) => sum + piece.length, 0);
-    const digest = digested ? source.digest : digestOfPieces(this.#blake3 as Blake3Implementation, held.pieces);
+    digest ??= digestOfPieces(this.#blake3 as Blake3Implementation, held.pieces);
     if (length !== chunk.size || !chunk.digest.equals(digest)) {
       throw new IntegrityError(
         `chunk ${chunk.digest} of blob ${this.digest} is corrupt: its ${length} bytes do not hash to its digest`,
@@ -404,6 +414,11 @@ export class ChunkedReader extends BaseBlobReader {
   }
 }
 
+/** Whether `bytes` starts where `buffer` starts, in its memory (a store's answer for a lent buffer). */
+function isViewOf(bytes: Uint8Array, buffer: Uint8Array): boolean {
+  return bytes.buffer === buffer.buffer && bytes.byteOffset === buffer.byteOffset && bytes.length <= buffer.length;
+}
+
 /** Gathers a chunk's pieces (empty ones dropped), refusing to hold more than the chunk's size. */
 async function collectChunk(
   source: Exclude<ChunkBytes, DigestedBytes>,
@@ -426,6 +441,9 @@ async function collectChunk(
   if (Array.isArray(source)) {
     for (const piece of source as readonly Uint8Array[]) add(piece);
   } else {
+    if (typeof (source as Partial<AsyncIterable<Uint8Array>>)[Symbol.asyncIterator] !== "function") {
+      throw new BackendError(`the store answered chunk ${chunk.digest} with something that is not bytes`);
+    }
     for await (const piece of source as AsyncIterable<Uint8Array>) {
       throwIfAborted(signal);
       add(piece);
