@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { chunkSizesFor, DEFAULT_AVG_CHUNK_SIZE, FastCdcChunker, type FastCdcOptions } from "../src/backend.js";
 import { digestOf, isClosed, isInvalidArgument } from "../src/index.js";
 import { referenceChunks } from "./fastcdc-reference.js";
+import { thrownBy } from "./support/thrown.js";
 import { xorshiftBytes } from "./support/xorshift.js";
 
 interface VectorChunk {
@@ -186,15 +187,15 @@ describe("FastCdcChunker options and lifecycle", () => {
     }
     expect(chunkSizesFor(512)).toEqual({ minSize: 256, avgSize: 512, maxSize: 1024 });
     expect(chunkSizesFor(2_097_152).maxSize).toBe(4_194_304);
-    expect(isInvalidArgument(catchError(() => chunkSizesFor(Number.NaN)))).toBe(true);
+    expect(isInvalidArgument(thrownBy(() => chunkSizesFor(Number.NaN)))).toBe(true);
   });
 
   it("gives nothing for empty input and refuses input after finish", () => {
     const chunker = new FastCdcChunker(chunkSizesFor());
     expect(chunker.update(new Uint8Array(0))).toEqual([]);
     expect(chunker.finish()).toEqual([]);
-    expect(isClosed(catchError(() => chunker.update(new Uint8Array(1))))).toBe(true);
-    expect(isClosed(catchError(() => chunker.finish()))).toBe(true);
+    expect(isClosed(thrownBy(() => chunker.update(new Uint8Array(1))))).toBe(true);
+    expect(isClosed(thrownBy(() => chunker.finish()))).toBe(true);
   });
 
   it("counts the bytes it was fed, including a byte it holds back", () => {
@@ -203,12 +204,3 @@ describe("FastCdcChunker options and lifecycle", () => {
     expect(chunker.bytesSeen).toBe(65);
   });
 });
-
-function catchError(action: () => unknown): unknown {
-  try {
-    action();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isInvalidArgument, ReadBuffers } from "../src/index.js";
+import { thrownBy } from "./support/thrown.js";
 
 describe("ReadBuffers", () => {
   it("hands a buffer given back to the next taker, and a new one while all are held", () => {
@@ -33,16 +34,7 @@ describe("ReadBuffers", () => {
 
   it("refuses a size that is not a positive integer", () => {
     for (const size of [0, -1, 1.5, Number.NaN]) {
-      expect(isInvalidArgument(catching(() => new ReadBuffers(size)))).toBe(true);
+      expect(isInvalidArgument(thrownBy(() => new ReadBuffers(size)))).toBe(true);
     }
   });
 });
-
-function catching(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
