@@ -1,6 +1,7 @@
 import { type BlobReader, InvalidArgumentError } from "castore-core";
 import { type CommandLine, stringOption } from "./args.js";
 import { UsageError } from "./errors.js";
+import { BLOB_READ_BYTES } from "./read-size.js";
 
 /** A byte range of a blob: from `offset`, at most `length` bytes (to the end when undefined). */
 export interface ByteRange {
@@ -54,7 +55,7 @@ export async function* readRange(
   if (reader.seekable) {
     await reader.seek(offset, "start", { signal });
     for (let position = offset; position < end; ) {
-      const chunk = await reader.read({ maxBytes: Math.min(end - position, 1 << 20), signal });
+      const chunk = await reader.read({ maxBytes: Math.min(end - position, BLOB_READ_BYTES), signal });
       if (chunk === undefined) return;
       position += chunk.length;
       yield chunk;

@@ -4,11 +4,9 @@ import { type Command, clientOptions, quietOption } from "../command.js";
 import { OutputSink } from "../output.js";
 import { ProgressReporter } from "../progress.js";
 import { rangeOption, rangeSize, readRange } from "../range.js";
+import { BLOB_READ_BYTES } from "../read-size.js";
 import { openClientStore } from "../store.js";
 import { clientOptionsHelp } from "./help-text.js";
-
-/** Each read's buffer: twice the largest chunk of the default chunking, so a read returns a whole chunk. */
-const READ_BUFFER_BYTES = 1 << 20;
 
 export const catCommand: Command = {
   name: "cat",
@@ -47,7 +45,7 @@ Exit status: 0 written, 1 absent or corrupt or store failure, 2 malformed DIGEST
     const store = await openClientStore(line, context);
     // Gathered: pieces from a remote store can be as short as one HTTP/2 frame.
     const sink = new OutputSink(context.stdout, { gather: true });
-    const buffers = new ReadBuffers(READ_BUFFER_BYTES);
+    const buffers = new ReadBuffers(BLOB_READ_BYTES);
     try {
       const reader = await store.openRead(digest, { signal });
       if (!reader) throw new NotFoundError(`blob ${digest} not found`);

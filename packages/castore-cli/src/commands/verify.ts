@@ -4,6 +4,7 @@ import { type Command, clientOptions, quietOption } from "../command.js";
 import type { CommandContext } from "../context.js";
 import { OutputSink } from "../output.js";
 import { formatBytes, ProgressReporter } from "../progress.js";
+import { BLOB_READ_BYTES } from "../read-size.js";
 import { openClientStore } from "../store.js";
 import { clientOptionsHelp } from "./help-text.js";
 
@@ -78,9 +79,6 @@ function digestsToCheck(
   return store.listBlobs({ signal: context.signal });
 }
 
-/** The buffer each blob is read into: twice the largest chunk of the default chunking, so a read returns a whole chunk. */
-const VERIFY_BUFFER_BYTES = 1 << 20;
-
 /**
  * Reads one blob to its end through the store's verifying reader. Returns what is wrong with it
  * ("missing", "corrupt: …"), or undefined when it is sound; failures of the store itself are thrown.
@@ -97,7 +95,7 @@ async function checkBlob(
     if (!reader) return "missing";
     try {
       // The bytes are only counted: one buffer serves every read (see ReadOptions.into).
-      const into = Buffer.allocUnsafeSlow(VERIFY_BUFFER_BYTES);
+      const into = Buffer.allocUnsafeSlow(BLOB_READ_BYTES);
       for (let chunk = await reader.read({ signal, into }); chunk; chunk = await reader.read({ signal, into })) {
         onBytes(chunk.length);
       }
