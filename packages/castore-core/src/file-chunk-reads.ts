@@ -1,4 +1,4 @@
-import { read } from "node:fs";
+import { closeSync, openSync, read, readSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
@@ -11,6 +11,14 @@ import {
 } from "./file-chunk-worker.js";
 import { loadNativeBlake3 } from "./hashing/hasher-node.js";
 import { DigestedBytes } from "./readers/digested-bytes.js";
+
+/**
+ * Ranges shorter than this are read and left to be hashed on the calling thread: a trip to a worker
+ * thread and back costs each side about 25 µs, and more under load (each thread must be scheduled
+ * in turn), where hashing 64 KiB takes about 13. A store of small chunks read through threads ran
+ * slower, not faster, on a busy machine.
+ */
+const WORKER_MIN_BYTES = 64 * 1024;
 
 /** Worker threads at most: past the cores there is nothing to gain, and past four little to gain. */
 const MAX_WORKERS = Math.max(1, Math.min(4, availableParallelism()));
@@ -29,13 +37,14 @@ export function sharedChunkBuffer(size: number): Uint8Array {
  * first); undefined when the file does not exist. Other failures reject with the file system's
  * error (its `code`, `errno`, `syscall` and `path` kept).
  *
- * For `into` from `sharedChunkBuffer`, with native BLAKE3 at hand, a worker thread reads the bytes
+ * For `into` from `sharedChunkBuffer` of 64 KiB or more, with native BLAKE3 at hand, a worker thread reads the bytes
  * and hashes them, and the result carries that digest: a ChunkedReader then compares it instead of
  * hashing the chunk on its own thread, so reading, hashing and the reader's consumer run side by
  * side on the machine's cores. Measured here, a verified read of 1 GiB from packs went from about
  * 2 GB/s (read in the thread pool, hashed on the main thread) to 2.2–2.4 GB/s in a fresh process
- * and 3.0–3.4 once warm, with two threads. Otherwise (and where threads cannot run) the read happens
- * in libuv's thread pool and the result is a view of `into`. A thread reads one chunk at a time, so
+ * and 3.0–3.4 once warm, with two threads. A shorter range is read synchronously on the calling
+ * thread; other memory (or where threads cannot run) is read in libuv's thread pool. Either way the
+ * result is then a view of `into`, for the caller to hash. A thread reads one chunk at a time, so
  * a read stuck in the file system holds up the reads queued behind it on that thread.
  *
  * Settles only once nothing writes into `into` any more (a read cannot be cancelled half-way), as
@@ -46,11 +55,32 @@ export async function readFileChunk(
   offset: number,
   into: Uint8Array,
 ): Promise<DigestedBytes | Uint8Array | undefined> {
+  if (into.length < WORKER_MIN_BYTES) return readHere(path, offset, into);
   if (into.buffer instanceof SharedArrayBuffer) {
     const pool = workerPool();
     if (pool) return pool.read(path, offset, into);
   }
   return readInThreadPool(path, offset, into);
+}
+
+/** A short range, read synchronously on this thread (as SQLite reads its pages from the page cache). */
+function readHere(path: string, offset: number, into: Uint8Array): Uint8Array | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  try {
+    let got = 0;
+    for (let last = -1; last !== 0 && got < into.length; got += last) {
+      last = readSync(fd, into, got, into.length - got, offset + got);
+    }
+    return into.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The fallback: a read in libuv's thread pool, hashed later by whoever checks it. */

@@ -25,51 +25,64 @@ function file(name: string, length: number, seed = 1): { path: string; data: Uin
 
 describe("readFileChunk", () => {
   it("reads a range into shared memory in a worker thread and brings its BLAKE3 digest with it", async () => {
-    const { path, data } = file("range", 100_000);
-    const into = sharedChunkBuffer(30_000);
-    const result = await readFileChunk(path, 12_345, into);
+    const { path, data } = file("range", 1_000_000);
+    const into = sharedChunkBuffer(300_000);
+    const result = await readFileChunk(path, 123_450, into);
     expect(DigestedBytes.is(result)).toBe(true);
     const { bytes, digest } = result as DigestedBytes;
     expect(bytes.buffer).toBe(into.buffer);
-    expect(same(bytes, data.subarray(12_345, 42_345))).toBe(true);
-    expect((await digestOf(data.subarray(12_345, 42_345))).equals(digest)).toBe(true);
+    expect(same(bytes, data.subarray(123_450, 423_450))).toBe(true);
+    expect((await digestOf(data.subarray(123_450, 423_450))).equals(digest)).toBe(true);
   });
 
   it("returns fewer bytes where the file ends first, and their digest", async () => {
-    const { path, data } = file("short", 1_000);
-    const result = (await readFileChunk(path, 800, sharedChunkBuffer(500))) as DigestedBytes;
-    expect(result.bytes.length).toBe(200);
-    expect((await digestOf(data.subarray(800))).equals(result.digest)).toBe(true);
+    const { path, data } = file("short", 200_000);
+    const result = (await readFileChunk(path, 150_000, sharedChunkBuffer(100_000))) as DigestedBytes;
+    expect(result.bytes.length).toBe(50_000);
+    expect((await digestOf(data.subarray(150_000))).equals(result.digest)).toBe(true);
   });
 
   it("answers undefined for a file that does not exist, and the file system's error for one it cannot read", async () => {
-    expect(await readFileChunk(join(dir, "absent"), 0, sharedChunkBuffer(10))).toBeUndefined();
-    const failure = await rejection(readFileChunk(dir, 0, sharedChunkBuffer(10)));
-    expect((failure as NodeJS.ErrnoException).code).toBe("EISDIR");
+    for (const size of [10, 100_000]) {
+      expect(await readFileChunk(join(dir, "absent"), 0, sharedChunkBuffer(size))).toBeUndefined();
+      const failure = await rejection(readFileChunk(dir, 0, sharedChunkBuffer(size)));
+      expect((failure as NodeJS.ErrnoException).code).toBe("EISDIR");
+    }
+  });
+
+  it("reads a range under 64 KiB on the calling thread, as a plain view left to the caller to hash", async () => {
+    const { path, data } = file("inline", 100_000, 3);
+    const into = sharedChunkBuffer(65_535);
+    const result = await readFileChunk(path, 1_000, into);
+    expect(DigestedBytes.is(result)).toBe(false);
+    expect((result as Uint8Array).buffer).toBe(into.buffer);
+    expect(same(result as Uint8Array, data.subarray(1_000, 66_535))).toBe(true);
   });
 
   it("reads into memory that is not shared in the thread pool, as a plain view of it", async () => {
-    const { path, data } = file("plain", 5_000);
-    const into = new Uint8Array(1_000);
-    const result = await readFileChunk(path, 4_500, into);
+    const { path, data } = file("plain", 500_000);
+    const into = new Uint8Array(100_000);
+    const result = await readFileChunk(path, 450_000, into);
     expect(DigestedBytes.is(result)).toBe(false);
     expect((result as Uint8Array).buffer).toBe(into.buffer);
-    expect(same(result as Uint8Array, data.subarray(4_500))).toBe(true);
+    expect(same(result as Uint8Array, data.subarray(450_000))).toBe(true);
     expect(await readFileChunk(join(dir, "absent"), 0, into)).toBeUndefined();
   });
 
   it("keeps many reads apart: each buffer gets its own range", async () => {
-    const { path, data } = file("many", 64 * 4096, 5);
-    const reads = Array.from({ length: 64 }, (_, i) => readFileChunk(path, i * 4096, sharedChunkBuffer(4096)));
+    const size = 65_536;
+    const { path, data } = file("many", 24 * size, 5);
+    const reads = Array.from({ length: 24 }, (_, i) => readFileChunk(path, i * size, sharedChunkBuffer(size)));
     const results = (await Promise.all(reads)) as DigestedBytes[];
     for (const [i, result] of results.entries()) {
-      expect(same(result.bytes, data.subarray(i * 4096, (i + 1) * 4096))).toBe(true);
+      expect(DigestedBytes.is(result)).toBe(true);
+      expect(same(result.bytes, data.subarray(i * size, (i + 1) * size))).toBe(true);
     }
   });
 
   it("serves a ChunkedReader, whose reads check the digests the threads computed", async () => {
-    const { path, data } = file("blob", 50_000, 9);
-    const sizes = [10_000, 7_000, 13_000, 20_000];
+    const { path, data } = file("blob", 500_000, 9);
+    const sizes = [100_000, 70_000, 130_000, 200_000];
     const chunks: ChunkMeta[] = [];
     const offsets = new Map<string, number>();
     let offset = 0;
@@ -81,7 +94,7 @@ describe("readFileChunk", () => {
     }
     const blobDigest = await digestOf(data);
     const open = () =>
-      new ChunkedReader(blobDigest, 50_000, chunks, {
+      new ChunkedReader(blobDigest, 500_000, chunks, {
         chunkBuffers: sharedChunkBuffer,
         chunkListProven: true,
         openChunk: (chunk, _signal, into) =>
@@ -94,19 +107,20 @@ describe("readFileChunk", () => {
   });
 
   it("trusts a thread's digest only for the buffer lent for that chunk, and only as the thread made it", async () => {
-    const { path, data } = file("trust", 20_000, 17);
-    const digest = await digestOf(data.subarray(0, 10_000));
-    const chunks = [{ digest, size: 10_000 }];
-    const blobDigest = await digestOf(data.subarray(0, 10_000));
+    const { path, data } = file("trust", 200_000, 17);
+    const digest = await digestOf(data.subarray(0, 100_000));
+    const chunks = [{ digest, size: 100_000 }];
+    const blobDigest = await digestOf(data.subarray(0, 100_000));
     // A digested chunk of the right bytes, read into a buffer of the store's own: not the one lent.
-    const elsewhere = await readFileChunk(path, 0, sharedChunkBuffer(10_000));
-    const notLent = new ChunkedReader(blobDigest, 10_000, chunks, {
+    const elsewhere = await readFileChunk(path, 0, sharedChunkBuffer(100_000));
+    expect(DigestedBytes.is(elsewhere)).toBe(true);
+    const notLent = new ChunkedReader(blobDigest, 100_000, chunks, {
       chunkBuffers: sharedChunkBuffer,
       openChunk: async () => elsewhere,
     });
     expect(isBackend(await rejection(readAll(notLent)))).toBe(true);
     // A real one whose fields someone tries to replace keeps what the thread computed.
-    const forged = (await readFileChunk(path, 10_000, sharedChunkBuffer(10_000))) as DigestedBytes;
+    const forged = (await readFileChunk(path, 100_000, sharedChunkBuffer(100_000))) as DigestedBytes;
     expect(() => Object.assign(forged, { digest: digest.unsafeBytes })).toThrow(TypeError);
     expect(digest.equals(forged.digest)).toBe(false);
   });
@@ -126,14 +140,14 @@ describe("readFileChunk", () => {
   });
 
   it("does not keep a process alive once its reads are done", async () => {
-    const { path } = file("exit", 10_000);
+    const { path } = file("exit", 100_000);
     const program = `
       import { readFileChunk, sharedChunkBuffer } from "castore-core/node";
-      const result = await readFileChunk(${JSON.stringify(path)}, 0, sharedChunkBuffer(10_000));
+      const result = await readFileChunk(${JSON.stringify(path)}, 0, sharedChunkBuffer(100_000));
       console.log(result.bytes.length);`;
     const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", program], {
       cwd: packageDir,
     });
-    expect(stdout.trim()).toBe("10000");
+    expect(stdout.trim()).toBe("100000");
   });
 });
