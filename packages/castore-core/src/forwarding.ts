@@ -99,6 +99,9 @@ export class ForwardingBlobReader implements BlobReader {
   get seekable(): boolean {
     return this.inner.seekable;
   }
+  get maxHeldBytes(): number | undefined {
+    return this.inner.maxHeldBytes;
+  }
 
   read(options?: ReadOptions): Promise<Uint8Array | undefined> {
     return this.inner.read(options);

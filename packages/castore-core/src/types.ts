@@ -43,6 +43,15 @@ export interface BlobReader extends AsyncIterable<Uint8Array>, AsyncDisposable {
   readonly size: number | undefined;
   /** Whether `seek` can move backwards and count from the end. */
   readonly seekable: boolean;
+  /**
+   * The most memory, in bytes, the reader holds of its own while reading in order: chunks fetched
+   * ahead, the buffers they are read into and its chunk list, not what its reads return (an
+   * estimate where the runtime decides, as for the list's objects). Undefined for a reader that
+   * holds nothing beyond the read in progress. A server charges it to its memory budget
+   * before it serves the reader, so that many clients that stop reading cannot hold more than that
+   * budget between them.
+   */
+  readonly maxHeldBytes?: number | undefined;
   /** The next chunk, or `undefined` at the end of the blob. */
   read(options?: ReadOptions): Promise<Uint8Array | undefined>;
   /**

@@ -23,6 +23,9 @@ function open(blob: Blob, options: Partial<ChunkedReaderOptions> = {}, chunks = 
   });
 }
 
+const sizeOf = (chunks: readonly ChunkMeta[]) => chunks.reduce((sum, chunk) => sum + chunk.size, 0);
+const maxSize = (largest: number, chunk: ChunkMeta) => Math.max(largest, chunk.size);
+
 /** Reads [offset, offset + length) through a fresh reader. */
 async function readRange(reader: ChunkedReader, offset: number, length: number): Promise<Uint8Array> {
   await reader.seek(offset);
@@ -359,6 +362,39 @@ describe("ChunkedReader", () => {
     expect(store.maxOutstanding).toBe(2);
     // Each chunk fetched once, in order.
     expect(store.started).toEqual(blob.chunks.map((_, i) => i));
+  });
+
+  it("says what it holds while reading in order (maxHeldBytes), and holds no more than that", async () => {
+    const blob = await chunkedBlob(80_000, 13);
+    const largest = Math.max(...blob.chunks.map((chunk) => chunk.size));
+    // The chunk being read and readAhead more, each at most the largest (lent buffers are that
+    // size), and the list, whose share grows with its length.
+    const list = open(blob, { readAhead: 0 }).maxHeldBytes - largest;
+    expect(list).toBeGreaterThan(blob.chunks.length * 64);
+    expect(open(blob).maxHeldBytes).toBe(4 * largest + list); // window 4, readAhead 3
+    expect(open(blob, { window: 2, readAhead: 4 }).maxHeldBytes).toBe(5 * largest + list);
+    expect(open(blob, { readAhead: 10_000 }).maxHeldBytes).toBe(blob.chunks.length * largest + list);
+    const half = blob.chunks.slice(0, blob.chunks.length >> 1);
+    const shorter = new ChunkedReader(blob.digest, sizeOf(half), half, { openChunk: async () => undefined });
+    expect(shorter.maxHeldBytes - Math.min(4, half.length) * shorter.chunks.reduce(maxSize, 0)).toBeLessThan(list);
+    // A full read in order through lent buffers never has more of them than that.
+    let lent = 0;
+    const reader = open(blob, {
+      window: 3,
+      readAhead: 5,
+      chunkBuffers: (size) => {
+        lent += size;
+        return new Uint8Array(size);
+      },
+      openChunk: async (chunk, _signal, into) => {
+        const bytes = blob.store.get(chunk.digest.toHex()) as Uint8Array;
+        (into as Uint8Array).set(bytes);
+        return (into as Uint8Array).subarray(0, bytes.length);
+      },
+    });
+    expect(same(await readAll(reader), blob.data)).toBe(true);
+    expect(lent).toBeGreaterThan(largest);
+    expect(lent).toBeLessThanOrEqual(reader.maxHeldBytes);
   });
 
   it("with readAhead 0 fetches only the chunk being read, whatever the window", async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ForwardingBlobReader, ForwardingBlobService, ForwardingBlobWriter } from "../src/backend.js";
+import {
+  BytesReader,
+  ChunkedReader,
+  ForwardingBlobReader,
+  ForwardingBlobService,
+  ForwardingBlobWriter,
+} from "../src/backend.js";
 import {
   type B3Digest,
   type BlobReader,
@@ -17,6 +23,7 @@ import {
   type SignalOptions,
   statisticsOf,
 } from "../src/index.js";
+import { chunkedBlob } from "./support/chunked-blob.js";
 import { CountingMapService, ListingMapService, MapService } from "./support/map-service.js";
 
 const HELLO = new TextEncoder().encode("Hello World!");
@@ -71,6 +78,17 @@ describe("ForwardingBlobService", () => {
     await service.close();
     expect(inner.closed).toBe(true);
     await expect(service.has(digest)).rejects.toSatisfy(isClosed);
+  });
+
+  it("a forwarding reader says what the reader behind it holds (maxHeldBytes)", async () => {
+    const blob = await chunkedBlob(20_000);
+    const chunked = new ChunkedReader(blob.digest, blob.data.length, blob.chunks, {
+      openChunk: async (chunk) => blob.store.get(chunk.digest.toHex()),
+    });
+    expect(new ShoutingReader(chunked).maxHeldBytes).toBe(chunked.maxHeldBytes);
+    expect(chunked.maxHeldBytes).toBeGreaterThan(0);
+    // A reader that holds nothing of its own says nothing.
+    expect(new ShoutingReader(new BytesReader(await digestOf(HELLO), HELLO)).maxHeldBytes).toBeUndefined();
   });
 
   it("lets a subclass override single methods and wrap readers and writers", async () => {

@@ -85,6 +85,13 @@ export interface ChunkedReaderOptions {
 }
 
 /**
+ * What an open reader's chunk list costs a chunk, about: measured in a heap snapshot of a daemon
+ * with SQLite readers open, 380–410 bytes a chunk (the digest, its bytes, the entry, its offset,
+ * where the store found it), so 1.6 MB for a GiB of 256 KiB chunks.
+ */
+const LIST_BYTES_PER_CHUNK = 400;
+
+/**
  * A verified chunk as held: the pieces it arrived in (not joined: joining cost a copy and a fresh
  * allocation of every byte a remote read receives) and the offset of each in the chunk.
  */
@@ -195,6 +202,15 @@ export class ChunkedReader extends BaseBlobReader {
       largest = Math.max(largest, chunk.size);
     }
     this.#bufferSize = largest;
+  }
+
+  /**
+   * The chunks it holds while reading in order (the one being read and `readAhead` more, each at
+   * most the largest chunk of the list, which is the size of a lent buffer) and the list itself.
+   */
+  get maxHeldBytes(): number {
+    const chunks = Math.min(this.#readAhead + 1, this.#chunks.length) * this.#bufferSize;
+    return chunks + this.#chunks.length * LIST_BYTES_PER_CHUNK;
   }
 
   /** The validated chunk list this reader serves. */
