@@ -77,6 +77,22 @@ describe("CallCharge", () => {
     expect(budget.available).toBe(1000);
   });
 
+  it("tryCharge charges at once when there is room, and otherwise nothing, free bytes included", async () => {
+    const budget = new ByteBudget(100);
+    const allowance = new FreeAllowance(30);
+    const charge = new CallCharge(budget, { allowance, freeBytes: 20, capBytes: 1000, maxWaitMs: WAIT_MS });
+    expect(charge.tryCharge(90)).toBe(true); // 20 free, 70 from the budget
+    expect([budget.available, allowance.left]).toEqual([30, 10]);
+    const other = new CallCharge(budget, { allowance, freeBytes: 20, capBytes: 1000, maxWaitMs: WAIT_MS });
+    expect(other.tryCharge(50)).toBe(false); // 10 free at most, 40 more than the budget has
+    expect([budget.available, allowance.left]).toEqual([30, 10]);
+    expect(other.tryCharge(40)).toBe(true);
+    expect([budget.available, allowance.left]).toEqual([0, 0]);
+    charge.release();
+    other.release();
+    expect([budget.available, allowance.left]).toEqual([100, 30]);
+  });
+
   it("fails with RESOURCE_EXHAUSTED when the budget stays spent for its wait limit", async () => {
     const budget = new ByteBudget(100);
     const allowance = new FreeAllowance(64);

@@ -145,6 +145,26 @@ export class CallCharge {
     this.#held += due;
   }
 
+  /** Charges the next `bytes` at once if there is room now; false, having charged nothing, otherwise. */
+  tryCharge(bytes: number): boolean {
+    const { allowance, freeBytes, capBytes } = this.#options;
+    const seen = this.#seen + bytes;
+    let due = Math.min(seen, capBytes) - this.#free - this.#held;
+    let free = 0;
+    if (due > 0 && this.#free < freeBytes) {
+      free = allowance.takeUpTo(Math.min(due, freeBytes - this.#free));
+      due -= free;
+    }
+    if (due > 0 && !this.#budget.tryTake(due)) {
+      allowance.give(free);
+      return false;
+    }
+    this.#seen = seen;
+    this.#free += free;
+    this.#held += Math.max(0, due);
+    return true;
+  }
+
   /** Gives back everything the call holds (it ended). Idempotent. */
   release(): void {
     this.#budget.give(this.#held);
