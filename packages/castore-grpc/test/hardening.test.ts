@@ -8,13 +8,25 @@ import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { defaultRegistry, fromAddr, isTooLarge, putBlob, register, TooLargeError } from "castore-core";
+import {
+  type B3Digest,
+  type BlobReader,
+  defaultRegistry,
+  fromAddr,
+  getBlob,
+  isTooLarge,
+  putBlob,
+  register,
+  TooLargeError,
+} from "castore-core";
 import { concatBytes } from "castore-core/backend";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { afterEach, describe, expect, it } from "vitest";
 import { grpcBackends } from "../src/client/backends.js";
 import { GrpcBlobService } from "../src/client/blob-service.js";
 import { BlobService, ReadBlobRequestSchema } from "../src/gen/tvix/castore/v1/castore_pb.js";
+import { DEFAULT_MESSAGE_BYTES } from "../src/protocol.js";
+import { heldWhileServing } from "../src/server/blob-calls.js";
 import { blobChunkFrameHeader, encodeFrame } from "../src/wire/frames.js";
 import { ObservedBlobService } from "./support/observed.js";
 import { closedByServer, connectRaw, exchange } from "./support/raw.js";
@@ -292,6 +304,67 @@ describe("statuses", () => {
     expect(castore.backend.bytesRead).toBeLessThan(8 << 20);
     session.destroy();
   });
+
+  /** A whole blob read with the Connect protocol over HTTP/1.1 (the server's other Read path). */
+  const connectRead = async (digest: B3Digest) => {
+    const baseUrl = castore.server.address.replace("grpc+", "");
+    const connect = createClient(BlobService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+    const parts: Uint8Array[] = [];
+    for await (const message of connect.read({ digest: digest.bytes })) parts.push(message.data);
+    return concatBytes(parts);
+  };
+
+  it.each([
+    ["native gRPC (the castore client)", (digest: B3Digest) => getBlob(castore, digest)],
+    ["the Connect protocol", connectRead],
+  ])(
+    "Reads whose client takes nothing hold no more than the byte budget: the next one, by %s, waits",
+    async (_, read) => {
+      // Found: 500 such Reads of a 32 MiB chunked blob took a daemon from 90 MiB to 1 GiB, each holding
+      // its reader's read-ahead outside the budget. Now serving a reader is charged before it is read.
+      const backend = new ObservedBlobService();
+      const blob = pseudoRandomBytes(8 << 20, 25);
+      const digest = await putBlob(backend, blob);
+      const probe = (await backend.openRead(digest)) as BlobReader;
+      const held = heldWhileServing(probe, DEFAULT_MESSAGE_BYTES);
+      await probe.close();
+      expect(probe.maxHeldBytes).toBeGreaterThan(0); // the memory store's chunked reader
+      // A data budget (half of maxBufferedBytes) for two such Reads, and not a third.
+      castore = await served("tcp", { backend, server: { maxBufferedBytes: 4 * held } });
+      const tiny = await putBlob(castore, new Uint8Array([1, 2, 3]));
+      const request = encodeFrame(
+        toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.bytes })),
+      );
+      const stalled = [rawGrpcCall("Read"), rawGrpcCall("Read")];
+      for (const { stream } of stalled) {
+        stream.end(request);
+        stream.pause(); // reads nothing: flow control stops the server's sending
+      }
+      await Promise.all(stalled.map(({ stream }) => once(stream, "response")));
+      // A third Read of it, by the castore client: its reader is opened, then it waits for the budget.
+      const opened = backend.readersOpened;
+      const thirdOpened = new Promise<void>((resolve) => {
+        backend.onReaderOpened = () => backend.readersOpened > opened && resolve();
+      });
+      let thirdDone = false;
+      const third = read(digest).finally(() => {
+        thirdDone = true;
+      });
+      third.catch(() => {}); // awaited below; a failure before that must not go unhandled
+      await thirdOpened;
+      // Anything the server does next comes after the third Read reached the budget: a small Read
+      // passes (a call's first bytes are free), while the third has read nothing.
+      expect([...((await getBlob(castore, tiny)) as Uint8Array)]).toEqual([1, 2, 3]);
+      expect(backend.readersRead).toBe(3); // the two stalled Reads and the small one, not the third
+      expect(thirdDone).toBe(false);
+      // It waits without holding a reader (an open reader holds the blob's chunk list).
+      expect(backend.readersOpened - backend.readersClosed).toBe(2);
+      // One stalled Read gives up: its share of the budget goes to the third, which reads it all.
+      stalled[0]?.stream.close(http2.constants.NGHTTP2_CANCEL);
+      expect(Buffer.from((await third) as Uint8Array).equals(blob)).toBe(true);
+      for (const { session } of stalled) session.destroy();
+    },
+  );
 
   it("a store that is out of room (TooLarge) makes a Put RESOURCE_EXHAUSTED, not INTERNAL", async () => {
     const internal: unknown[] = [];

@@ -100,11 +100,24 @@ export function blobServiceRoutes(
       }
     },
     async *read(request: { digest: Uint8Array }, context: HandlerContext) {
-      const { signal } = callSignal(context);
+      const { limits, signal } = callSignal(context);
       const record = observed ? callRecord(context.values.get(nodeRequestKey) as Request) : undefined;
       record?.setDigest(request.digest);
+      // What serving the blob holds is charged to the budget first (see readBlob), until the call ends.
+      const charge =
+        limits &&
+        new CallCharge(limits.budget, {
+          allowance: limits.allowance,
+          freeBytes: freeBytesPerCall,
+          capBytes: Number.MAX_SAFE_INTEGER,
+          maxWaitMs: budgetWaitMs,
+        });
       try {
-        const chunks = await readBlob(service, request.digest, readMessageBytes, signal);
+        const reservation = charge && {
+          tryReserve: (bytes: number) => charge.tryCharge(bytes),
+          reserve: (bytes: number) => charge.charge(bytes, signal),
+        };
+        const chunks = await readBlob(service, request.digest, readMessageBytes, signal, reservation);
         // Connect writes each message before asking for the next: one message is buffered at a
         // time, and its bytes are copied into the response by then.
         for await (const { bytes, sent } of chunks) {
@@ -116,6 +129,8 @@ export function blobServiceRoutes(
         // A browser that stops reading (a chunked reader dropping a prefetched chunk) closes its
         // request; the failed write that follows is the client's doing, not an internal error.
         throw statusOf(context.signal.aborted ? new AbortedError("the client cancelled the Read") : error, signal);
+      } finally {
+        charge?.release();
       }
     },
     async put(requests: AsyncIterable<{ data: Uint8Array }>, context: HandlerContext) {

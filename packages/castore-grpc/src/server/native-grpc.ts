@@ -9,7 +9,7 @@ import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
 import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
-import { readBlob, writeBlob } from "./blob-calls.js";
+import { type ReadReservation, readBlob, writeBlob } from "./blob-calls.js";
 import { CallCharge } from "./byte-budget.js";
 import { type CallLimits, callLimits, grpcTimeoutSignal } from "./call-limits.js";
 import { type CallRecord, callRecord } from "./call-record.js";
@@ -139,7 +139,7 @@ async function serveRead(
   request: http2.Http2ServerRequest,
   response: http2.Http2ServerResponse,
   signal: AbortSignal,
-  { budget, stall }: CallLimits,
+  { budget, allowance, stall }: CallLimits,
   record: CallRecord | undefined,
 ): Promise<void> {
   // Raced: a request that never ends must not outlive its deadline.
@@ -151,26 +151,37 @@ async function serveRead(
     throw new ConnectError(`malformed ReadBlobRequest: ${(error as Error).message}`, Code.InvalidArgument);
   }
   record?.setDigest(digest);
-  const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal);
-  startResponse(response);
-  for await (const { bytes: data, sent } of chunks) {
-    // What waits in the response's buffer counts against the budget until the client takes it.
-    const held = Math.max(0, data.length - options.freeBytesPerCall);
-    stall.pause();
-    try {
-      await budget.take(held, AbortSignal.any([signal, AbortSignal.timeout(options.stalledSendTimeoutMs)]));
-    } finally {
-      stall.resume();
-    }
-    try {
+  // What serving the blob holds (its reader's read-ahead, the pieces on their way out) is charged
+  // to the budget before the first byte is read, and given back when the call ends.
+  const charge = new CallCharge(budget, {
+    allowance,
+    freeBytes: options.freeBytesPerCall,
+    capBytes: Number.MAX_SAFE_INTEGER,
+    maxWaitMs: options.stalledSendTimeoutMs,
+  });
+  try {
+    const reservation: ReadReservation = {
+      tryReserve: (bytes) => charge.tryCharge(bytes),
+      async reserve(bytes) {
+        stall.pause();
+        try {
+          await charge.charge(bytes, signal);
+        } finally {
+          stall.resume();
+        }
+      },
+    };
+    const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal, reservation);
+    startResponse(response);
+    for await (const { bytes: data, sent } of chunks) {
       response.write(blobChunkFrameHeader(data.length));
       // The bytes go out as they are (their buffer serves a later piece once the stream has written
       // them, or failed to); wait only for flow control.
       if (!response.write(data, sent)) await drained(response, signal, options.stalledSendTimeoutMs);
       if (record) record.bytesSent += data.length;
-    } finally {
-      budget.give(held);
     }
+  } finally {
+    charge.release();
   }
 }
 

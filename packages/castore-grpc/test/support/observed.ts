@@ -12,7 +12,12 @@ export class ObservedBlobService extends MemoryBlobService {
   writersClosed = 0;
   /** Bytes readers have handed to the server. */
   bytesRead = 0;
+  readersOpened = 0;
+  /** Readers the server has read from at least once. */
+  readersRead = 0;
   readersClosed = 0;
+  /** Called each time a reader is opened. */
+  onReaderOpened: (() => void) | undefined;
   #gate: Promise<void> = Promise.resolve();
   #open: () => void = () => {};
 
@@ -41,7 +46,10 @@ export class ObservedBlobService extends MemoryBlobService {
 
   protected override async openReadImpl(digest: B3Digest) {
     const reader = await super.openReadImpl(digest);
-    return reader && new ObservedReader(reader, this);
+    if (!reader) return undefined;
+    this.readersOpened++;
+    this.onReaderOpened?.();
+    return new ObservedReader(reader, this);
   }
 
   /** `data`, counted as the writer takes it, held back while the gate is closed. */
@@ -89,7 +97,10 @@ class ObservedReader extends ForwardingBlobReader {
   ) {
     super(inner);
   }
+  #read = false;
   override async read(options?: ReadOptions): Promise<Uint8Array | undefined> {
+    if (!this.#read) this.observed.readersRead++;
+    this.#read = true;
     const chunk = await super.read(options);
     this.observed.bytesRead += chunk?.length ?? 0;
     return chunk;
