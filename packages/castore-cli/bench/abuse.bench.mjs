@@ -1,9 +1,11 @@
-// The daemon under abuse: 1,000 stalled uploads (each sent 1.5 MiB of a Put, then nothing) and
-// 1,000 half-open connections ('PRI ', a bare HTTP/2 preface, HTTP/1.1 headers never finished)
-// held against it, while a normal client keeps putting, statting and reading small blobs. Reports
-// whether every call of the normal client succeeded and the daemon's peak RSS (VmHWM), which must
-// stay under 512 MiB. Everything is on loopback, bounded in count (BENCH_STALLED, BENCH_HALF_OPEN)
-// and time (BENCH_SECONDS). The daemon runs with its default limits, in its own process.
+// The daemon under abuse: 1,000 stalled uploads (each sent 1.5 MiB of a Put, then nothing), 1,000
+// stalled downloads (Reads of a 32 MiB chunked blob on connections that open no HTTP/2 window, so
+// not a byte of the answer can leave) and 1,000 half-open connections ('PRI ', a bare HTTP/2
+// preface, HTTP/1.1 headers never finished) held against it, while a normal client keeps putting,
+// statting and reading small blobs. Reports whether every call of the normal client succeeded and
+// the daemon's peak RSS (VmHWM), which must stay under 640 MiB. Everything is on loopback, bounded
+// in count (BENCH_STALLED, BENCH_STALLED_READS, BENCH_HALF_OPEN) and time (BENCH_SECONDS). The
+// daemon runs with its default limits, in its own process.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -16,10 +18,15 @@ import { pseudoRandomBytes } from "castore-fixtures";
 import { GrpcBlobService } from "castore-grpc";
 
 const STALLED = Number(process.env.BENCH_STALLED ?? 1000);
+const STALLED_READS = Number(process.env.BENCH_STALLED_READS ?? 1000);
 const HALF_OPEN = Number(process.env.BENCH_HALF_OPEN ?? 1000);
+const READ_BLOB_BYTES = 32 * 2 ** 20;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const STALLED_BYTES = 1.5 * 2 ** 20;
-const RSS_LIMIT_MIB = 512;
+// Each 1,000 hostile calls cost the daemon about 130 MiB of its own state outside the byte budget
+// (streams, call records, collections not yet run): 422–445 MiB with the uploads and half-open
+// connections alone, 570 with the downloads too.
+const RSS_LIMIT_MIB = 640;
 
 const bin = join(import.meta.dirname, "..", "dist", "bin.js");
 const dir = mkdtempSync(join(tmpdir(), "castore-abuse-"));
@@ -54,6 +61,11 @@ const rssMiB = (field) => {
 };
 const baseline = rssMiB("VmRSS");
 
+// The blob the stalled downloads ask for, put while the budget is free (it is, by design, not once the
+// stalled uploads below hold it).
+const client = new GrpcBlobService(address);
+const readBlob = await putBlob(client, pseudoRandomBytes(READ_BLOB_BYTES, 2));
+
 // 1,000 stalled uploads, 100 per connection (the daemon's streams per connection).
 const payload = Buffer.from(pseudoRandomBytes(STALLED_BYTES, 1));
 const header = Buffer.from([0, ...new Uint8Array(new Uint32Array([0]).buffer)]); // replaced below
@@ -78,6 +90,25 @@ for (let i = 0; i < Math.ceil(STALLED / 100); i++) {
   }
 }
 
+// 1,000 stalled downloads of one chunked blob, 100 per connection. Each Read the daemon serves holds
+// its reader's read-ahead (before it was charged to the budget, 1,000 of them took it past 2 GiB).
+const readRequest = Buffer.concat([Buffer.from([0, 0, 0, 0, 34, 0x0a, 32]), readBlob.bytes]);
+for (let i = 0; i < Math.ceil(STALLED_READS / 100); i++) {
+  const session = http2.connect(origin, { settings: { initialWindowSize: 0 } });
+  session.on("error", () => {});
+  sessions.push(session);
+  for (let s = 0; s < Math.min(100, STALLED_READS - i * 100); s++) {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Read",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    stream.end(readRequest);
+  }
+}
+
 // 1,000 half-open connections.
 const shapes = ["PRI ", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nX-Slow: `];
 const halfOpen = [];
@@ -89,7 +120,6 @@ for (let i = 0; i < HALF_OPEN; i++) {
 }
 
 // The normal client: put, stat, read back, for BENCH_SECONDS.
-const client = new GrpcBlobService(address);
 let calls = 0;
 let failures = 0;
 let peakSampled = baseline;
@@ -128,8 +158,10 @@ console.log(
     bench: "daemon-abuse",
     stalledUploads: STALLED,
     stalledBytesEach: STALLED_BYTES,
+    stalledReads: STALLED_READS,
+    stalledReadBlobBytes: READ_BLOB_BYTES,
     halfOpenConnections: HALF_OPEN,
-    stillOpenAtEnd: { halfOpen: openHalf, uploadConnections: openSessions },
+    stillOpenAtEnd: { halfOpen: openHalf, stalledConnections: openSessions },
     seconds: SECONDS,
     normalClientCalls: calls,
     normalClientFailures: failures,
