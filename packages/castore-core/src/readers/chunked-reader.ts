@@ -240,7 +240,8 @@ export class ChunkedReader extends BaseBlobReader {
     }
     this.#lastIndex = index;
     const load = this.#enterChunk(index);
-    const held = await raceAbort(load.bytes, signal);
+    // A chunk already here (most reads in order) has nothing to race: no listener on the signal.
+    const held = await (load.settled ? load.bytes : raceAbort(load.bytes, signal));
     const offset = position - (this.#starts[index] as number);
     // A read returns bytes of one piece at most (reads may return fewer bytes than asked for).
     const last = held.pieces.length - 1;
