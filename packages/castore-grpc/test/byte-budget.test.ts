@@ -93,6 +93,20 @@ describe("CallCharge", () => {
     expect([budget.available, allowance.left]).toEqual([100, 30]);
   });
 
+  it("tryCharge does not pass a call already waiting for the budget", async () => {
+    const budget = new ByteBudget(100);
+    const allowance = new FreeAllowance(0);
+    const options = { allowance, freeBytes: 0, capBytes: 1000, maxWaitMs: WAIT_MS };
+    const hog = new CallCharge(budget, options);
+    await hog.charge(80, new AbortController().signal);
+    const waiting = new CallCharge(budget, options).charge(50, new AbortController().signal);
+    // 20 bytes are free, but the first in line is owed them: first come, first served.
+    expect(new CallCharge(budget, options).tryCharge(10)).toBe(false);
+    hog.release();
+    await waiting;
+    expect(budget.available).toBe(50);
+  });
+
   it("fails with RESOURCE_EXHAUSTED when the budget stays spent for its wait limit", async () => {
     const budget = new ByteBudget(100);
     const allowance = new FreeAllowance(64);

@@ -80,7 +80,8 @@ export async function readBlob(
     return opened;
   };
   const reader = await openWithRoom(open, messageBytes, reservation);
-  const buffers = new ReadBuffers(messageBytes);
+  // No piece is larger than the blob: a small blob's Read needs no 1 MiB buffers.
+  const buffers = new ReadBuffers(pieceBytes(reader, messageBytes));
   return (async function* () {
     try {
       for (;;) {
@@ -108,13 +109,34 @@ async function openWithRoom(
   reservation: ReadReservation | undefined,
 ): Promise<BlobReader> {
   let reader: BlobReader | undefined = await open();
-  const held = heldWhileServing(reader, messageBytes);
-  if (!reservation || reservation.tryReserve(held)) return reader;
+  let held: number;
+  try {
+    held = heldWhileServing(reader, messageBytes);
+    if (!reservation || reservation.tryReserve(held)) return reader;
+  } catch (error) {
+    await reader.close();
+    throw error;
+  }
   await reader.close();
   // Let go of it while waiting: this frame would otherwise keep the reader, and its list, alive.
   reader = undefined;
   await reservation.reserve(held);
-  return open();
+  const reopened = await open();
+  try {
+    // The store may answer differently the second time (a cache that filled meanwhile): more
+    // than was reserved is reserved too, this time holding the reader (it is rare).
+    const more = heldWhileServing(reopened, messageBytes) - held;
+    if (more > 0 && !reservation.tryReserve(more)) await reservation.reserve(more);
+  } catch (error) {
+    await reopened.close();
+    throw error;
+  }
+  return reopened;
+}
+
+/** The size of the pieces a reader is read in: `messageBytes`, or the whole blob if that is less. */
+function pieceBytes(reader: BlobReader, messageBytes: number): number {
+  return Math.max(1, Math.min(messageBytes, reader.size ?? messageBytes));
 }
 
 /**
@@ -125,8 +147,10 @@ async function openWithRoom(
  * from 90 MiB to 1 GiB, about 2 MiB a call, all outside its byte budget.
  */
 export function heldWhileServing(reader: BlobReader, messageBytes: number): number {
-  const piece = Math.min(messageBytes, reader.size ?? messageBytes);
-  return (reader.maxHeldBytes ?? 0) + 2 * piece;
+  // A figure that is no count of bytes (a reader's bug) counts as none rather than as a discount.
+  const own = reader.maxHeldBytes;
+  const readerHolds = typeof own === "number" && Number.isFinite(own) && own > 0 ? own : 0;
+  return readerHolds + 2 * pieceBytes(reader, messageBytes);
 }
 
 /**

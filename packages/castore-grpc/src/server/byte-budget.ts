@@ -142,7 +142,8 @@ export class CallCharge {
       }
       throw error;
     }
-    this.#held += due;
+    // The budget lends at most its capacity (see take): that is what there is to give back.
+    this.#held += Math.min(due, this.#budget.capacity);
   }
 
   /** Charges the next `bytes` at once if there is room now; false, having charged nothing, otherwise. */
