@@ -302,7 +302,39 @@ describe("statuses", () => {
     // The call ended after its reader was closed.
     expect(castore.backend.readersClosed).toBe(1);
     expect(castore.backend.bytesRead).toBeLessThan(8 << 20);
+    // And its stream was reset: what waited in it for the client is dropped, not kept for ever.
+    if (!stream.closed) await once(stream, "close");
+    expect(stream.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
     session.destroy();
+  });
+
+  it("a Connect Read whose client takes none of the answer is cut off after the stall timeout", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { stalledBodyTimeoutMs: 300 } });
+    // Far more than the socket buffers of loopback take in ahead of a client that reads nothing.
+    const digest = await putBlob(castore, pseudoRandomBytes(32 << 20, 26));
+    const closed = new Promise<void>((resolve) => {
+      castore.backend.onReaderClosed = resolve;
+    });
+    const socket = await connectRaw(castore.server.address);
+    socket.pause(); // reads nothing
+    const body = encodeFrame(toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.bytes })));
+    socket.write(
+      [
+        "POST /tvix.castore.v1.BlobService/Read HTTP/1.1",
+        `Host: ${hostPort(castore.server.address)}`,
+        "Content-Type: application/connect+proto",
+        "Connect-Protocol-Version: 1",
+        `Content-Length: ${body.length}`,
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    socket.write(body);
+    // The server gives up on it: the call ends, its reader closed, most of the blob never read.
+    await closed;
+    expect(castore.backend.readersClosed).toBe(1);
+    expect(castore.backend.bytesRead).toBeLessThan(32 << 20);
+    socket.destroy();
   });
 
   /** A whole blob read with the Connect protocol over HTTP/1.1 (the server's other Read path). */

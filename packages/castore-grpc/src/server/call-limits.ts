@@ -60,6 +60,18 @@ export function callLimits(request: Request): CallLimits | undefined {
   return limitsOf.get(request);
 }
 
+/**
+ * Ends a call whose answer its client stopped taking: resets its stream (HTTP/2), or closes its
+ * connection (HTTP/1.1, where nothing else stops a response half-way). What waits to be sent goes.
+ */
+export function abandonResponse(request: Request): void {
+  if (request instanceof http2.Http2ServerRequest) {
+    if (!request.stream.destroyed) request.stream.close(http2.constants.NGHTTP2_CANCEL);
+  } else {
+    request.socket.destroy();
+  }
+}
+
 /** Ends a request whose handler cannot be told to stop: resets its stream, or closes its connection. */
 function cutOff(request: Request): void {
   if (request.complete) return;

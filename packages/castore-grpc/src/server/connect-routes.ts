@@ -14,7 +14,7 @@ import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
 import { CallCharge } from "./byte-budget.js";
-import { callLimits } from "./call-limits.js";
+import { abandonResponse, callLimits } from "./call-limits.js";
 import { type CallRecord, callRecord } from "./call-record.js";
 import type { StallWatch } from "./request-watch.js";
 import { confirmUploadEnded } from "./upload-end.js";
@@ -43,6 +43,8 @@ export interface BlobServiceRoutesOptions {
   freeBytesPerCall: number;
   /** How long a call may wait for the byte budget before it fails with RESOURCE_EXHAUSTED. */
   budgetWaitMs: number;
+  /** How long a Read's client may take none of the answer before its call is cut off. */
+  stalledSendTimeoutMs: number;
   /** Fires when the server stops: calls still running then fail with Closed (UNAVAILABLE). */
   shutdownSignal: AbortSignal;
   /** Told about failures that are not castore errors (bugs, backend crashes). */
@@ -64,6 +66,7 @@ export function blobServiceRoutes(
     maxReceiveMessageBytes,
     freeBytesPerCall,
     budgetWaitMs,
+    stalledSendTimeoutMs,
     shutdownSignal,
     onInternalError,
     observed,
@@ -101,7 +104,8 @@ export function blobServiceRoutes(
     },
     async *read(request: { digest: Uint8Array }, context: HandlerContext) {
       const { limits, signal } = callSignal(context);
-      const record = observed ? callRecord(context.values.get(nodeRequestKey) as Request) : undefined;
+      const nodeRequest = context.values.get(nodeRequestKey) as Request | undefined;
+      const record = observed && nodeRequest ? callRecord(nodeRequest) : undefined;
       record?.setDigest(request.digest);
       // What serving the blob holds is charged to the budget first (see readBlob), until the call ends.
       const charge =
@@ -122,7 +126,14 @@ export function blobServiceRoutes(
         // time, and its bytes are copied into the response by then.
         for await (const { bytes, sent } of chunks) {
           if (record) record.bytesSent += bytes.length;
-          yield { data: bytes };
+          // Connect asks for the next message once this one is written: a client that takes
+          // nothing for the timeout is cut off, which ends this generator and gives back its charge.
+          const stalled = nodeRequest && setTimeout(() => abandonResponse(nodeRequest), stalledSendTimeoutMs);
+          try {
+            yield { data: bytes };
+          } finally {
+            clearTimeout(stalled);
+          }
           sent();
         }
       } catch (error) {

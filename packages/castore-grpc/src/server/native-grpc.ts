@@ -152,13 +152,15 @@ async function serveRead(
   }
   record?.setDigest(digest);
   // What serving the blob holds (its reader's read-ahead, the pieces on their way out) is charged
-  // to the budget before the first byte is read, and given back when the call ends.
+  // to the budget before the first byte is read, and given back once the stream has closed: the
+  // last pieces may wait in it after the call is done, for the client to take them.
   const charge = new CallCharge(budget, {
     allowance,
     freeBytes: options.freeBytesPerCall,
     capBytes: Number.MAX_SAFE_INTEGER,
     maxWaitMs: options.stalledSendTimeoutMs,
   });
+  response.once("close", () => charge.release());
   try {
     const reservation: ReadReservation = {
       tryReserve: (bytes) => charge.tryCharge(bytes),
@@ -181,17 +183,26 @@ async function serveRead(
       if (record) record.bytesSent += data.length;
     }
   } finally {
-    charge.release();
+    // Closed already (the client left before the last charge): nothing else will give it back.
+    if (response.stream.closed || response.stream.destroyed) charge.release();
   }
 }
 
-/** Waits for 'drain'; a client that takes nothing for `timeoutMs` fails the call (DEADLINE_EXCEEDED). */
+/**
+ * Waits for 'drain'. A client that takes nothing for `timeoutMs` fails the call (DEADLINE_EXCEEDED)
+ * and its stream is reset: what waits in it would never go (trailers queue behind data), and the
+ * stream would hold it, and its share of the budget, for as long as the connection lives.
+ */
 async function drained(response: http2.Http2ServerResponse, signal: AbortSignal, timeoutMs: number): Promise<void> {
   const stalled = AbortSignal.timeout(timeoutMs);
   try {
     await once(response, "drain", { signal: AbortSignal.any([signal, stalled]) });
   } catch (error) {
     if (stalled.aborted && !signal.aborted) {
+      // Once the call has ended with this error (the reset would otherwise read as the client's cancel).
+      setImmediate(() => {
+        if (!response.stream.destroyed) response.stream.close(http2.constants.NGHTTP2_CANCEL);
+      });
       throw new ConnectError(`the client took none of the response for ${timeoutMs} ms`, Code.DeadlineExceeded);
     }
     throw error;

@@ -185,6 +185,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         maxReceiveMessageBytes,
         freeBytesPerCall: FREE_BYTES_PER_CALL,
         budgetWaitMs: stalledBodyTimeoutMs,
+        stalledSendTimeoutMs: stalledBodyTimeoutMs,
         shutdownSignal: shutdown.signal,
         onInternalError,
         observed: observer !== undefined,

@@ -18,6 +18,8 @@ export class ObservedBlobService extends MemoryBlobService {
   readersClosed = 0;
   /** Called each time a reader is opened. */
   onReaderOpened: (() => void) | undefined;
+  /** Called each time a reader is closed. */
+  onReaderClosed: (() => void) | undefined;
   #gate: Promise<void> = Promise.resolve();
   #open: () => void = () => {};
 
@@ -108,5 +110,6 @@ class ObservedReader extends ForwardingBlobReader {
   override async close(): Promise<void> {
     this.observed.readersClosed++;
     await super.close();
+    this.observed.onReaderClosed?.();
   }
 }
