@@ -397,6 +397,23 @@ describe("ChunkedReader", () => {
     expect(lent).toBeLessThanOrEqual(reader.maxHeldBytes);
   });
 
+  it("puts no listener on a read's signal when the chunk it reads is already here", async () => {
+    const blob = await chunkedBlob(20_000);
+    const reader = open(blob);
+    const signal = new AbortController().signal;
+    let listeners = 0;
+    const add = signal.addEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners += 1;
+      add(...args);
+    }) as typeof signal.addEventListener;
+    const first = await reader.read({ signal, maxBytes: 1 }); // waits for the chunk: races the signal
+    const raced = listeners;
+    const second = await reader.read({ signal, maxBytes: 1 }); // the same chunk, here by now
+    expect(listeners).toBe(raced);
+    expect([...(first as Uint8Array), ...(second as Uint8Array)]).toEqual([...blob.data.subarray(0, 2)]);
+  });
+
   it("with readAhead 0 fetches only the chunk being read, whatever the window", async () => {
     const blob = await chunkedBlob(20_000, 5);
     const store = heldStore(blob);
