@@ -25,7 +25,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const STALLED_BYTES = 1.5 * 2 ** 20;
 // Each 1,000 hostile calls cost the daemon about 130 MiB of its own state outside the byte budget
 // (streams, call records, collections not yet run): 422–445 MiB with the uploads and half-open
-// connections alone, 570 with the downloads too.
+// connections alone, 569–576 with the downloads too.
 const RSS_LIMIT_MIB = 640;
 
 const bin = join(import.meta.dirname, "..", "dist", "bin.js");
