@@ -72,42 +72,35 @@ const header = Buffer.from([0, ...new Uint8Array(new Uint32Array([0]).buffer)]);
 header.writeUInt32BE(STALLED_BYTES + 4, 1);
 const field = Buffer.from([0x0a, 0x80, 0x80, 0x60]); // tag, varint 1.5 MiB
 const sessions = [];
-for (let i = 0; i < Math.ceil(STALLED / 100); i++) {
-  const session = http2.connect(origin);
-  session.on("error", () => {});
-  sessions.push(session);
-  for (let s = 0; s < Math.min(100, STALLED - i * 100); s++) {
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Put",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("error", () => {});
-    stream.write(header);
-    stream.write(field);
-    stream.write(payload); // and never the rest of the message, nor END_STREAM
+/** Holds `count` calls of `method`, 100 per connection (the daemon's streams per connection). */
+function holdCalls(count, method, settings, start) {
+  for (let i = 0; i < Math.ceil(count / 100); i++) {
+    const session = http2.connect(origin, { settings });
+    session.on("error", () => {});
+    sessions.push(session);
+    for (let s = 0; s < Math.min(100, count - i * 100); s++) {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/tvix.castore.v1.BlobService/${method}`,
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("error", () => {});
+      start(stream);
+    }
   }
 }
+holdCalls(STALLED, "Put", {}, (stream) => {
+  stream.write(header);
+  stream.write(field);
+  stream.write(payload); // and never the rest of the message, nor END_STREAM
+});
 
-// 1,000 stalled downloads of one chunked blob, 100 per connection. Each Read the daemon serves holds
-// its reader's read-ahead (before it was charged to the budget, 1,000 of them took it past 2 GiB).
+// 1,000 stalled downloads of one chunked blob, on connections that open no window. Each Read the
+// daemon serves holds its reader's read-ahead (before Reads were charged to the budget, 500 of them
+// took it from 90 MiB to 1 GiB).
 const readRequest = Buffer.concat([Buffer.from([0, 0, 0, 0, 34, 0x0a, 32]), readBlob.bytes]);
-for (let i = 0; i < Math.ceil(STALLED_READS / 100); i++) {
-  const session = http2.connect(origin, { settings: { initialWindowSize: 0 } });
-  session.on("error", () => {});
-  sessions.push(session);
-  for (let s = 0; s < Math.min(100, STALLED_READS - i * 100); s++) {
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Read",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("error", () => {});
-    stream.end(readRequest);
-  }
-}
+holdCalls(STALLED_READS, "Read", { initialWindowSize: 0 }, (stream) => stream.end(readRequest));
 
 // 1,000 half-open connections.
 const shapes = ["PRI ", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nX-Slow: `];
