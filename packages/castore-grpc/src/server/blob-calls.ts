@@ -61,7 +61,8 @@ export interface ReadReservation {
  * more in page faults and collections than reading and verifying the bytes.
  *
  * With a `reservation`, what serving the reader holds (see `heldWhileServing`) is reserved before
- * anything is read; the caller gives it back when the call ends. A Read that has to wait for room
+ * anything is read; the caller gives it back once nothing it served is held any more (on the native
+ * path, when the stream has closed). A Read that has to wait for room
  * waits without a reader (it closes it and opens it again once the room is there): an open reader
  * holds its chunk list, about 400 bytes a chunk, so thousands of waiting Reads of a large blob
  * would hold gigabytes. If the reservation fails, nothing was read.
@@ -140,11 +141,11 @@ function pieceBytes(reader: BlobReader, messageBytes: number): number {
 }
 
 /**
- * The memory serving `reader` holds at most: what the reader holds of its own (chunks fetched ahead
- * and its list, see BlobReader.maxHeldBytes) and two of the pieces it is read into (one being read while the
- * last is still being sent), each no larger than the blob. Measured before this was charged: a
- * daemon serving a 32 MiB chunked blob to 500 Reads whose client opened no HTTP/2 window went
- * from 90 MiB to 1 GiB, about 2 MiB a call, all outside its byte budget.
+ * The memory serving `reader` holds at most: what the reader holds of its own (chunks fetched
+ * ahead and its list, see BlobReader.maxHeldBytes) and two of the pieces it is read into (one being
+ * read while the last is still being sent), each no larger than the blob. Measured before this was
+ * charged: a daemon serving a 32 MiB chunked blob to 500 Reads whose client opened no HTTP/2 window
+ * went from 90 MiB to 1 GiB, about 2 MiB a call, all outside its byte budget.
  */
 export function heldWhileServing(reader: BlobReader, messageBytes: number): number {
   // A figure that is no count of bytes (a reader's bug) counts as none rather than as a discount.
