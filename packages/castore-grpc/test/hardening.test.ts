@@ -18,6 +18,7 @@ import {
   putBlob,
   register,
   TooLargeError,
+  UnavailableError,
 } from "castore-core";
 import { concatBytes } from "castore-core/backend";
 import { pseudoRandomBytes } from "castore-fixtures";
@@ -27,6 +28,7 @@ import { GrpcBlobService } from "../src/client/blob-service.js";
 import { BlobService, ReadBlobRequestSchema } from "../src/gen/tvix/castore/v1/castore_pb.js";
 import { DEFAULT_MESSAGE_BYTES } from "../src/protocol.js";
 import { heldWhileServing } from "../src/server/blob-calls.js";
+import type { RefusalReason, ServerObserver } from "../src/server/observer.js";
 import { blobChunkFrameHeader, encodeFrame } from "../src/wire/frames.js";
 import { ObservedBlobService } from "./support/observed.js";
 import { closedByServer, connectRaw, exchange } from "./support/raw.js";
@@ -260,6 +262,74 @@ describe("connections that hold on without finishing a request", () => {
     const held = [await connectRaw(castore.server.address), await connectRaw(castore.server.address)];
     await closedByServer(await connectRaw(castore.server.address));
     for (const socket of held) socket.destroy();
+  });
+});
+
+describe("calls beyond maxCalls", () => {
+  it("are refused as UNAVAILABLE and touch nothing; health checks pass; a call passes once one ends", async () => {
+    const refusals: RefusalReason[] = [];
+    const readsEnded = Promise.withResolvers<void>();
+    const observer: ServerObserver = {
+      refused: (reason) => refusals.push(reason),
+      callStarted: (call) => ({ ended: () => (call.method === "Read" ? readsEnded.resolve() : undefined) }),
+    };
+    castore = await served("tcp", {
+      backend: new ObservedBlobService(),
+      server: { maxCalls: 2, health: true, observer },
+    });
+    const digest = await putBlob(castore, pseudoRandomBytes(8 << 20, 27));
+    // Two Reads whose clients take nothing hold both calls the server takes.
+    const bothOpen = Promise.withResolvers<void>();
+    castore.backend.onReaderOpened = () => {
+      if (castore.backend.readersOpened === 2) bothOpen.resolve();
+    };
+    const request = encodeFrame(
+      toBinary(ReadBlobRequestSchema, create(ReadBlobRequestSchema, { digest: digest.bytes })),
+    );
+    const held = [rawGrpcCall("Read"), rawGrpcCall("Read")];
+    for (const { stream } of held) {
+      stream.on("error", () => {});
+      stream.end(request);
+      stream.pause();
+    }
+    await bothOpen.promise;
+
+    // gRPC: UNAVAILABLE, which castore's client reports as worth a retry later.
+    const error = await castore.has(digest).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect(String(error)).toMatch(/as many calls as it takes/);
+    // The Connect protocol: HTTP 503, and the HTTP/1.1 connection closes.
+    const answer = await exchange(castore.server.address, statJson(hostPort(castore.server.address)));
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toContain('"code":"unavailable"');
+    // Health checks are not counted: an orchestrator sees a full server as alive.
+    const health = await fetch(`${castore.server.address.replace("grpc+", "")}/grpc.health.v1.Health/Check`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(await health.json()).toEqual({ status: "SERVING" });
+    // A refused call whose client goes on sending is closed (RST_STREAM NO_ERROR after the answer):
+    // refused streams hold nothing until their clients end them.
+    const refused = rawGrpcCall("Put");
+    refused.stream.on("error", () => {});
+    refused.stream.write(blobChunkFrameHeader(10));
+    refused.stream.resume();
+    const [headers] = (await once(refused.stream, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers["grpc-status"]).toBe(String(Code.Unavailable));
+    if (!refused.stream.closed) await once(refused.stream, "close");
+    expect(refused.stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    refused.session.destroy();
+    expect(refusals).toEqual(["max-calls", "max-calls", "max-calls"]);
+    expect(castore.backend.readersOpened).toBe(2);
+    expect(castore.backend.writersClosed).toBe(1); // the setup's Put: the refused one opened none
+    expect(castore.backend.writersAborted).toBe(0);
+
+    // One held Read ends: its place is free for the next call.
+    held[0]?.session.destroy();
+    await readsEnded.promise;
+    expect(await castore.has(digest)).toBe(true);
+    held[1]?.session.destroy();
   });
 });
 

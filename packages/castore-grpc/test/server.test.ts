@@ -70,6 +70,8 @@ describe("limits", () => {
       { maxConcurrentStreams: -1 },
       { streamWindowBytes: 2 ** 31 },
       { connectionWindowBytes: 0 },
+      { maxCalls: 0 },
+      { maxConnections: 2.5 },
     ]) {
       const error = await serveBlobService(new MemoryBlobService(), { listen: { port: 0 }, ...bad }).catch(
         (e: unknown) => e,

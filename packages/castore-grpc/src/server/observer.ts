@@ -6,10 +6,11 @@ export type CallProtocol = "grpc" | "grpc-web" | "connect";
 /**
  * Why the server answered a request without serving it: a `Host` it does not serve (`host`), a
  * missing or wrong bearer token (`auth`), a request it could not parse at all (`malformed`), a
- * body that stopped arriving (`stalled-body`), or a connection beyond `maxConnections`
- * (`max-connections`, closed as it came).
+ * body that stopped arriving (`stalled-body`), a connection beyond `maxConnections`
+ * (`max-connections`, closed as it came), or a call beyond `maxCalls` (`max-calls`, answered
+ * UNAVAILABLE).
  */
-export type RefusalReason = "host" | "auth" | "malformed" | "stalled-body" | "max-connections";
+export type RefusalReason = "host" | "auth" | "malformed" | "stalled-body" | "max-connections" | "max-calls";
 
 /** What is known of a call when it starts. */
 export interface CallStart {

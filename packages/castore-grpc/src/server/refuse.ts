@@ -1,5 +1,5 @@
 import type * as http from "node:http";
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import { Code } from "@connectrpc/connect";
 import { encodeGrpcMessage } from "../wire/status.js";
 
@@ -13,6 +13,7 @@ const connectCodeName: Partial<Record<Code, string>> = {
   [Code.Unauthenticated]: "unauthenticated",
   [Code.ResourceExhausted]: "resource_exhausted",
   [Code.DeadlineExceeded]: "deadline_exceeded",
+  [Code.Unavailable]: "unavailable",
   [Code.Internal]: "internal",
 };
 
@@ -21,6 +22,8 @@ const connectCodeName: Partial<Record<Code, string>> = {
  * request speaks: gRPC and gRPC-Web get a trailers-only response carrying `code`; anything else
  * (the Connect protocol, plain HTTP) gets `httpStatus` with a Connect error body. The request body
  * is not read: the connection (HTTP/1.1) or stream (HTTP/2) is closed once the answer is out.
+ * Without that, an HTTP/2 stream whose client goes on sending (or sends nothing and never ends)
+ * would stay open, its state held, until the client ended it or its connection closed.
  */
 export function refuse(request: Request, response: Response, code: Code, message: string, httpStatus: number): void {
   if (response.headersSent || response.writableEnded) {
@@ -31,6 +34,13 @@ export function refuse(request: Request, response: Response, code: Code, message
   const http1 = request.httpVersionMajor < 2;
   // An HTTP/1.1 client may still be sending a body nobody will read: end the connection after the answer.
   if (http1) response.setHeader("connection", "close");
+  // HTTP/2: RST_STREAM NO_ERROR after a complete answer tells the client to stop sending its body
+  // (RFC 9113 §8.1); the answer, queued first, still reaches it.
+  else {
+    // The stream's own 'finish': the compatibility response does not emit one for a bodiless end().
+    const { stream } = response as http2.Http2ServerResponse;
+    stream.once("finish", () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+  }
   if (/^application\/grpc/i.test(contentType)) {
     response.statusCode = 200;
     response.setHeader("content-type", contentType.split(";", 1)[0] ?? "application/grpc");

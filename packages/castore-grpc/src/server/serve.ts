@@ -19,6 +19,7 @@ import { BearerToken } from "./auth-token.js";
 import { ByteBudget, FreeAllowance } from "./byte-budget.js";
 import { watchCall } from "./call-limits.js";
 import { observeCall } from "./call-record.js";
+import { CallSlots } from "./call-slots.js";
 import { connectHandler } from "./connect-handler.js";
 import { blobCallContext, blobServiceRoutes } from "./connect-routes.js";
 import { applyCors, type CorsOptions } from "./cors.js";
@@ -70,6 +71,12 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
   stalledBodyTimeoutMs?: number | undefined;
   /** Most connections open at once; more are closed as they come. Default 1024. */
   maxConnections?: number | undefined;
+  /**
+   * Most calls in progress at once, over all connections; more are refused with UNAVAILABLE (HTTP
+   * 503 for the Connect protocol: retry later) and touch nothing. Health checks are not counted, so
+   * a server at its cap still answers them. Default 4096.
+   */
+  maxCalls?: number | undefined;
   /**
    * The bytes all calls together may buffer (uploads on their way to the store, downloads on their
    * way out) and the HTTP/2 receive windows opened beyond the protocol's 64 KiB, half each. When it
@@ -140,6 +147,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
   const stalledBodyTimeoutMs =
     positiveInteger("stalledBodyTimeoutMs", options.stalledBodyTimeoutMs, 2 ** 31 - 1) ?? 30_000;
   const maxConnections = positiveInteger("maxConnections", options.maxConnections) ?? 1024;
+  const slots = new CallSlots(positiveInteger("maxCalls", options.maxCalls) ?? 4096);
   const maxBufferedBytes = positiveInteger("maxBufferedBytes", options.maxBufferedBytes) ?? 256 << 20;
   // Half for the data calls hold; a quarter for receive windows, whose bytes Node keeps in slices of
   // larger read buffers (a 16 KiB frame can hold a 64 KiB buffer alive): the rest is that headroom.
@@ -244,6 +252,13 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         onClientError(new Error("refused a request without the right bearer token"));
         refused?.("auth");
         refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401);
+        return;
+      }
+      // Health checks pass a full server: orchestrators must see it alive, not refusing.
+      if (!request.url?.startsWith(HEALTH_PATH) && !slots.tryTake(response)) {
+        onClientError(new Error(`refused a call: ${slots.capacity} calls are in progress (maxCalls)`));
+        refused?.("max-calls");
+        refuse(request, response, Code.Unavailable, "the server is handling as many calls as it takes", 503);
         return;
       }
       const allowance = allowanceOf(request);
