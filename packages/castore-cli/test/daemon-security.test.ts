@@ -1,6 +1,7 @@
 // The daemon as a hostile local client or web page meets it: requests that used to end the process,
 // other Host names, other users (umask 000), and TLS with a bearer token. Real processes, real sockets.
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { stat, writeFile } from "node:fs/promises";
 import * as net from "node:net";
 import { join } from "node:path";
@@ -98,6 +99,43 @@ describe("requests that used to end the process", () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.length).toBeLessThanOrEqual(10);
     expect(served.stderr()).not.toContain('"level":"error"');
+  });
+});
+
+describe("--max-calls", () => {
+  it("refuses calls beyond it as UNAVAILABLE, health checks aside; 0 is a usage error", async () => {
+    const served = await daemon([...memory, "--max-calls", "1"]);
+    const http2 = await import("node:http2");
+    const session = http2.connect(served.address.replace("grpc+", ""));
+    session.on("error", () => {});
+    const call = (method: string) =>
+      session.request({
+        ":method": "POST",
+        ":path": `/tvix.castore.v1.BlobService/${method}`,
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+    // A Put that never ends holds the daemon's one call. The daemon takes a connection's requests in
+    // the order they came, so the Stat after it on the same connection finds it in progress.
+    const held = call("Put");
+    held.on("error", () => {});
+    held.write(Buffer.from([0, 0, 0, 0, 0]));
+    const stat = call("Stat");
+    stat.end();
+    // Refused before any handler: a trailers-only answer, its status in the one header block.
+    const [headers] = (await once(stat, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers["grpc-status"]).toBe("14"); // UNAVAILABLE
+    const hello = (await digestOf(HELLOWORLD.data)).toString();
+    const byCli = await runCastore(["stat", hello, "--blob-service-addr", served.address], { env: sandbox.env });
+    expect(byCli.code).not.toBe(0);
+    expect(byCli.stderr).toMatch(/as many calls as it takes/);
+    expect((await healthCheck(served.address)).servingStatus).toBe(1);
+    session.destroy();
+    await served.stop();
+
+    const zero = await runCastore(["daemon", ...memory, "--max-calls", "0"], { env: sandbox.env });
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/invalid --max-calls "0"/);
   });
 });
 

@@ -133,7 +133,7 @@ export class DaemonMetrics implements StoreEvents {
     });
     this.#refused = new prom.Counter({
       name: "castore_refused_requests_total",
-      help: "Requests and connections refused before reaching a handler: host, auth, malformed, stalled-body, max-connections.",
+      help: "Requests and connections refused before reaching a handler: host, auth, malformed, stalled-body, max-connections, max-calls.",
       labelNames: ["reason"],
       registers,
     });
@@ -145,7 +145,14 @@ export class DaemonMetrics implements StoreEvents {
     this.#open = new prom.Gauge({ name: "castore_connections_open", help: "Connections open now.", registers });
     // Present from the start at 0, so that rate() and alerts see them before the first event.
     this.#integrity.inc({ store: store }, 0);
-    for (const reason of ["host", "auth", "malformed", "stalled-body", "max-connections"] satisfies RefusalReason[]) {
+    for (const reason of [
+      "host",
+      "auth",
+      "malformed",
+      "stalled-body",
+      "max-connections",
+      "max-calls",
+    ] satisfies RefusalReason[]) {
       this.#refused.inc({ reason }, 0);
     }
     registerStoreMetrics(prom, registry, statistics);

@@ -14,6 +14,7 @@ export interface ServerSettings {
   idleTimeoutMs: number | undefined;
   stalledBodyTimeoutMs: number | undefined;
   maxConnections: number | undefined;
+  maxCalls: number | undefined;
   maxBufferedBytes: number | undefined;
 }
 
@@ -28,6 +29,7 @@ export const securityOptionSpecs = {
   "idle-timeout": { type: "string" },
   "stalled-body-timeout": { type: "string" },
   "max-connections": { type: "string" },
+  "max-calls": { type: "string" },
   "max-buffered-mib": { type: "string" },
 } as const;
 
@@ -101,6 +103,7 @@ export async function serverSettings(line: CommandLine): Promise<ServerSettings>
     idleTimeoutMs: seconds(line, "idle-timeout"),
     stalledBodyTimeoutMs: seconds(line, "stalled-body-timeout"),
     maxConnections: count(line, "max-connections"),
+    maxCalls: count(line, "max-calls"),
     maxBufferedBytes: mib === undefined ? undefined : mib * 2 ** 20,
   };
 }

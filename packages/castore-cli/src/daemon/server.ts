@@ -60,6 +60,7 @@ export async function startServer(
       idleTimeoutMs: settings.idleTimeoutMs,
       stalledBodyTimeoutMs: settings.stalledBodyTimeoutMs,
       maxConnections: settings.maxConnections,
+      maxCalls: settings.maxCalls,
       maxBufferedBytes: settings.maxBufferedBytes,
       observer,
       onError: (error) =>
