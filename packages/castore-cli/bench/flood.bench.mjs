@@ -1,0 +1,146 @@
+// The daemon flooded with calls: 40,000 uploads (BENCH_FLOOD_CALLS) that send an empty message and
+// then nothing, 100 on each of 400 connections, against a daemon with its default limits on a memory
+// store. The daemon holds as many as its call cap (--max-calls, 4096) and answers the rest
+// UNAVAILABLE at once; meanwhile it must still answer health checks, and take calls again once the
+// flood lets go. Reports the daemon's peak RSS (VmHWM), which must stay under 768 MiB: without the
+// cap, 40,000 such calls took it past 1.1 GiB and climbing, each holding its stream and record.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import * as http2 from "node:http2";
+import { join } from "node:path";
+import { isUnavailable } from "castore-core";
+import { GrpcBlobService } from "castore-grpc";
+
+const CALLS = Number(process.env.BENCH_FLOOD_CALLS ?? 40_000);
+const CAP = 4096; // the daemon's default --max-calls
+// Measured: 534 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
+const RSS_LIMIT_MIB = 768;
+const STREAMS_PER_CONNECTION = 100; // the daemon's default
+
+const bin = join(import.meta.dirname, "..", "dist", "bin.js");
+// The stall timeout is raised so that no held call ends, and frees its place, during the flood: the
+// count of refusals is then exact.
+const daemon = spawn(
+  "sh",
+  [
+    "-c",
+    'ulimit -n 8192 2>/dev/null; exec "$0" "$@"',
+    process.execPath,
+    bin,
+    "daemon",
+    "--listen-address",
+    "127.0.0.1:0",
+    "--blob-service-addr",
+    "memory://",
+    "--stalled-body-timeout",
+    "600",
+    "--log-level",
+    "error",
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
+const [startup] = await once(daemon.stdout, "data");
+const address = /listening on (\S+)/.exec(String(startup))?.[1];
+if (!address) throw new Error(`unexpected startup line: ${startup}`);
+const origin = address.replace("grpc+", "");
+const rssMiB = (field) => {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) / 1024;
+};
+const baseline = rssMiB("VmRSS");
+
+/** One gRPC call with an empty request on a connection of its own; resolves to its grpc-status. */
+function callOnce(path) {
+  const session = http2.connect(origin);
+  session.on("error", () => {});
+  return new Promise((resolve) => {
+    const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc" });
+    stream.on("error", () => resolve("error"));
+    let status;
+    stream.on("response", (headers) => {
+      status ??= headers["grpc-status"];
+    });
+    stream.on("trailers", (trailers) => {
+      status ??= trailers["grpc-status"];
+    });
+    stream.on("close", () => {
+      session.close();
+      resolve(String(status));
+    });
+    stream.end(Buffer.alloc(5));
+    stream.resume();
+  });
+}
+
+const started = performance.now();
+const allRefused = Promise.withResolvers();
+let refused = 0;
+const sessions = [];
+for (let i = 0; i < Math.ceil(CALLS / STREAMS_PER_CONNECTION); i++) {
+  const session = http2.connect(origin);
+  session.on("error", () => {});
+  sessions.push(session);
+  for (let s = 0; s < Math.min(STREAMS_PER_CONNECTION, CALLS - i * STREAMS_PER_CONNECTION); s++) {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Put",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    stream.on("response", (headers) => {
+      if (headers["grpc-status"] === "14" && ++refused === CALLS - CAP) allRefused.resolve();
+    });
+    stream.resume();
+    stream.write(Buffer.alloc(5)); // an empty message, and never END_STREAM
+  }
+}
+const timeout = setTimeout(
+  () => allRefused.reject(new Error(`${refused} refused of ${CALLS - CAP} expected`)),
+  300_000,
+);
+await allRefused.promise;
+clearTimeout(timeout);
+const floodSeconds = (performance.now() - started) / 1000;
+const peak = rssMiB("VmHWM");
+// Full: health checks pass, other calls are refused.
+const healthStatus = await callOnce("/grpc.health.v1.Health/Check");
+const statWhileFull = await callOnce("/tvix.castore.v1.BlobService/Stat");
+
+// The flood lets go: a normal client gets through once the daemon has closed the held calls.
+for (const session of sessions) session.destroy();
+const client = new GrpcBlobService(address);
+let refusedAfter = 0;
+for (;;) {
+  try {
+    await client.has(new Uint8Array(32));
+    break;
+  } catch (error) {
+    if (!isUnavailable(error) || ++refusedAfter > 10_000) throw error;
+  }
+}
+await client.close();
+daemon.kill("SIGTERM");
+await once(daemon, "exit");
+
+const ok = healthStatus === "0" && statWhileFull === "14" && peak < RSS_LIMIT_MIB;
+console.log(
+  JSON.stringify({
+    bench: "daemon-flood",
+    calls: CALLS,
+    refused,
+    held: CALLS - refused,
+    floodSeconds: Math.round(floodSeconds * 10) / 10,
+    whileFull: { healthStatus, statStatus: statWhileFull },
+    refusedWhileLettingGo: refusedAfter,
+    daemonRssMiB: { baseline: Math.round(baseline), peak: Math.round(peak), limit: RSS_LIMIT_MIB },
+    ok,
+  }),
+);
+console.log(
+  `daemon flooded with ${CALLS} calls: ${CALLS - refused} held, ${refused} refused in ${floodSeconds.toFixed(1)} s; ` +
+    `health ${healthStatus === "0" ? "answered" : `failed (${healthStatus})`} while full; daemon RSS ` +
+    `${Math.round(baseline)} MiB at start, peak ${Math.round(peak)} MiB (limit ${RSS_LIMIT_MIB}) — ${ok ? "OK" : "FAILED"}`,
+);
+if (!ok) process.exitCode = 1;
