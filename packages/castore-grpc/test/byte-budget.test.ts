@@ -115,6 +115,8 @@ describe("CallCharge", () => {
     const late = new CallCharge(budget, { allowance, freeBytes: 0, capBytes: 1000, maxWaitMs: 50 });
     const error = await late.charge(10, new AbortController().signal).catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.ResourceExhausted);
+    // Named for castore clients: the server is busy (Unavailable), the call is not too large.
+    expect(ConnectError.from(error).metadata.get("castore-error-code")).toBe("Unavailable");
     // A small call (within its free bytes) still passes.
     await new CallCharge(budget, { allowance, freeBytes: 64, capBytes: 1000, maxWaitMs: 50 }).charge(
       64,

@@ -65,6 +65,14 @@ describe("error kinds across the wire", () => {
     expect(isCastoreError(error, "InvalidArgument"), String(error)).toBe(true);
   });
 
+  it("RESOURCE_EXHAUSTED is TooLarge, or Unavailable when the server names it so (it is busy)", () => {
+    const limit = fromConnectError(new ConnectError("message too large", Code.ResourceExhausted), "Put");
+    expect(isCastoreError(limit, "TooLarge"), String(limit)).toBe(true);
+    const metadata = { "castore-error-code": "Unavailable" };
+    const busy = fromConnectError(new ConnectError("the server is busy", Code.ResourceExhausted, metadata), "Put");
+    expect(isCastoreError(busy, "Unavailable"), String(busy)).toBe(true);
+  });
+
   it("a peer cannot turn another status into an invalid-input kind", () => {
     const metadata = { "castore-error-code": "InvalidDigest" };
     const error = fromConnectError(new ConnectError("gone", Code.NotFound, metadata), "Stat");

@@ -1,5 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorCode } from "castore-core";
 import { raceAbort } from "castore-core/backend";
+import { ERROR_CODE_METADATA } from "../wire/status.js";
 
 /**
  * A number of bytes shared by every call of a server: what uploads hold between the socket and the
@@ -138,6 +140,8 @@ export class CallCharge {
         throw new ConnectError(
           `the server is busy: no memory for this call's data within ${maxWaitMs} ms`,
           Code.ResourceExhausted,
+          // castore clients raise Unavailable (busy, retry later), not TooLarge (see wire/status.ts).
+          { [ERROR_CODE_METADATA]: ErrorCode.Unavailable },
         );
       }
       throw error;

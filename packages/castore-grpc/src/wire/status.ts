@@ -78,6 +78,10 @@ export function fromConnectError(error: unknown, call: string): CastoreError {
   const named = connectError.metadata.get(ERROR_CODE_METADATA) ?? "";
   const invalidInput = Object.hasOwn(invalidInputOfCode, named) ? invalidInputOfCode[named as ErrorCode] : undefined;
   if (code === Code.InvalidArgument && invalidInput) return new invalidInput(message, options);
+  // A castore server out of room for a call's data (its byte budget) says RESOURCE_EXHAUSTED, gRPC's
+  // code for a server out of resources, and names the kind Unavailable: busy, worth a retry later.
+  // Any other RESOURCE_EXHAUSTED is a limit the call itself exceeded.
+  if (code === Code.ResourceExhausted && named === ErrorCode.Unavailable) return new UnavailableError(message, options);
   switch (code) {
     case Code.NotFound:
       return new NotFoundError(message, options);
