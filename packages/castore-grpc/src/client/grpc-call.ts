@@ -66,6 +66,7 @@ export class GrpcClientCall {
           resolve();
         } catch (error) {
           reject(error);
+          this.#abandon();
         }
       });
       stream.once("close", () => reject(this.#failure()));
@@ -207,6 +208,18 @@ export class GrpcClientCall {
       this.#settle();
       if (this.#status) throw this.#status;
     }
+  }
+
+  /**
+   * Lets go of a call whose response was refused (an error status in the headers, or headers that
+   * are not gRPC): no body will be read, yet Node closes a stream only once its response has been
+   * read to the end, and a request still being sent (a Put the server turned away) would wait on
+   * it for ever. The rest of the response is discarded, and the stream reset if still open; the
+   * call's failure stays the server's status.
+   */
+  #abandon(): void {
+    this.#stream.resume();
+    if (!this.#stream.closed) this.#reset.abort();
   }
 
   /** Reports the call's status code (the server's, or why it has none) the first time it is known. */
