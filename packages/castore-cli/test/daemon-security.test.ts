@@ -103,7 +103,7 @@ describe("requests that used to end the process", () => {
 });
 
 describe("--max-calls", () => {
-  it("refuses calls beyond it as UNAVAILABLE, health checks aside; 0 is a usage error", async () => {
+  it("refuses calls beyond it as UNAVAILABLE while health checks pass; 0 is a usage error", async () => {
     const served = await daemon([...memory, "--max-calls", "1"]);
     const http2 = await import("node:http2");
     const session = http2.connect(served.address.replace("grpc+", ""));

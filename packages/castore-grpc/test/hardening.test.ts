@@ -127,6 +127,25 @@ describe("the Host check (DNS rebinding)", () => {
     expect(castore.backend.writersClosed + castore.backend.writersAborted).toBe(0);
   });
 
+  it("a refused Connect call whose client opens no window (its error body cannot go) is reset after the stall timeout", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { stalledBodyTimeoutMs: 300 } });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""), { settings: { initialWindowSize: 0 } });
+    session.on("error", () => {});
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/tvix.castore.v1.BlobService/Stat",
+      ":authority": "evil.example",
+      "content-type": "application/json",
+    });
+    stream.on("error", () => {});
+    stream.write("{");
+    const [headers] = (await once(stream, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers[":status"]).toBe(421);
+    if (!stream.closed) await once(stream, "close");
+    expect(stream.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+    session.destroy();
+  });
+
   it("serves names added with allowedHosts, and any name with '*'", async () => {
     castore = await served("tcp", { backend: new ObservedBlobService(), server: { allowedHosts: ["proxy.example"] } });
     expect(await exchange(castore.server.address, statJson("proxy.example"))).toMatch(/^HTTP\/1\.1 400/);
@@ -162,6 +181,8 @@ describe("the bearer token", () => {
       await expect(stranger.has(digest)).rejects.toThrow(/bearer token/);
       await expect(stranger.openRead(digest)).rejects.toThrow(/bearer token/);
       await expect(putBlob(stranger, pseudoRandomBytes(1000, 2))).rejects.toThrow(/bearer token/);
+      // Turned away mid-upload (more than its first messages): fails at once, does not hang.
+      await expect(putBlob(stranger, pseudoRandomBytes(4 << 20, 2))).rejects.toThrow(/bearer token/);
       await stranger.close();
     }
     expect(castore.backend.writersClosed).toBe(1);
@@ -302,7 +323,7 @@ describe("calls beyond maxCalls", () => {
     const answer = await exchange(castore.server.address, statJson(hostPort(castore.server.address)));
     expect(answer).toMatch(/^HTTP\/1\.1 503 /);
     expect(answer).toContain('"code":"unavailable"');
-    // Health checks are not counted: an orchestrator sees a full server as alive.
+    // Health calls have places of their own: an orchestrator sees a full server as alive.
     const health = await fetch(`${castore.server.address.replace("grpc+", "")}/grpc.health.v1.Health/Check`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -320,7 +341,11 @@ describe("calls beyond maxCalls", () => {
     if (!refused.stream.closed) await once(refused.stream, "close");
     expect(refused.stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
     refused.session.destroy();
-    expect(refusals).toEqual(["max-calls", "max-calls", "max-calls"]);
+    // castore's own client, mid-Put when it is turned away, fails at once instead of waiting on a
+    // stream that nobody reads.
+    const put = await putBlob(castore, pseudoRandomBytes(4 << 20, 28)).catch((e: unknown) => e);
+    expect(put).toBeInstanceOf(UnavailableError);
+    expect(refusals).toEqual(["max-calls", "max-calls", "max-calls", "max-calls"]);
     expect(castore.backend.readersOpened).toBe(2);
     expect(castore.backend.writersClosed).toBe(1); // the setup's Put: the refused one opened none
     expect(castore.backend.writersAborted).toBe(0);
@@ -330,6 +355,27 @@ describe("calls beyond maxCalls", () => {
     await readsEnded.promise;
     expect(await castore.has(digest)).toBe(true);
     held[1]?.session.destroy();
+  });
+
+  it("health calls have places of their own: a Watch that never ends takes none of the others", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { maxCalls: 1, health: true } });
+    const session = http2.connect(castore.server.address.replace("grpc+", ""));
+    session.on("error", () => {});
+    const call = (path: string) => {
+      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc" });
+      stream.on("error", () => {});
+      stream.end(encodeFrame(new Uint8Array(0)));
+      return stream;
+    };
+    // 64 Watches hold every health place; the server takes a connection's requests in order, so the
+    // 65th finds them all in progress.
+    const watches = Array.from({ length: 64 }, () => call("/grpc.health.v1.Health/Watch"));
+    await Promise.all(watches.map((stream) => once(stream, "response")));
+    const [refused] = (await once(call("/grpc.health.v1.Health/Watch"), "response")) as [http2.IncomingHttpHeaders];
+    expect(refused["grpc-status"]).toBe(String(Code.Unavailable));
+    // The server's one other place is free: a blob call passes.
+    expect(await castore.has(new Uint8Array(32).fill(1) as never)).toBe(false);
+    session.destroy();
   });
 });
 

@@ -66,8 +66,8 @@ Limits (defaults in brackets):
       --idle-timeout S         how long a connection may stay open without a call [60]
       --stalled-body-timeout S a request body that sends nothing this long fails [30]
       --max-connections N      connections open at once [1024]
-      --max-calls N            calls in progress at once, health checks aside; more are
-                               refused UNAVAILABLE (Connect: HTTP 503) [4096]
+      --max-calls N            calls in progress at once (health calls have 64 of their
+                               own); more are refused UNAVAILABLE (Connect: HTTP 503) [4096]
       --max-buffered-mib N     memory for buffered blob data and HTTP/2 windows [256]
 
 Output: one startup line on stdout, "castore daemon listening on <client address> (store <url>)";

@@ -23,9 +23,18 @@ const connectCodeName: Partial<Record<Code, string>> = {
  * (the Connect protocol, plain HTTP) gets `httpStatus` with a Connect error body. The request body
  * is not read: the connection (HTTP/1.1) or stream (HTTP/2) is closed once the answer is out.
  * Without that, an HTTP/2 stream whose client goes on sending (or sends nothing and never ends)
- * would stay open, its state held, until the client ended it or its connection closed.
+ * would stay open, its state held, until the client ended it or its connection closed. An HTTP/2
+ * answer that has not gone out within `giveUpAfterMs` (a client that opens no window never takes a
+ * Connect error body) is dropped and its stream reset.
  */
-export function refuse(request: Request, response: Response, code: Code, message: string, httpStatus: number): void {
+export function refuse(
+  request: Request,
+  response: Response,
+  code: Code,
+  message: string,
+  httpStatus: number,
+  giveUpAfterMs: number,
+): void {
   if (response.headersSent || response.writableEnded) {
     response.destroy();
     return;
@@ -40,6 +49,8 @@ export function refuse(request: Request, response: Response, code: Code, message
     // The stream's own 'finish': the compatibility response does not emit one for a bodiless end().
     const { stream } = response as http2.Http2ServerResponse;
     stream.once("finish", () => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+    const giveUp = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), giveUpAfterMs).unref();
+    stream.once("close", () => clearTimeout(giveUp));
   }
   if (/^application\/grpc/i.test(contentType)) {
     response.statusCode = 200;

@@ -73,8 +73,8 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
   maxConnections?: number | undefined;
   /**
    * Most calls in progress at once, over all connections; more are refused with UNAVAILABLE (HTTP
-   * 503 for the Connect protocol: retry later) and touch nothing. Health checks are not counted, so
-   * a server at its cap still answers them. Default 4096.
+   * 503 for the Connect protocol: retry later) and touch nothing. Health calls are not counted here:
+   * they have 64 places of their own, so a server at its cap still answers them. Default 4096.
    */
   maxCalls?: number | undefined;
   /**
@@ -108,6 +108,11 @@ const FREE_BYTES_PER_CONNECTION = 4 * FREE_BYTES_PER_CALL;
 /** HTTP/2's initial connection window, which every connection has without asking. */
 const PROTOCOL_WINDOW_BYTES = 65_535;
 const HEALTH_PATH = "/grpc.health.v1.Health/";
+/**
+ * Health calls in progress at once, apart from `maxCalls`: a server full of calls still answers its
+ * orchestrator, and health calls (which need no token, and whose Watch never ends) cannot fill it.
+ */
+const HEALTH_CALLS = 64;
 
 export interface CloseOptions {
   /** How long in-flight calls may run on before they are cancelled. Default 10 s. */
@@ -148,6 +153,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     positiveInteger("stalledBodyTimeoutMs", options.stalledBodyTimeoutMs, 2 ** 31 - 1) ?? 30_000;
   const maxConnections = positiveInteger("maxConnections", options.maxConnections) ?? 1024;
   const slots = new CallSlots(positiveInteger("maxCalls", options.maxCalls) ?? 4096);
+  const healthSlots = new CallSlots(HEALTH_CALLS);
   const maxBufferedBytes = positiveInteger("maxBufferedBytes", options.maxBufferedBytes) ?? 256 << 20;
   // Half for the data calls hold; a quarter for receive windows, whose bytes Node keeps in slices of
   // larger read buffers (a 16 KiB frame can hold a 64 KiB buffer alive): the rest is that headroom.
@@ -244,21 +250,37 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       if (hostCheck && !hostCheck.allows(authorityOf(request))) {
         onClientError(new Error(`refused a request for host ${JSON.stringify(authorityOf(request) ?? "")}`));
         refused?.("host");
-        refuse(request, response, Code.PermissionDenied, "this server does not serve that host name", 421);
+        refuse(
+          request,
+          response,
+          Code.PermissionDenied,
+          "this server does not serve that host name",
+          421,
+          stalledBodyTimeoutMs,
+        );
         return;
       }
       if (options.cors && applyCors(request, response, options.cors)) return;
       if (token && !request.url?.startsWith(HEALTH_PATH) && !token.matches(request.headers.authorization)) {
         onClientError(new Error("refused a request without the right bearer token"));
         refused?.("auth");
-        refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401);
+        refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401, stalledBodyTimeoutMs);
         return;
       }
-      // Health checks pass a full server: orchestrators must see it alive, not refusing.
-      if (!request.url?.startsWith(HEALTH_PATH) && !slots.tryTake(response)) {
-        onClientError(new Error(`refused a call: ${slots.capacity} calls are in progress (maxCalls)`));
+      // Health calls have places of their own: a full server still answers them.
+      const places = request.url?.startsWith(HEALTH_PATH) ? healthSlots : slots;
+      if (!places.tryTake(response)) {
+        const what = places === slots ? "calls (maxCalls)" : "health calls";
+        onClientError(new Error(`refused a call: ${places.capacity} ${what} are in progress`));
         refused?.("max-calls");
-        refuse(request, response, Code.Unavailable, "the server is handling as many calls as it takes", 503);
+        refuse(
+          request,
+          response,
+          Code.Unavailable,
+          "the server is handling as many calls as it takes",
+          503,
+          stalledBodyTimeoutMs,
+        );
         return;
       }
       const allowance = allowanceOf(request);
@@ -271,7 +293,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
       onClientError(error);
       refused?.("malformed");
       try {
-        refuse(request, response, Code.InvalidArgument, "malformed request", 400);
+        refuse(request, response, Code.InvalidArgument, "malformed request", 400, stalledBodyTimeoutMs);
       } catch {
         response.destroy();
       }
