@@ -14,7 +14,7 @@ import { GrpcBlobService } from "castore-grpc";
 
 const CALLS = Number(process.env.BENCH_FLOOD_CALLS ?? 40_000);
 const CAP = 4096; // the daemon's default --max-calls
-// Measured: 534–561 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
+// Measured: 534–579 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
 const RSS_LIMIT_MIB = 768;
 const STREAMS_PER_CONNECTION = 100; // the daemon's default
 
