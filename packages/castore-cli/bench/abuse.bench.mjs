@@ -6,9 +6,8 @@
 // the daemon's peak RSS (VmHWM), which must stay under 640 MiB. Everything is on loopback, bounded
 // in count (BENCH_STALLED, BENCH_STALLED_READS, BENCH_HALF_OPEN) and time (BENCH_SECONDS). The
 // daemon runs with its default limits, in its own process.
-import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -16,6 +15,7 @@ import { join } from "node:path";
 import { getBlob, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { GrpcBlobService } from "castore-grpc";
+import { startDaemon } from "./daemon-process.mjs";
 
 const STALLED = Number(process.env.BENCH_STALLED ?? 1000);
 const STALLED_READS = Number(process.env.BENCH_STALLED_READS ?? 1000);
@@ -28,37 +28,20 @@ const STALLED_BYTES = 1.5 * 2 ** 20;
 // connections alone, 569–576 with the downloads too.
 const RSS_LIMIT_MIB = 640;
 
-const bin = join(import.meta.dirname, "..", "dist", "bin.js");
 const dir = mkdtempSync(join(tmpdir(), "castore-abuse-"));
-// Each held connection is a descriptor on both ends: raise the soft limit for the daemon (and this
-// process was started by the package script with a raised one).
-const daemon = spawn(
-  "sh",
+// This process was started by the package script with a raised descriptor limit too.
+const { daemon, address, rssMiB } = await startDaemon(
   [
-    "-c",
-    'ulimit -n 8192 2>/dev/null; exec "$0" "$@"',
-    process.execPath,
-    bin,
-    "daemon",
-    "--listen-address",
-    "127.0.0.1:0",
     "--blob-service-addr",
     `sqlite://${dir}/blobs.sqlite`,
     "--log-level",
     "error",
     ...(process.env.BENCH_DAEMON_ARGS ?? "").split(" ").filter(Boolean),
   ],
-  { stdio: ["ignore", "pipe", "inherit"] },
+  { manyFiles: true },
 );
-const [startup] = await once(daemon.stdout, "data");
-const address = /listening on (\S+)/.exec(String(startup))?.[1];
-if (!address) throw new Error(`unexpected startup line: ${startup}`);
 const origin = address.replace("grpc+", "");
 const { hostname, port } = new URL(origin);
-const rssMiB = (field) => {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"));
-  return Number(match?.[1] ?? 0) / 1024;
-};
 const baseline = rssMiB("VmRSS");
 
 // The blob the stalled downloads ask for, put while the budget is free (it is, by design, not once the

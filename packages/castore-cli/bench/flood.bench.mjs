@@ -4,50 +4,25 @@
 // UNAVAILABLE at once; meanwhile it must still answer health checks, and take calls again once the
 // flood lets go. Reports the daemon's peak RSS (VmHWM), which must stay under 768 MiB: without the
 // cap, 40,000 such calls took it past 1.1 GiB and climbing, each holding its stream and record.
-import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import * as http2 from "node:http2";
-import { join } from "node:path";
 import { isUnavailable } from "castore-core";
 import { GrpcBlobService } from "castore-grpc";
+import { startDaemon } from "./daemon-process.mjs";
 
 const CALLS = Number(process.env.BENCH_FLOOD_CALLS ?? 40_000);
 const CAP = 4096; // the daemon's default --max-calls
-// Measured: 534–579 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
+// Measured: 534–581 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
 const RSS_LIMIT_MIB = 768;
 const STREAMS_PER_CONNECTION = 100; // the daemon's default
 
-const bin = join(import.meta.dirname, "..", "dist", "bin.js");
 // The stall timeout is raised so that no held call ends, and frees its place, during the flood: the
 // count of refusals is then exact.
-const daemon = spawn(
-  "sh",
-  [
-    "-c",
-    'ulimit -n 8192 2>/dev/null; exec "$0" "$@"',
-    process.execPath,
-    bin,
-    "daemon",
-    "--listen-address",
-    "127.0.0.1:0",
-    "--blob-service-addr",
-    "memory://",
-    "--stalled-body-timeout",
-    "600",
-    "--log-level",
-    "error",
-  ],
-  { stdio: ["ignore", "pipe", "inherit"] },
+const { daemon, address, rssMiB } = await startDaemon(
+  ["--blob-service-addr", "memory://", "--stalled-body-timeout", "600", "--log-level", "error"],
+  { manyFiles: true },
 );
-const [startup] = await once(daemon.stdout, "data");
-const address = /listening on (\S+)/.exec(String(startup))?.[1];
-if (!address) throw new Error(`unexpected startup line: ${startup}`);
 const origin = address.replace("grpc+", "");
-const rssMiB = (field) => {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"));
-  return Number(match?.[1] ?? 0) / 1024;
-};
 const baseline = rssMiB("VmRSS");
 
 /** One gRPC call with an empty request on a connection of its own; resolves to its grpc-status. */

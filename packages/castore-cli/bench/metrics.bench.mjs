@@ -20,17 +20,16 @@
 // The bench also measures, in this process, what the metrics observer costs per call (prom-client's
 // histogram, the running totals) next to what a call costs the daemon: the most it can add per call.
 // BENCH_SAMPLES=FILE writes every sample as JSON, to study the noise.
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { join } from "node:path";
 import { B3Digest, getBlob, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { GrpcBlobService } from "castore-grpc";
 import * as prom from "prom-client";
 import { recordResult } from "../../../scripts/bench-results.mjs";
 import { DaemonMetrics } from "../dist/daemon/metrics.js";
+import { startDaemon } from "./daemon-process.mjs";
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -43,31 +42,13 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const STATS = Number(process.env.BENCH_STATS ?? 300);
 /** Within this of 1 is "no measurable cost" (the issue's figure: at most 3% apart). */
 const TOLERANCE = 0.03;
-const bin = join(import.meta.dirname, "..", "dist", "bin.js");
 
 /** The daemons of every round, started alike but for metrics; `off` is what the others are compared to. */
 const flags = { off: [], control: [], on: ["--metrics-address", "127.0.0.1:0"] };
 const names = Object.keys(flags);
 
-async function startDaemon(extra) {
-  const daemon = spawn(
-    process.execPath,
-    [
-      bin,
-      "daemon",
-      "--listen-address",
-      "127.0.0.1:0",
-      "--blob-service-addr",
-      "memory://",
-      "--log-level",
-      "warn",
-      ...extra,
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const [startup] = await once(daemon.stdout, "data");
-  const address = /listening on (\S+)/.exec(String(startup))?.[1];
-  if (!address) throw new Error(`unexpected startup line: ${startup}`);
+async function startWithClient(extra) {
+  const { daemon, address } = await startDaemon(["--blob-service-addr", "memory://", "--log-level", "warn", ...extra]);
   return { daemon, client: new GrpcBlobService(address) };
 }
 
@@ -137,7 +118,7 @@ for (let round = 0; round < ROUNDS; round++) {
   const targets = {};
   try {
     for (const name of names.map((_, i) => names[(i + round) % names.length])) {
-      targets[name] = await startDaemon(flags[name]);
+      targets[name] = await startWithClient(flags[name]);
     }
     // A fresh daemon needs a few hundred MiB of work before its Put and Read settle (optimised
     // code, heap sized): measured unwarmed, a daemon's CPU per Put fell by half over its first ten.
