@@ -45,15 +45,15 @@ describe("CallCharge", () => {
     expect(budget.available).toBe(1000); // free bytes
     expect(allowance.left).toBe(920);
     await charge.charge(200, signal);
-    expect(budget.available).toBe(820); // 280 seen, 100 free
+    expect(budget.available).toBe(800); // the 20 free bytes left do not cover it: all charged
     await charge.charge(10_000, signal);
-    expect(budget.available).toBe(700); // capped at 400 held, 100 of them free
+    expect(budget.available).toBe(680); // capped at 400 held, 80 of them free
     charge.release();
     expect(budget.available).toBe(1000);
     expect(allowance.left).toBe(1000);
   });
 
-  it("takes free bytes only while the connection's allowance lasts, and charges the rest", async () => {
+  it("takes free bytes only where the connection's allowance covers the charge, and charges it otherwise", async () => {
     const budget = new ByteBudget(1000);
     const allowance = new FreeAllowance(150);
     const signal = new AbortController().signal;
@@ -61,16 +61,16 @@ describe("CallCharge", () => {
     const second = new CallCharge(budget, { allowance, freeBytes: 100, capBytes: 1000, maxWaitMs: WAIT_MS });
     const third = new CallCharge(budget, { allowance, freeBytes: 100, capBytes: 1000, maxWaitMs: WAIT_MS });
     await first.charge(100, signal);
-    await second.charge(100, signal); // 50 free, 50 charged
+    await second.charge(100, signal); // 50 free bytes left do not cover it: all charged
     await third.charge(100, signal); // all charged
-    expect(allowance.left).toBe(0);
-    expect(budget.available).toBe(850);
+    expect(allowance.left).toBe(50);
+    expect(budget.available).toBe(800);
     first.release();
-    expect(allowance.left).toBe(100);
-    // A call that found the allowance spent takes from it once some is back.
+    expect(allowance.left).toBe(150);
+    // A call that found the allowance short takes from it once enough is back.
     await third.charge(100, signal);
-    expect(allowance.left).toBe(0);
-    expect(budget.available).toBe(850);
+    expect(allowance.left).toBe(50);
+    expect(budget.available).toBe(800);
     second.release();
     third.release();
     expect(allowance.left).toBe(150);
@@ -81,16 +81,38 @@ describe("CallCharge", () => {
     const budget = new ByteBudget(100);
     const allowance = new FreeAllowance(30);
     const charge = new CallCharge(budget, { allowance, freeBytes: 20, capBytes: 1000, maxWaitMs: WAIT_MS });
-    expect(charge.tryCharge(90)).toBe(true); // 20 free, 70 from the budget
-    expect([budget.available, allowance.left]).toEqual([30, 10]);
+    expect(charge.tryCharge(90)).toBe(true); // more than its 20 free bytes: all from the budget
+    expect([budget.available, allowance.left]).toEqual([10, 30]);
     const other = new CallCharge(budget, { allowance, freeBytes: 20, capBytes: 1000, maxWaitMs: WAIT_MS });
-    expect(other.tryCharge(50)).toBe(false); // 10 free at most, 40 more than the budget has
-    expect([budget.available, allowance.left]).toEqual([30, 10]);
-    expect(other.tryCharge(40)).toBe(true);
-    expect([budget.available, allowance.left]).toEqual([0, 0]);
+    expect(other.tryCharge(50)).toBe(false); // 40 more than the budget has
+    expect([budget.available, allowance.left]).toEqual([10, 30]);
+    expect(other.tryCharge(20)).toBe(true); // free
+    expect(other.tryCharge(10)).toBe(true); // its free bytes are used: from the budget
+    expect([budget.available, allowance.left]).toEqual([0, 10]);
     charge.release();
     other.release();
     expect([budget.available, allowance.left]).toEqual([100, 30]);
+  });
+
+  it("a charge that waits for the budget holds none of its connection's free bytes meanwhile", async () => {
+    // Found: four large Reads waiting for the budget on one connection held its whole allowance
+    // (each its first 64 KiB), and the connection's small calls then waited behind them.
+    const budget = new ByteBudget(100);
+    const allowance = new FreeAllowance(64);
+    const signal = new AbortController().signal;
+    const hog = new CallCharge(budget, { allowance, freeBytes: 0, capBytes: 1000, maxWaitMs: WAIT_MS });
+    await hog.charge(100, signal);
+    const large = new CallCharge(budget, { allowance, freeBytes: 64, capBytes: 1000, maxWaitMs: WAIT_MS });
+    const waiting = large.charge(90, signal);
+    expect(allowance.left).toBe(64);
+    const small = new CallCharge(budget, { allowance, freeBytes: 64, capBytes: 1000, maxWaitMs: WAIT_MS });
+    expect(small.tryCharge(64)).toBe(true);
+    hog.release();
+    await waiting;
+    expect([budget.available, allowance.left]).toEqual([10, 0]);
+    large.release();
+    small.release();
+    expect([budget.available, allowance.left]).toEqual([100, 64]);
   });
 
   it("tryCharge does not pass a call already waiting for the budget", async () => {

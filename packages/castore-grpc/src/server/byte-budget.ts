@@ -105,8 +105,8 @@ export interface CallChargeOptions {
 }
 
 /**
- * What one call holds of a budget. Its first bytes (up to `freeBytes`) come from its connection's
- * free allowance while that lasts; the rest, up to `capBytes`, from the budget.
+ * What one call holds of a budget. A charge within its first `freeBytes` comes from its connection's
+ * free allowance, if that covers all of it; any other, up to `capBytes` in all, from the budget.
  */
 export class CallCharge {
   readonly #budget: ByteBudget;
@@ -122,16 +122,11 @@ export class CallCharge {
 
   /** Charges the next `bytes` the call buffers, waiting for them if the budget is spent. */
   async charge(bytes: number, signal: AbortSignal): Promise<void> {
-    const { allowance, freeBytes, capBytes, maxWaitMs } = this.#options;
+    const { capBytes, maxWaitMs } = this.#options;
     this.#seen += bytes;
-    let due = Math.min(this.#seen, capBytes) - this.#free - this.#held;
+    const due = Math.min(this.#seen, capBytes) - this.#free - this.#held;
     if (due <= 0) return;
-    if (this.#free < freeBytes) {
-      const free = allowance.takeUpTo(Math.min(due, freeBytes - this.#free));
-      this.#free += free;
-      due -= free;
-      if (due <= 0) return;
-    }
+    if (this.#takeFree(due)) return;
     const waited = AbortSignal.timeout(maxWaitMs);
     try {
       await this.#budget.take(due, AbortSignal.any([signal, waited]));
@@ -152,21 +147,26 @@ export class CallCharge {
 
   /** Charges the next `bytes` at once if there is room now; false, having charged nothing, otherwise. */
   tryCharge(bytes: number): boolean {
-    const { allowance, freeBytes, capBytes } = this.#options;
     const seen = this.#seen + bytes;
-    let due = Math.min(seen, capBytes) - this.#free - this.#held;
-    let free = 0;
-    if (due > 0 && this.#free < freeBytes) {
-      free = allowance.takeUpTo(Math.min(due, freeBytes - this.#free));
-      due -= free;
-    }
-    if (due > 0 && !this.#budget.tryTake(due)) {
-      allowance.give(free);
-      return false;
+    const due = Math.min(seen, this.#options.capBytes) - this.#free - this.#held;
+    if (due > 0 && !this.#takeFree(due)) {
+      if (!this.#budget.tryTake(due)) return false;
+      this.#held += due;
     }
     this.#seen = seen;
-    this.#free += free;
-    this.#held += Math.max(0, due);
+    return true;
+  }
+
+  /**
+   * Takes `due` from the free bytes if they cover all of it (the call's share and its connection's
+   * allowance), else takes none. A charge that is partly free and partly waits for the budget would
+   * hold free bytes while it waits: four large Reads waiting on one connection used to hold all of
+   * its allowance, and its small calls then waited behind them.
+   */
+  #takeFree(due: number): boolean {
+    const { allowance, freeBytes } = this.#options;
+    if (due > freeBytes - this.#free || due > allowance.left) return false;
+    this.#free += allowance.takeUpTo(due);
     return true;
   }
 
