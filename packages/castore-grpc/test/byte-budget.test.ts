@@ -115,6 +115,19 @@ describe("CallCharge", () => {
     expect([budget.available, allowance.left]).toEqual([100, 64]);
   });
 
+  it("a call never holds more than the whole budget, so it never waits on itself", async () => {
+    // A Put's cap (2 MiB) above a small budget used to fail every such Put "busy", however idle.
+    const budget = new ByteBudget(100);
+    const allowance = new FreeAllowance(0);
+    const charge = new CallCharge(budget, { allowance, freeBytes: 0, capBytes: 1000, maxWaitMs: 50 });
+    const signal = new AbortController().signal;
+    await charge.charge(100, signal);
+    await charge.charge(500, signal); // past the budget's capacity: nothing more is due
+    expect(budget.available).toBe(0);
+    charge.release();
+    expect(budget.available).toBe(100);
+  });
+
   it("tryCharge does not pass a call already waiting for the budget", async () => {
     const budget = new ByteBudget(100);
     const allowance = new FreeAllowance(0);

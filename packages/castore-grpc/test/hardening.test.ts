@@ -168,7 +168,7 @@ describe("the Host check (DNS rebinding)", () => {
 describe("the bearer token", () => {
   const token = "s3cret-token";
 
-  it("is required on every call but health; a wrong or missing one touches nothing", async () => {
+  it("is required on every call but health checks; a wrong or missing one touches nothing", async () => {
     castore = await served("tcp", {
       backend: new ObservedBlobService(),
       server: { authToken: token, health: true },
@@ -200,6 +200,18 @@ describe("the bearer token", () => {
       body: "{}",
     });
     expect(await health.json()).toEqual({ status: "SERVING" });
+    // Watch, which never ends, needs the token: only Check is for anyone.
+    const session = http2.connect(baseUrl);
+    session.on("error", () => {});
+    const watch = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Watch",
+      "content-type": "application/grpc",
+    });
+    watch.end(encodeFrame(new Uint8Array(0)));
+    const [headers] = (await once(watch, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers["grpc-status"]).toBe(String(Code.Unauthenticated));
+    session.destroy();
   });
 
   it("reaches the server from ?auth-token-file= or CASTORE_AUTH_TOKEN", async () => {
@@ -357,24 +369,47 @@ describe("calls beyond maxCalls", () => {
     held[1]?.session.destroy();
   });
 
-  it("health calls have places of their own: a Watch that never ends takes none of the others", async () => {
-    castore = await served("tcp", { backend: new ObservedBlobService(), server: { maxCalls: 1, health: true } });
+  /** Health calls on one connection of their own, as an orchestrator (or a flood of them) sends them. */
+  const healthCalls = () => {
     const session = http2.connect(castore.server.address.replace("grpc+", ""));
     session.on("error", () => {});
-    const call = (path: string) => {
-      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc" });
+    const call = (method: "Check" | "Watch", end = true) => {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": `/grpc.health.v1.Health/${method}`,
+        "content-type": "application/grpc",
+      });
       stream.on("error", () => {});
-      stream.end(encodeFrame(new Uint8Array(0)));
+      if (end) stream.end(encodeFrame(new Uint8Array(0)));
+      else stream.write(encodeFrame(new Uint8Array(0)));
       return stream;
     };
-    // 64 Watches hold every health place; the server takes a connection's requests in order, so the
-    // 65th finds them all in progress.
-    const watches = Array.from({ length: 64 }, () => call("/grpc.health.v1.Health/Watch"));
-    await Promise.all(watches.map((stream) => once(stream, "response")));
-    const [refused] = (await once(call("/grpc.health.v1.Health/Watch"), "response")) as [http2.IncomingHttpHeaders];
+    return { session, call };
+  };
+
+  it("health checks have places of their own, which a flood of them cannot take from other calls", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { maxCalls: 1, health: true } });
+    const { session, call } = healthCalls();
+    // 64 Checks whose requests never end hold every health check's place; the server takes a
+    // connection's requests in order, so the 65th finds them all in progress.
+    for (let i = 0; i < 64; i++) call("Check", false);
+    const [refused] = (await once(call("Check"), "response")) as [http2.IncomingHttpHeaders];
     expect(refused["grpc-status"]).toBe(String(Code.Unavailable));
     // The server's one other place is free: a blob call passes.
     expect(await castore.has(new Uint8Array(32).fill(1) as never)).toBe(false);
+    session.destroy();
+  });
+
+  it("Watch, which never ends, takes one of the server's places like any other call", async () => {
+    castore = await served("tcp", { backend: new ObservedBlobService(), server: { maxCalls: 1, health: true } });
+    const { session, call } = healthCalls();
+    await once(call("Watch"), "response"); // its first status is out: it holds the one place
+    await expect(castore.has(new Uint8Array(32).fill(1) as never)).rejects.toBeInstanceOf(UnavailableError);
+    // Health checks still pass.
+    const check = call("Check");
+    check.resume();
+    const [trailers] = (await once(check, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe("0");
     session.destroy();
   });
 });

@@ -34,6 +34,8 @@ export class GrpcClientCall {
   readonly #trailersOrClose: Promise<void>;
   /** The call's status: undefined until the server sent one, null for OK. */
   #status: ConnectError | null | undefined;
+  /** Why the response headers were refused when they carried no status (not gRPC: a proxy's 502). */
+  #headersError: ConnectError | undefined;
   #transportError: unknown;
   #cancelled = false;
   /** Told the call's status code once it is known (its span ends then); called once. */
@@ -65,6 +67,7 @@ export class GrpcClientCall {
           this.#checkHeaders(headers);
           resolve();
         } catch (error) {
+          this.#headersError ??= ConnectError.from(error);
           reject(error);
           this.#abandon();
         }
@@ -214,12 +217,13 @@ export class GrpcClientCall {
    * Lets go of a call whose response was refused (an error status in the headers, or headers that
    * are not gRPC): no body will be read, yet Node closes a stream only once its response has been
    * read to the end, and a request still being sent (a Put the server turned away) would wait on
-   * it for ever. The rest of the response is discarded, and the stream reset if still open; the
-   * call's failure stays the server's status.
+   * it for ever. The rest of the response is discarded, and the stream reset if its request is
+   * still being sent; the call fails with the server's status (or why the headers were refused).
    */
   #abandon(): void {
     this.#stream.resume();
-    if (!this.#stream.closed) this.#reset.abort();
+    // A request sent to its end (a Read, a Stat) waits on nothing: the stream closes by itself.
+    if (!this.#stream.closed && !this.#stream.writableEnded) this.#reset.abort();
   }
 
   /** Reports the call's status code (the server's, or why it has none) the first time it is known. */
@@ -233,6 +237,7 @@ export class GrpcClientCall {
   /** Why the call failed: the server's error status if it sent one, else what broke the stream. */
   #failure(cause?: unknown): ConnectError {
     if (this.#status) return this.#status;
+    if (this.#headersError) return this.#headersError;
     if (this.#cancelled) return new ConnectError("the call was cancelled", Code.Canceled);
     const error = cause ?? this.#transportError;
     const rstCode = this.#stream.rstCode;

@@ -117,7 +117,9 @@ export class CallCharge {
 
   constructor(budget: ByteBudget, options: CallChargeOptions) {
     this.#budget = budget;
-    this.#options = options;
+    // A call that held more than the whole budget would wait on itself for the rest, and fail
+    // "busy" every time however idle the server (a maxBufferedBytes below a Put's cap).
+    this.#options = { ...options, capBytes: Math.min(options.capBytes, budget.capacity) };
   }
 
   /** Charges the next `bytes` the call buffers, waiting for them if the budget is spent. */

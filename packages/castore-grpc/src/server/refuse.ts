@@ -35,7 +35,7 @@ export function refuse(
   httpStatus: number,
   giveUpAfterMs: number,
 ): void {
-  if (response.headersSent || response.writableEnded) {
+  if (response.headersSent || response.writableEnded || ("stream" in response && response.stream.destroyed)) {
     response.destroy();
     return;
   }

@@ -59,8 +59,9 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
    */
   allowedHosts?: AllowedHosts | undefined;
   /**
-   * Require `authorization: Bearer <token>` on every call except the health service's; a missing or
-   * wrong token is UNAUTHENTICATED (HTTP 401 for the Connect protocol) and touches nothing.
+   * Require `authorization: Bearer <token>` on every call except health checks (grpc.health.v1
+   * Check; Watch needs it); a missing or wrong token is UNAUTHENTICATED (HTTP 401 for the Connect
+   * protocol) and touches nothing.
    */
   authToken?: string | undefined;
   /** How long a connection has to send its first request's headers (HTTP/2: preface and first HEADERS). Default 30 s. */
@@ -73,8 +74,9 @@ export interface ServeBlobServiceOptions extends FlowControlOptions {
   maxConnections?: number | undefined;
   /**
    * Most calls in progress at once, over all connections; more are refused with UNAVAILABLE (HTTP
-   * 503 for the Connect protocol: retry later) and touch nothing. Health calls are not counted here:
-   * they have 64 places of their own, so a server at its cap still answers them. Default 4096.
+   * 503 for the Connect protocol: retry later) and touch nothing. Health checks (Check) are not
+   * counted here: they have 64 places of their own, so a server at its cap still answers them.
+   * Default 4096.
    */
   maxCalls?: number | undefined;
   /**
@@ -107,12 +109,13 @@ const FREE_BYTES_PER_CALL = 64 << 10;
 const FREE_BYTES_PER_CONNECTION = 4 * FREE_BYTES_PER_CALL;
 /** HTTP/2's initial connection window, which every connection has without asking. */
 const PROTOCOL_WINDOW_BYTES = 65_535;
-const HEALTH_PATH = "/grpc.health.v1.Health/";
+const HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check";
 /**
- * Health calls in progress at once, apart from `maxCalls`: a server full of calls still answers its
- * orchestrator, and health calls (which need no token, and whose Watch never ends) cannot fill it.
+ * Health checks in progress at once, apart from `maxCalls`: a server full of calls still answers its
+ * orchestrator, and health checks, which need no token, cannot fill it. (Watch, which never ends,
+ * needs the token and is counted like any other call.)
  */
-const HEALTH_CALLS = 64;
+const HEALTH_CHECKS = 64;
 
 export interface CloseOptions {
   /** How long in-flight calls may run on before they are cancelled. Default 10 s. */
@@ -153,7 +156,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     positiveInteger("stalledBodyTimeoutMs", options.stalledBodyTimeoutMs, 2 ** 31 - 1) ?? 30_000;
   const maxConnections = positiveInteger("maxConnections", options.maxConnections) ?? 1024;
   const slots = new CallSlots(positiveInteger("maxCalls", options.maxCalls) ?? 4096);
-  const healthSlots = new CallSlots(HEALTH_CALLS);
+  const healthCheckSlots = new CallSlots(HEALTH_CHECKS);
   const maxBufferedBytes = positiveInteger("maxBufferedBytes", options.maxBufferedBytes) ?? 256 << 20;
   // Half for the data calls hold; a quarter for receive windows, whose bytes Node keeps in slices of
   // larger read buffers (a 16 KiB frame can hold a 64 KiB buffer alive): the rest is that headroom.
@@ -261,16 +264,17 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         return;
       }
       if (options.cors && applyCors(request, response, options.cors)) return;
-      if (token && !request.url?.startsWith(HEALTH_PATH) && !token.matches(request.headers.authorization)) {
+      const healthCheck = isHealthCheck(request);
+      if (token && !healthCheck && !token.matches(request.headers.authorization)) {
         onClientError(new Error("refused a request without the right bearer token"));
         refused?.("auth");
         refuse(request, response, Code.Unauthenticated, "a valid bearer token is required", 401, stalledBodyTimeoutMs);
         return;
       }
-      // Health calls have places of their own: a full server still answers them.
-      const places = request.url?.startsWith(HEALTH_PATH) ? healthSlots : slots;
+      // Health checks have places of their own: a full server still answers them.
+      const places = healthCheck ? healthCheckSlots : slots;
       if (!places.tryTake(response)) {
-        const what = places === slots ? "calls (maxCalls)" : "health calls";
+        const what = healthCheck ? "health checks" : "calls (maxCalls)";
         onClientError(new Error(`refused a call: ${places.capacity} ${what} are in progress`));
         refused?.("max-calls");
         refuse(
@@ -422,6 +426,11 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
     close,
     [Symbol.asyncDispose]: () => close(),
   };
+}
+
+/** A grpc.health.v1 Check, in any protocol (the Connect protocol may send it as a GET with a query). */
+function isHealthCheck(request: http.IncomingMessage | http2.Http2ServerRequest): boolean {
+  return (request.url ?? "").split("?", 1)[0] === HEALTH_CHECK_PATH;
 }
 
 /** The host a request names: `:authority` over HTTP/2, `Host` otherwise (undefined when it names none). */
