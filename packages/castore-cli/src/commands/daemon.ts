@@ -57,7 +57,7 @@ Security (see the README's "Security" section):
       --cors-allow-origin ORIGIN  let browser pages from ORIGIN call the daemon; repeatable
       --tls-cert FILE --tls-key FILE  serve TLS (gRPC over h2, gRPC-Web/Connect over HTTP/1.1)
       --auth-token-file FILE   require "authorization: Bearer <token in FILE>" on every call
-                               but health; clients take it from CASTORE_AUTH_TOKEN or
+                               but health checks; clients take it from CASTORE_AUTH_TOKEN or
                                ?auth-token-file=FILE on their grpc+ address
       --socket-mode MODE       permissions of a unix socket (default 0600: only its owner)
 
@@ -66,7 +66,7 @@ Limits (defaults in brackets):
       --idle-timeout S         how long a connection may stay open without a call [60]
       --stalled-body-timeout S a request body that sends nothing this long fails [30]
       --max-connections N      connections open at once [1024]
-      --max-calls N            calls in progress at once (health calls have 64 of their
+      --max-calls N            calls in progress at once (health checks have 64 of their
                                own); more are refused UNAVAILABLE (Connect: HTTP 503) [4096]
       --max-buffered-mib N     memory for buffered blob data and HTTP/2 windows [256]
 
