@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { stat, writeFile } from "node:fs/promises";
+import type { IncomingHttpHeaders } from "node:http2";
 import * as net from "node:net";
 import { join } from "node:path";
 import { digestOf } from "castore-core";
@@ -123,7 +124,7 @@ describe("--max-calls", () => {
     const stat = call("Stat");
     stat.end();
     // Refused before any handler: a trailers-only answer, its status in the one header block.
-    const [headers] = (await once(stat, "response")) as [http2.IncomingHttpHeaders];
+    const [headers] = (await once(stat, "response")) as [IncomingHttpHeaders];
     expect(headers["grpc-status"]).toBe("14"); // UNAVAILABLE
     const hello = (await digestOf(HELLOWORLD.data)).toString();
     const byCli = await runCastore(["stat", hello, "--blob-service-addr", served.address], { env: sandbox.env });
