@@ -15,6 +15,7 @@ const CAP = 4096; // the daemon's default --max-calls
 // Measured: 534–581 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
 const RSS_LIMIT_MIB = 768;
 const STREAMS_PER_CONNECTION = 100; // the daemon's default
+if (!Number.isSafeInteger(CALLS) || CALLS <= CAP) throw new Error(`BENCH_FLOOD_CALLS must be more than ${CAP}`);
 
 // The stall timeout is raised so that no held call ends, and frees its place, during the flood: the
 // count of refusals is then exact.
