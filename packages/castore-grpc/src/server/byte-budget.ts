@@ -2,6 +2,8 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorCode } from "castore-core";
 import { raceAbort } from "castore-core/backend";
 import { ERROR_CODE_METADATA } from "../wire/status.js";
+import type { ReadReservation } from "./blob-calls.js";
+import type { StallWatch } from "./request-watch.js";
 
 /**
  * A number of bytes shared by every call of a server: what uploads hold between the socket and the
@@ -179,4 +181,30 @@ export class CallCharge {
     this.#held = 0;
     this.#free = 0;
   }
+}
+
+/**
+ * A served Read's charge, and the reservation `readBlob` makes through it: what serving the reader
+ * holds, charged with no cap, its wait for room limited to `maxWaitMs`. A `stall` watch given is
+ * paused while the Read waits for room: the server is waiting then, not the client.
+ */
+export function readCharge(
+  budget: ByteBudget,
+  options: Pick<CallChargeOptions, "allowance" | "freeBytes" | "maxWaitMs">,
+  signal: AbortSignal,
+  stall?: StallWatch,
+): { charge: CallCharge; reservation: ReadReservation } {
+  const charge = new CallCharge(budget, { ...options, capBytes: Number.MAX_SAFE_INTEGER });
+  const reservation: ReadReservation = {
+    tryReserve: (bytes) => charge.tryCharge(bytes),
+    async reserve(bytes) {
+      stall?.pause();
+      try {
+        await charge.charge(bytes, signal);
+      } finally {
+        stall?.resume();
+      }
+    },
+  };
+  return { charge, reservation };
 }

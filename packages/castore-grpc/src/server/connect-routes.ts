@@ -13,7 +13,7 @@ import { raceAbort } from "castore-core/backend";
 import { blobServiceDescriptors, PROTO_PACKAGES } from "../protocol.js";
 import { statusOfFailure } from "../wire/status.js";
 import { readBlob, statBlob, writeBlob } from "./blob-calls.js";
-import { CallCharge } from "./byte-budget.js";
+import { CallCharge, readCharge } from "./byte-budget.js";
 import { abandonResponse, callLimits } from "./call-limits.js";
 import { type CallRecord, callRecord } from "./call-record.js";
 import type { StallWatch } from "./request-watch.js";
@@ -108,20 +108,15 @@ export function blobServiceRoutes(
       const record = observed && nodeRequest ? callRecord(nodeRequest) : undefined;
       record?.setDigest(request.digest);
       // What serving the blob holds is charged to the budget first (see readBlob), until the call ends.
-      const charge =
+      const charged =
         limits &&
-        new CallCharge(limits.budget, {
-          allowance: limits.allowance,
-          freeBytes: freeBytesPerCall,
-          capBytes: Number.MAX_SAFE_INTEGER,
-          maxWaitMs: budgetWaitMs,
-        });
+        readCharge(
+          limits.budget,
+          { allowance: limits.allowance, freeBytes: freeBytesPerCall, maxWaitMs: budgetWaitMs },
+          signal,
+        );
       try {
-        const reservation = charge && {
-          tryReserve: (bytes: number) => charge.tryCharge(bytes),
-          reserve: (bytes: number) => charge.charge(bytes, signal),
-        };
-        const chunks = await readBlob(service, request.digest, readMessageBytes, signal, reservation);
+        const chunks = await readBlob(service, request.digest, readMessageBytes, signal, charged?.reservation);
         // Connect writes each message before asking for the next: one message is buffered at a
         // time, and its bytes are copied into the response by then.
         for await (const { bytes, sent } of chunks) {
@@ -141,7 +136,7 @@ export function blobServiceRoutes(
         // request; the failed write that follows is the client's doing, not an internal error.
         throw statusOf(context.signal.aborted ? new AbortedError("the client cancelled the Read") : error, signal);
       } finally {
-        charge?.release();
+        charged?.charge.release();
       }
     },
     async put(requests: AsyncIterable<{ data: Uint8Array }>, context: HandlerContext) {

@@ -9,8 +9,8 @@ import { type BlobServiceMethod, methodPath, PROTO_PACKAGES } from "../protocol.
 import { GRPC_PROTO_CONTENT_TYPE } from "../wire/content-type.js";
 import { BlobChunkFrameDecoder, blobChunkFrameHeader, encodeFrame, readSingleFrame } from "../wire/frames.js";
 import { encodeGrpcMessage, statusOfFailure } from "../wire/status.js";
-import { type ReadReservation, readBlob, writeBlob } from "./blob-calls.js";
-import { CallCharge } from "./byte-budget.js";
+import { readBlob, writeBlob } from "./blob-calls.js";
+import { CallCharge, readCharge } from "./byte-budget.js";
 import { type CallLimits, callLimits, grpcTimeoutSignal } from "./call-limits.js";
 import { type CallRecord, callRecord } from "./call-record.js";
 import { coalesce } from "./coalesce.js";
@@ -154,25 +154,14 @@ async function serveRead(
   // What serving the blob holds (its reader's read-ahead, the pieces on their way out) is charged
   // to the budget before the first byte is read, and given back once the stream has closed: the
   // last pieces may wait in it after the call is done, for the client to take them.
-  const charge = new CallCharge(budget, {
-    allowance,
-    freeBytes: options.freeBytesPerCall,
-    capBytes: Number.MAX_SAFE_INTEGER,
-    maxWaitMs: options.stalledSendTimeoutMs,
-  });
+  const { charge, reservation } = readCharge(
+    budget,
+    { allowance, freeBytes: options.freeBytesPerCall, maxWaitMs: options.stalledSendTimeoutMs },
+    signal,
+    stall,
+  );
   response.once("close", () => charge.release());
   try {
-    const reservation: ReadReservation = {
-      tryReserve: (bytes) => charge.tryCharge(bytes),
-      async reserve(bytes) {
-        stall.pause();
-        try {
-          await charge.charge(bytes, signal);
-        } finally {
-          stall.resume();
-        }
-      },
-    };
     const chunks = await readBlob(options.service, digest, options.readMessageBytes, signal, reservation);
     startResponse(response);
     for await (const { bytes: data, sent } of chunks) {

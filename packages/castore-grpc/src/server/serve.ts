@@ -430,7 +430,8 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
 
 /** A grpc.health.v1 Check, in any protocol (the Connect protocol may send it as a GET with a query). */
 function isHealthCheck(request: http.IncomingMessage | http2.Http2ServerRequest): boolean {
-  return (request.url ?? "").split("?", 1)[0] === HEALTH_CHECK_PATH;
+  const url = request.url ?? "";
+  return url === HEALTH_CHECK_PATH || url.startsWith(`${HEALTH_CHECK_PATH}?`);
 }
 
 /** The host a request names: `:authority` over HTTP/2, `Host` otherwise (undefined when it names none). */
