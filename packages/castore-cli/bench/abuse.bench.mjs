@@ -8,7 +8,6 @@
 // daemon runs with its default limits, in its own process.
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import * as http2 from "node:http2";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { getBlob, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { GrpcBlobService } from "castore-grpc";
 import { startDaemon } from "./daemon-process.mjs";
+import { holdCalls } from "./hold-calls.mjs";
 
 const STALLED = Number(process.env.BENCH_STALLED ?? 1000);
 const STALLED_READS = Number(process.env.BENCH_STALLED_READS ?? 1000);
@@ -54,26 +54,7 @@ const payload = Buffer.from(pseudoRandomBytes(STALLED_BYTES, 1));
 const header = Buffer.from([0, ...new Uint8Array(new Uint32Array([0]).buffer)]); // replaced below
 header.writeUInt32BE(STALLED_BYTES + 4, 1);
 const field = Buffer.from([0x0a, 0x80, 0x80, 0x60]); // tag, varint 1.5 MiB
-const sessions = [];
-/** Holds `count` calls of `method`, 100 per connection (the daemon's streams per connection). */
-function holdCalls(count, method, settings, start) {
-  for (let i = 0; i < Math.ceil(count / 100); i++) {
-    const session = http2.connect(origin, { settings });
-    session.on("error", () => {});
-    sessions.push(session);
-    for (let s = 0; s < Math.min(100, count - i * 100); s++) {
-      const stream = session.request({
-        ":method": "POST",
-        ":path": `/tvix.castore.v1.BlobService/${method}`,
-        "content-type": "application/grpc",
-        te: "trailers",
-      });
-      stream.on("error", () => {});
-      start(stream);
-    }
-  }
-}
-holdCalls(STALLED, "Put", {}, (stream) => {
+const sessions = holdCalls(origin, STALLED, "Put", {}, (stream) => {
   stream.write(header);
   stream.write(field);
   stream.write(payload); // and never the rest of the message, nor END_STREAM
@@ -83,7 +64,9 @@ holdCalls(STALLED, "Put", {}, (stream) => {
 // daemon serves holds its reader's read-ahead (before Reads were charged to the budget, 500 of them
 // took it from 90 MiB to 1 GiB).
 const readRequest = Buffer.concat([Buffer.from([0, 0, 0, 0, 34, 0x0a, 32]), readBlob.bytes]);
-holdCalls(STALLED_READS, "Read", { initialWindowSize: 0 }, (stream) => stream.end(readRequest));
+sessions.push(
+  ...holdCalls(origin, STALLED_READS, "Read", { initialWindowSize: 0 }, (stream) => stream.end(readRequest)),
+);
 
 // 1,000 half-open connections.
 const shapes = ["PRI ", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", `POST / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nX-Slow: `];

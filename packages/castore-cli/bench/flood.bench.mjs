@@ -9,12 +9,12 @@ import * as http2 from "node:http2";
 import { isUnavailable } from "castore-core";
 import { GrpcBlobService } from "castore-grpc";
 import { startDaemon } from "./daemon-process.mjs";
+import { holdCalls } from "./hold-calls.mjs";
 
 const CALLS = Number(process.env.BENCH_FLOOD_CALLS ?? 40_000);
 const CAP = 4096; // the daemon's default --max-calls
 // Measured: 534–581 MiB for 40,000 (4,096 held); 900 MiB for 100,000.
 const RSS_LIMIT_MIB = 768;
-const STREAMS_PER_CONNECTION = 100; // the daemon's default
 if (!Number.isSafeInteger(CALLS) || CALLS <= CAP) throw new Error(`BENCH_FLOOD_CALLS must be more than ${CAP}`);
 
 // The stall timeout is raised so that no held call ends, and frees its place, during the flood: the
@@ -52,26 +52,13 @@ function callOnce(path) {
 const started = performance.now();
 const allRefused = Promise.withResolvers();
 let refused = 0;
-const sessions = [];
-for (let i = 0; i < Math.ceil(CALLS / STREAMS_PER_CONNECTION); i++) {
-  const session = http2.connect(origin);
-  session.on("error", () => {});
-  sessions.push(session);
-  for (let s = 0; s < Math.min(STREAMS_PER_CONNECTION, CALLS - i * STREAMS_PER_CONNECTION); s++) {
-    const stream = session.request({
-      ":method": "POST",
-      ":path": "/tvix.castore.v1.BlobService/Put",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("error", () => {});
-    stream.on("response", (headers) => {
-      if (headers["grpc-status"] === "14" && ++refused === CALLS - CAP) allRefused.resolve();
-    });
-    stream.resume();
-    stream.write(Buffer.alloc(5)); // an empty message, and never END_STREAM
-  }
-}
+const sessions = holdCalls(origin, CALLS, "Put", {}, (stream) => {
+  stream.on("response", (headers) => {
+    if (headers["grpc-status"] === "14" && ++refused === CALLS - CAP) allRefused.resolve();
+  });
+  stream.resume();
+  stream.write(Buffer.alloc(5)); // an empty message, and never END_STREAM
+});
 const timeout = setTimeout(
   () => allRefused.reject(new Error(`${refused} refused of ${CALLS - CAP} expected`)),
   300_000,
