@@ -400,6 +400,39 @@ describe("calls beyond maxCalls", () => {
     session.destroy();
   });
 
+  it("a health check must arrive whole within the stall timeout: trickling bytes does not hold its place", async () => {
+    castore = await served("tcp", {
+      backend: new ObservedBlobService(),
+      server: { health: true, stalledBodyTimeoutMs: 300 },
+    });
+    const { session, call } = healthCalls();
+    // A Check whose message (10,000 bytes, says its frame) comes one byte every 50 ms: each byte
+    // would restart a blob call's stall clock, and 64 such clients would hold every health check's
+    // place. The server cuts it off (the stream reset, CANCEL) before it ends.
+    const trickled = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+    });
+    trickled.on("error", () => {});
+    trickled.write(new Uint8Array([0, 0, 0, 0x27, 0x10]));
+    const trickle = setInterval(() => {
+      if (!trickled.closed) trickled.write(new Uint8Array(1));
+    }, 50);
+    try {
+      await once(trickled, "close");
+      expect(trickled.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      clearInterval(trickle);
+    }
+    // A check that arrives whole is answered.
+    const check = call("Check");
+    check.resume();
+    const [trailers] = (await once(check, "trailers")) as [http2.IncomingHttpHeaders];
+    expect(trailers["grpc-status"]).toBe("0");
+    session.destroy();
+  });
+
   it("Watch, which never ends, takes one of the server's places like any other call", async () => {
     castore = await served("tcp", { backend: new ObservedBlobService(), server: { maxCalls: 1, health: true } });
     const { session, call } = healthCalls();

@@ -29,27 +29,38 @@ export function watchCall(
   budget: ByteBudget,
   allowance: FreeAllowance,
   onStalled?: (reason: "stalled-body") => void,
+  { wholeBody = false } = {},
 ): CallLimits {
   const controller = new AbortController();
   let claimed = false;
-  const stall = new StallWatch(request, stalledBodyTimeoutMs, () => {
-    onStalled?.("stalled-body");
-    controller.abort(
-      new ConnectError(`no bytes of the request arrived for ${stalledBodyTimeoutMs} ms`, Code.DeadlineExceeded),
-    );
-    // A call that ends itself answers first (a second at most); the rest of its body is then not
-    // waited for either. (Connect over HTTP/1.1 holds its answer until the body ends: cut off.)
-    if (!claimed || response.writableFinished) {
-      cutOff(request);
-      return;
-    }
-    const grace = setTimeout(() => cutOff(request), 1_000);
-    grace.unref();
-    response.once("finish", () => {
-      clearTimeout(grace);
-      cutOff(request);
-    });
-  });
+  const stall = new StallWatch(
+    request,
+    stalledBodyTimeoutMs,
+    () => {
+      onStalled?.("stalled-body");
+      controller.abort(
+        new ConnectError(
+          wholeBody
+            ? `the request did not arrive whole within ${stalledBodyTimeoutMs} ms`
+            : `no bytes of the request arrived for ${stalledBodyTimeoutMs} ms`,
+          Code.DeadlineExceeded,
+        ),
+      );
+      // A call that ends itself answers first (a second at most); the rest of its body is then not
+      // waited for either. (Connect over HTTP/1.1 holds its answer until the body ends: cut off.)
+      if (!claimed || response.writableFinished) {
+        cutOff(request);
+        return;
+      }
+      const grace = setTimeout(() => cutOff(request), 1_000);
+      grace.unref();
+      response.once("finish", () => {
+        clearTimeout(grace);
+        cutOff(request);
+      });
+    },
+    { wholeBody },
+  );
   const limits: CallLimits = { signal: controller.signal, stall, budget, allowance, claim: () => (claimed = true) };
   limitsOf.set(request, limits);
   return limits;

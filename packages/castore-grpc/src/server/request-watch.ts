@@ -11,6 +11,10 @@ type Request = http.IncomingMessage | http2.Http2ServerRequest;
  * Both of Node's request types receive their body through `push()` (the HTTP/1.1 parser and the
  * HTTP/2 compatibility layer call it for every piece), whoever consumes it and however: watching
  * there covers Connect's own body reading as well as castore's native calls.
+ *
+ * With `wholeBody`, bytes do not restart the clock: the whole body must arrive within `timeoutMs`.
+ * That is for requests of a few bytes (health checks), whose clients could otherwise hold their
+ * places by trickling a byte at a time.
  */
 export class StallWatch {
   readonly #timeoutMs: number;
@@ -19,13 +23,13 @@ export class StallWatch {
   #paused = 0;
   #done = false;
 
-  constructor(request: Request, timeoutMs: number, onStall: () => void) {
+  constructor(request: Request, timeoutMs: number, onStall: () => void, { wholeBody = false } = {}) {
     this.#timeoutMs = timeoutMs;
     this.#onStall = onStall;
     const push = request.push.bind(request);
     request.push = (chunk: unknown, encoding?: BufferEncoding) => {
       if (chunk === null) this.stop();
-      else this.#arm();
+      else if (!wholeBody) this.#arm();
       return push(chunk, encoding);
     };
     if (request.complete || request.readableEnded) this.stop();

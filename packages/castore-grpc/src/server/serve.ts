@@ -288,7 +288,11 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
         return;
       }
       const allowance = allowanceOf(request);
-      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget, allowance, refused);
+      // A health check's request is a few bytes: it must arrive whole within the stall timeout, or
+      // 64 clients trickling a byte at a time would hold every health check's place.
+      const limits = watchCall(request, response, stalledBodyTimeoutMs, dataBudget, allowance, refused, {
+        wholeBody: healthCheck,
+      });
       response.once("close", () => limits.stall.stop());
       const watcher = observer && observeCall(observer, request, response, onObserverError);
       if (watcher?.run) watcher.run(() => dispatch(request, response));
