@@ -11,6 +11,7 @@ import {
   UnsupportedError,
 } from "castore-core";
 import { BaseBlobService, throwIfAborted } from "castore-core/backend";
+import { primeMallocThresholds } from "castore-core/node";
 import { resolveOptions, type SqliteBlobServiceOptions } from "./options.js";
 import { openStoredBlob } from "./reader.js";
 import { sqliteCall } from "./sqlite-errors.js";
@@ -83,6 +84,8 @@ export class SqliteBlobService extends BaseBlobService implements BlobLister {
 
   /** Opens (creating if needed) a store; see {@link SqliteBlobServiceOptions}. */
   static async open(options: SqliteBlobServiceOptions = {}): Promise<SqliteBlobService> {
+    // A store moves big blobs in and out of its files (see primeMallocThresholds).
+    primeMallocThresholds();
     return openWith(options, {});
   }
 

@@ -13,6 +13,7 @@ import {
   isNotFound,
 } from "castore-core";
 import { abortedError, BaseBlobService, raceAbort } from "castore-core/backend";
+import { primeMallocThresholds } from "castore-core/node";
 import { checkFlowControlOptions, type FlowControlOptions } from "../flow-control.js";
 import { ReadBlobRequestSchema, type BlobService as TvixBlobService } from "../gen/tvix/castore/v1/castore_pb.js";
 import { MAX_MESSAGE_BYTES, positiveInteger } from "../options.js";
@@ -76,6 +77,8 @@ export class GrpcBlobService extends BaseBlobService {
 
   constructor(address: string | URL, options: GrpcBlobServiceOptions = {}) {
     super();
+    // HTTP/2 frames arrive and go in bursts of fresh buffers (see primeMallocThresholds).
+    primeMallocThresholds();
     const endpoint = parseGrpcAddress(address);
     this.#endpoint = { ...endpoint, protoPackage: options.protoPackage ?? endpoint.protoPackage };
     this.address = endpoint.address;
