@@ -334,6 +334,7 @@ describe("calls beyond maxCalls", () => {
     // The Connect protocol: HTTP 503, and the HTTP/1.1 connection closes.
     const answer = await exchange(castore.server.address, statJson(hostPort(castore.server.address)));
     expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toMatch(/\r\nretry-after: 1\r\n/i);
     expect(answer).toContain('"code":"unavailable"');
     // Health calls have places of their own: an orchestrator sees a full server as alive.
     const health = await fetch(`${castore.server.address.replace("grpc+", "")}/grpc.health.v1.Health/Check`, {
@@ -350,6 +351,7 @@ describe("calls beyond maxCalls", () => {
     refused.stream.resume();
     const [headers] = (await once(refused.stream, "response")) as [http2.IncomingHttpHeaders];
     expect(headers["grpc-status"]).toBe(String(Code.Unavailable));
+    expect(headers["grpc-retry-pushback-ms"]).toBe("1000");
     if (!refused.stream.closed) await once(refused.stream, "close");
     expect(refused.stream.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
     refused.session.destroy();

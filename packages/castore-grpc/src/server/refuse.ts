@@ -26,6 +26,10 @@ const connectCodeName: Partial<Record<Code, string>> = {
  * would stay open, its state held, until the client ended it or its connection closed. An HTTP/2
  * answer that has not gone out within `giveUpAfterMs` (a client that opens no window never takes a
  * Connect error body) is dropped and its stream reset.
+ *
+ * `retryAfterMs`, for a refusal that is only "not now" (the server is full), tells clients when to
+ * try again: `Retry-After` (whole seconds, rounded up) on the HTTP answer, and gRPC's
+ * `grpc-retry-pushback-ms`, which gRPC clients with a retry policy honour.
  */
 export function refuse(
   request: Request,
@@ -34,6 +38,7 @@ export function refuse(
   message: string,
   httpStatus: number,
   giveUpAfterMs: number,
+  retryAfterMs?: number,
 ): void {
   if (response.headersSent || response.writableEnded || ("stream" in response && response.stream.destroyed)) {
     response.destroy();
@@ -57,6 +62,7 @@ export function refuse(
     response.setHeader("content-type", contentType.split(";", 1)[0] ?? "application/grpc");
     response.setHeader("grpc-status", String(code));
     response.setHeader("grpc-message", encodeGrpcMessage(message));
+    if (retryAfterMs !== undefined) response.setHeader("grpc-retry-pushback-ms", String(retryAfterMs));
     response.end();
     return;
   }
@@ -64,5 +70,6 @@ export function refuse(
   response.statusCode = httpStatus;
   response.setHeader("content-type", "application/json");
   response.setHeader("content-length", Buffer.byteLength(body));
+  if (retryAfterMs !== undefined) response.setHeader("retry-after", String(Math.ceil(retryAfterMs / 1000)));
   response.end(body);
 }

@@ -117,6 +117,12 @@ const HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check";
  * needs the token and is counted like any other call.)
  */
 const HEALTH_CHECKS = 64;
+/**
+ * When a client turned away by `maxCalls` is told to try again: calls in progress end within the
+ * stall timeout at worst, most far sooner; a second spreads retries without making clients wait
+ * long on a server that has room again.
+ */
+const RETRY_AFTER_FULL_MS = 1_000;
 
 export interface CloseOptions {
   /** How long in-flight calls may run on before they are cancelled. Default 10 s. */
@@ -287,6 +293,7 @@ export async function serveBlobService(service: BlobService, options: ServeBlobS
           "the server is handling as many calls as it takes",
           503,
           stalledBodyTimeoutMs,
+          RETRY_AFTER_FULL_MS,
         );
         return;
       }
