@@ -7,8 +7,8 @@
 //   disk's own rate is the limit at each size, because it is not one rate: past what the kernel and
 //   the virtual disk absorb, writes go at the device's pace (measured here within minutes, dd wrote
 //   1 GiB at 0.38–0.94 GB/s and 2 GiB at 0.47–0.54);
-// - the same 2 GiB put per byte vs the 1 GiB put (the issue's own row), with dd's own ratio of the
-//   two sizes beside it, to tell the disk's variance from castore's;
+// - the same 2 GiB put per byte vs the 1 GiB put (cost must grow no faster than size), with dd's
+//   own ratio of the two sizes beside it, to tell the disk's variance from castore's;
 // - a verified read (openRead, read to the end: what `castore cat` does) vs the lower of native
 //   BLAKE3 hashing the same bytes from memory and the raw read (the same chunks read from their
 //   files without hashing);
