@@ -2,8 +2,8 @@
 // own, listening on a free loopback port.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { procStatusBytes } from "../../../scripts/process-memory.mjs";
 
 const bin = join(import.meta.dirname, "..", "dist", "bin.js");
 
@@ -24,10 +24,11 @@ export async function startDaemon(args, { manyFiles = false } = {}) {
   return {
     daemon,
     address,
-    /** The daemon's VmRSS or VmHWM (its peak), in MiB. */
+    /** The daemon's VmRSS or VmHWM (its peak), in MiB; throws once it is gone (no figure is not a small one). */
     rssMiB(field) {
-      const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"));
-      return Number(match?.[1] ?? 0) / 1024;
+      const bytes = procStatusBytes(field, daemon.pid);
+      if (bytes === undefined) throw new Error(`no ${field} for the daemon (pid ${daemon.pid}): has it exited?`);
+      return bytes / (1 << 20);
     },
   };
 }
