@@ -375,15 +375,16 @@ describe("calls beyond maxCalls", () => {
   const healthCalls = () => {
     const session = http2.connect(castore.server.address.replace("grpc+", ""));
     session.on("error", () => {});
-    const call = (method: "Check" | "Watch", end = true) => {
+    /** A call whose request is `body` (an empty message unless given), ended unless `end` is false. */
+    const call = (method: "Check" | "Watch", end = true, body = encodeFrame(new Uint8Array(0))) => {
       const stream = session.request({
         ":method": "POST",
         ":path": `/grpc.health.v1.Health/${method}`,
         "content-type": "application/grpc",
       });
       stream.on("error", () => {});
-      if (end) stream.end(encodeFrame(new Uint8Array(0)));
-      else stream.write(encodeFrame(new Uint8Array(0)));
+      if (end) stream.end(body);
+      else stream.write(body);
       return stream;
     };
     return { session, call };
@@ -411,13 +412,7 @@ describe("calls beyond maxCalls", () => {
     // A Check whose message (10,000 bytes, says its frame) comes one byte every 50 ms: each byte
     // would restart a blob call's stall clock, and 64 such clients would hold every health check's
     // place. The server cuts it off (the stream reset, CANCEL) before it ends.
-    const trickled = session.request({
-      ":method": "POST",
-      ":path": "/grpc.health.v1.Health/Check",
-      "content-type": "application/grpc",
-    });
-    trickled.on("error", () => {});
-    trickled.write(new Uint8Array([0, 0, 0, 0x27, 0x10]));
+    const trickled = call("Check", false, new Uint8Array([0, 0, 0, 0x27, 0x10]));
     const trickle = setInterval(() => {
       if (!trickled.closed) trickled.write(new Uint8Array(1));
     }, 50);
