@@ -18,6 +18,8 @@ export {
   validateFastCdcOptions,
 } from "./chunking/fastcdc.js";
 export { ForwardingBlobReader, ForwardingBlobService, ForwardingBlobWriter } from "./forwarding.js";
+export { createStreamHasher } from "./hashing/hash.js";
+export type { StreamHasher } from "./hashing/stream-hasher.js";
 export {
   checkInteger,
   checkOptionalInteger,

@@ -1,16 +1,16 @@
 import { closeSync, openSync, read, readSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import {
   type ChunkReadReply,
   type ChunkReadRequest,
   type ChunkReadWorkerData,
   chunkReadWorker,
 } from "./file-chunk-worker.js";
-import { loadNativeBlake3 } from "./hashing/hasher-node.js";
+import { nativeBlake3Module } from "./hashing/hasher-node.js";
 import { DigestedBytes } from "./readers/digested-bytes.js";
+import { startSourceWorker } from "./source-worker.js";
 
 /**
  * Ranges shorter than this are read and left to be hashed on the calling thread: a trip to a worker
@@ -173,15 +173,9 @@ export class ChunkReadPool {
 
   /** A new thread, or undefined where none can be started (then the pool stops trying). */
   #start(): PoolWorker | undefined {
-    // The source runs as a script or as a module, after the flags the process was started with
-    // (--input-type): it takes `require` and the worker data from what both provide.
-    const source = `(${chunkReadWorker.toString()})(
-      process.getBuiltinModule("node:module").createRequire(${JSON.stringify(import.meta.url)}),
-      process.getBuiltinModule("node:worker_threads").workerData,
-    );`;
     let worker: Worker;
     try {
-      worker = new Worker(source, { eval: true, workerData: this.#workerData });
+      worker = startSourceWorker(chunkReadWorker, this.#workerData);
     } catch {
       this.#unusable = true;
       return undefined;
@@ -232,12 +226,7 @@ let pool: ChunkReadPool | null | undefined;
 /** The pool, or null where the native BLAKE3 binding does not load (the threads hash with it). */
 function workerPool(): ChunkReadPool | null {
   if (pool === undefined) {
-    let module: string | undefined;
-    try {
-      if (loadNativeBlake3()) module = createRequire(import.meta.url).resolve("@napi-rs/blake-hash");
-    } catch {
-      module = undefined;
-    }
+    const module = nativeBlake3Module();
     pool = module === undefined ? null : new ChunkReadPool(module);
   }
   return pool;

@@ -1,8 +1,14 @@
-import { loadBlake3 } from "#hasher";
+import { createStreamHasher, loadBlake3 } from "#hasher";
 import { B3Digest } from "../digest.js";
 import type { Blake3Hasher, Blake3Implementation } from "./blake3.js";
 
 export type { Blake3Hasher, Blake3Implementation } from "./blake3.js";
+export type { StreamHasher } from "./stream-hasher.js";
+/**
+ * A hasher for one stream read or written whole (a blob as it arrives or leaves): on Node, a stream
+ * longer than 1 MiB is hashed on a thread of its own while a core is free for it (see StreamHasher).
+ */
+export { createStreamHasher };
 
 /** The BLAKE3 implementation castore uses on this runtime (loaded once). */
 export function blake3(): Promise<Blake3Implementation> {

@@ -7,8 +7,14 @@ import { decodeBase64 } from "../base64.js";
 import { BLAKE3_WASM_BASE64 } from "../gen/blake3-wasm-inline.js";
 import type { Blake3Implementation } from "./blake3.js";
 import { loadWasmBlake3 } from "./hasher-wasm.js";
+import { hashHere, type StreamHasher } from "./stream-hasher.js";
 
 /** The best BLAKE3 available on this runtime: the inlined WebAssembly module. */
 export function loadBlake3(): Promise<Blake3Implementation> {
   return loadWasmBlake3(decodeBase64(BLAKE3_WASM_BASE64) as Uint8Array);
+}
+
+/** A StreamHasher: here, every byte hashed on the caller's thread. */
+export async function createStreamHasher(): Promise<StreamHasher> {
+  return hashHere((await loadBlake3()).createHasher());
 }

@@ -3,8 +3,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Blake3Implementation } from "./blake3.js";
+import { streamHasherFor } from "./hash-thread.js";
 import { loadWasmBlake3 } from "./hasher-wasm.js";
 import { stagedHasher } from "./staged-hasher.js";
+import type { StreamHasher } from "./stream-hasher.js";
 
 const require = createRequire(import.meta.url);
 
@@ -49,6 +51,28 @@ export function loadNativeBlake3(): Blake3Implementation | undefined {
 export function loadNodeWasmBlake3(): Promise<Blake3Implementation> {
   const path = require.resolve("blake3-wasm/dist/wasm/web/blake3_js_bg.wasm");
   return loadWasmBlake3(readFileSync(path));
+}
+
+let nativeModule: string | null | undefined;
+
+/**
+ * The module path of the native binding, for worker threads to load (they hash with it), or
+ * undefined where it does not load here.
+ */
+export function nativeBlake3Module(): string | undefined {
+  if (nativeModule === undefined) {
+    try {
+      nativeModule = loadNativeBlake3() ? require.resolve("@napi-rs/blake-hash") : null;
+    } catch {
+      nativeModule = null;
+    }
+  }
+  return nativeModule ?? undefined;
+}
+
+/** A StreamHasher: on a hashing thread when one is free (see hash-thread.ts), else on this thread. */
+export async function createStreamHasher(): Promise<StreamHasher> {
+  return streamHasherFor(await loadBlake3());
 }
 
 let best: Promise<Blake3Implementation> | undefined;
