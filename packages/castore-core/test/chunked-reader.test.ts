@@ -189,6 +189,16 @@ describe("ChunkedReader", () => {
     expect(isIntegrity(await rejection(readAll(again)))).toBe(true);
   });
 
+  it("proves the list of a blob of several MiB the same way (its hash on a thread where one is free)", async () => {
+    const blob = await chunkedBlob(3 * (1 << 20) + 7, 11);
+    expect(same(await readAll(open(blob, { window: 8 })), blob.data)).toBe(true);
+    const swapped = [...blob.chunks];
+    [swapped[0], swapped[1]] = [swapped[1] as ChunkMeta, swapped[0] as ChunkMeta];
+    const error = await rejection(readAll(open(blob, { window: 8 }, swapped)));
+    expect(isIntegrity(error)).toBe(true);
+    expect((error as Error).message).toMatch(/wrong chunk list/);
+  });
+
   it("with chunkListProven, trusts the list it was given: a full read checks each chunk, not the whole blob", async () => {
     const blob = await chunkedBlob(20_000, 5);
     // Intact chunks in the wrong order: only the whole-blob hash could tell, and it is skipped.

@@ -244,16 +244,25 @@ describe("verifyStream", () => {
     expect(Buffer.from(out).equals(Buffer.from(data))).toBe(true);
   });
 
-  for (const [label, mutate] of [
-    ["a flipped byte", (d: Uint8Array) => flipByte(d, 500)],
-    ["a missing last byte", (d: Uint8Array) => d.subarray(0, -1)],
-    ["an extra byte", (d: Uint8Array) => Uint8Array.of(...d, 0)],
-  ] as const) {
-    it(`fails with Integrity instead of a clean end on ${label}`, async () => {
-      const data = blob(1000);
-      const digest = await digestOf(data);
-      await rejectsWith(readAll(verifyStream(streamOf(mutate(data.slice()), [300]), digest)), isIntegrity, /corrupt/);
-    });
+  // 1000 bytes are hashed where they are read; 3 MiB on a thread, where a core is free for one.
+  for (const size of [1000, 3 * (1 << 20) + 7]) {
+    for (const [label, mutate] of [
+      ["a flipped byte", (d: Uint8Array) => flipByte(d, 500)],
+      ["a missing last byte", (d: Uint8Array) => d.subarray(0, -1)],
+      ["an extra byte", (d: Uint8Array) => Buffer.concat([d, Uint8Array.of(0)])],
+    ] as const) {
+      it(`fails with Integrity instead of a clean end on ${label} (${size} bytes)`, async () => {
+        const data = blob(size);
+        const digest = await digestOf(data);
+        const pieces = [300, 16_379];
+        await rejectsWith(
+          readAll(verifyStream(streamOf(mutate(data.slice()), pieces), digest)),
+          isIntegrity,
+          /corrupt/,
+        );
+        expect(Buffer.from(await readAll(verifyStream(streamOf(data, pieces), digest))).equals(data)).toBe(true);
+      });
+    }
   }
 
   it("verifies through a ForwardSeeker even when bytes are skipped", async () => {

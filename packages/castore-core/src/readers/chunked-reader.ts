@@ -2,8 +2,9 @@ import { copyBytes } from "../bytes.js";
 import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
 import { B3Digest } from "../digest.js";
 import { BackendError, IntegrityError } from "../errors.js";
-import type { Blake3Hasher, Blake3Implementation } from "../hashing/blake3.js";
-import { blake3, digestWith } from "../hashing/hash.js";
+import type { Blake3Implementation } from "../hashing/blake3.js";
+import { blake3, createStreamHasher, digestWith } from "../hashing/hash.js";
+import type { StreamHasher } from "../hashing/stream-hasher.js";
 import { checkInteger } from "../integers.js";
 import { raceAbort, throwIfAborted } from "../signal.js";
 import { BaseBlobReader } from "./base-reader.js";
@@ -164,7 +165,7 @@ export class ChunkedReader extends BaseBlobReader {
   /** True while reads go forward without seeks: prefetch is worth it. */
   #sequential = true;
   /** Hashes the bytes handed out since offset 0, while they are contiguous. */
-  #blobHasher: Blake3Hasher | undefined;
+  #blobHasher: StreamHasher | undefined;
   #hashedUpTo = 0;
   /** Set once a full read passed the blob check (a repeated read at the end does not redo it). */
   #verifiedEnd = false;
@@ -226,7 +227,7 @@ export class ChunkedReader extends BaseBlobReader {
     this.#blake3 ??= await blake3();
     const position = this.position;
     if (position >= this.size) {
-      if (position === this.size) this.#verifyWholeBlob();
+      if (position === this.size) await this.#verifyWholeBlob();
       return undefined;
     }
     const index = pieceIndexAt(this.#starts, position);
@@ -265,7 +266,7 @@ export class ChunkedReader extends BaseBlobReader {
     // Past the last byte of a chunk the reader owns it lets go of it (a read that comes back fetches
     // it again): what it handed out as a view is the caller's, and a lent buffer serves the next chunk.
     if ((this.#ownsChunks || inLentBuffer) && reachesEnd) this.#drop(index);
-    if (!this.#chunkListProven) this.#hashHandedOut(position, out);
+    if (!this.#chunkListProven) await this.#hashHandedOut(position, out);
     return out;
   }
 
@@ -390,9 +391,10 @@ export class ChunkedReader extends BaseBlobReader {
     return open && new BlobStreamChunks(this.digest, this.#chunks.length, open);
   }
 
-  #hashHandedOut(position: number, bytes: Uint8Array): void {
+  async #hashHandedOut(position: number, bytes: Uint8Array): Promise<void> {
     if (position === 0 && !this.#blobHasher) {
-      this.#blobHasher = (this.#blake3 as Blake3Implementation).createHasher();
+      // A stream hasher: on a thread of its own where a core is free, as a full read is long.
+      this.#blobHasher = await createStreamHasher();
       this.#hashedUpTo = 0;
     }
     if (!this.#blobHasher) return;
@@ -400,22 +402,23 @@ export class ChunkedReader extends BaseBlobReader {
       this.#dropBlobHasher();
       return;
     }
-    this.#blobHasher.update(bytes);
+    const room = this.#blobHasher.update(bytes);
+    if (room) await room;
     this.#hashedUpTo += bytes.length;
   }
 
   /** At the end of a read from offset 0: the bytes handed out must hash to the blob digest. */
-  #verifyWholeBlob(): void {
+  async #verifyWholeBlob(): Promise<void> {
     if (this.#verifiedEnd || this.#chunkListProven) return;
     if (this.size === 0 && !this.#blobHasher && this.position === 0) {
-      this.#blobHasher = (this.#blake3 as Blake3Implementation).createHasher();
+      this.#blobHasher = await createStreamHasher();
       this.#hashedUpTo = 0;
     }
     const hasher = this.#blobHasher;
     if (!hasher || this.#hashedUpTo !== this.size) return;
     this.#blobHasher = undefined;
     this.#hashedUpTo = 0;
-    const matches = this.digest.equals(hasher.digest());
+    const matches = this.digest.equals(await hasher.digest());
     if (!matches) {
       throw new IntegrityError(
         `blob ${this.digest} is corrupt: its ${this.#chunks.length} chunks are intact but together do not hash to the blob digest (wrong chunk list)`,

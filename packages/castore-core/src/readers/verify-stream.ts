@@ -1,6 +1,6 @@
 import type { B3Digest } from "../digest.js";
 import { IntegrityError } from "../errors.js";
-import { createBlake3Hasher } from "../hashing/hash.js";
+import { createStreamHasher } from "../hashing/hash.js";
 
 /**
  * Passes a blob's chunks through while hashing them; when the source ends, compares the hash with
@@ -8,17 +8,18 @@ import { createBlake3Hasher } from "../hashing/hash.js";
  * read to the end therefore never take a corrupted blob for a complete one.
  */
 export async function* verifyStream(source: AsyncIterable<Uint8Array>, digest: B3Digest): AsyncGenerator<Uint8Array> {
-  const hasher = await createBlake3Hasher();
+  const hasher = await createStreamHasher();
   let size = 0;
   let finished = false;
   try {
     for await (const chunk of source) {
-      hasher.update(chunk);
+      const room = hasher.update(chunk);
+      if (room) await room;
       size += chunk.length;
       yield chunk;
     }
     finished = true;
-    if (!digest.equals(hasher.digest())) {
+    if (!digest.equals(await hasher.digest())) {
       throw new IntegrityError(`blob ${digest} is corrupt: the ${size} bytes received do not hash to its digest`);
     }
   } finally {
