@@ -109,9 +109,17 @@ describe("createStreamHasher", () => {
     60_000,
   );
 
+  // The built module, in a process of its own: a thread that held the process would keep it running.
+  const exits = async (script: string) => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: new URL("..", import.meta.url),
+      timeout: 30_000,
+    });
+    return stdout.trim().split(" ");
+  };
+
   it("does not keep a process alive once its streams are finished, or left unfinished", async () => {
-    // The built module, in a process of its own: a thread held by the process would keep it running.
-    const script = `
+    const [digest, where] = await exits(`
       import { createStreamHasher } from "./dist/backend.js";
       const bytes = new Uint8Array(5 * 1024 * 1024).fill(7);
       const done = await createStreamHasher();
@@ -120,13 +128,20 @@ describe("createStreamHasher", () => {
       const left = await createStreamHasher();
       await left.update(bytes);
       console.log(Buffer.from(digest).toString("hex"), done.where, left.where);
-    `;
-    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-      cwd: new URL("..", import.meta.url),
-      timeout: 30_000,
-    });
-    const [digest, where] = stdout.trim().split(" ");
+    `);
     expect(digest).toBe(oracle(new Uint8Array(5 * MiB).fill(7)));
+    if (threadsHere) expect(where).toBe("thread");
+  }, 60_000);
+
+  it("does not keep a process alive whose only stream never waited on its thread", async () => {
+    // The thread starts with the stream, and nothing ever waits on it: a short stream, hashed here.
+    const [digest, where] = await exits(`
+      import { createStreamHasher } from "./dist/backend.js";
+      const short = await createStreamHasher();
+      short.update(new Uint8Array(10).fill(7));
+      console.log(Buffer.from(await short.digest()).toString("hex"), short.where);
+    `);
+    expect(digest).toBe(oracle(new Uint8Array(10).fill(7)));
     if (threadsHere) expect(where).toBe("thread");
   }, 60_000);
 });

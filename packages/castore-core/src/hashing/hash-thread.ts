@@ -55,8 +55,13 @@ class HashThread {
     this.ready = new Promise((resolve) => {
       settleReady = resolve;
     });
-    // Only a stream waiting on the thread keeps the process alive (see ThreadStreamHasher).
+    // Only a stream waiting on the thread keeps the process alive (see ThreadStreamHasher). Node
+    // takes an unref() made before the thread is online back when it comes online (measured: a
+    // process whose thread was never waited on did not exit), so it is made again then.
     worker.unref();
+    worker.on("online", () => {
+      if (!this.waiter) worker.unref();
+    });
     worker.on("message", (reply: HashThreadReply) => {
       if ("ready" in reply) {
         wasReady = true;
@@ -225,30 +230,38 @@ class ThreadStreamHasher implements StreamHasher {
     wake?.();
   }
 
-  /**
-   * Settles once the thread next replies; rejects if the thread has stopped. The thread keeps the
-   * process alive only while a stream waits on it.
-   */
+  /** Settles once the thread next replies; rejects if the thread has stopped. */
   async #nextReply(): Promise<void> {
     const thread = this.#thread as HashThread;
     if (thread.stopped) throw thread.stopped;
+    await this.#waitOn(
+      thread,
+      new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      }),
+    );
+    if (thread.stopped) throw thread.stopped;
+  }
+
+  /**
+   * Waits for what only the thread can settle. Meanwhile the thread keeps the process alive (it
+   * does only while a stream waits on it) and holds this stream (see HashThread.waiter).
+   */
+  async #waitOn<T>(thread: HashThread, settled: Promise<T>): Promise<T> {
     thread.worker.ref();
     thread.waiter = this;
     try {
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
+      return await settled;
     } finally {
       thread.waiter = undefined;
       thread.worker.unref();
     }
-    if (thread.stopped) throw thread.stopped;
   }
 
   /** The first full buffer: to the thread once it is ready, or hashed here from now on. */
   async #sendFirst(): Promise<void> {
     const thread = this.#thread as HashThread;
-    if (await thread.ready) {
+    if (await this.#waitOn(thread, thread.ready)) {
       this.#sentAny = true;
       this.#send();
       return;
