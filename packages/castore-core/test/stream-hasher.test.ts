@@ -86,6 +86,20 @@ describe("createStreamHasher", () => {
     },
   );
 
+  it("settles an update waiting for room when the hasher is disposed under it, and ignores later ones", async () => {
+    // A reader closed while a read waits for room disposes its hasher: the read must not hang.
+    const bytes = xorshiftBytes(8 * MiB, 5);
+    // Disposed while it waits for the thread to be ready, then while it waits for a buffer.
+    for (const before of [0, 2 * MiB]) {
+      const hasher = await createStreamHasher();
+      await feed(hasher, bytes.subarray(0, before), MiB);
+      const room = hasher.update(bytes);
+      hasher.dispose();
+      await room;
+      expect(hasher.update(new Uint8Array(1))).toBeUndefined();
+    }
+  });
+
   it.skipIf(!threadsHere)(
     "finishes a stream that waits for room while the garbage collector runs",
     async () => {

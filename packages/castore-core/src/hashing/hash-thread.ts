@@ -172,7 +172,8 @@ class ThreadStreamHasher implements StreamHasher {
   }
 
   update(data: Uint8Array): Promise<void> | undefined {
-    if (this.#done) throw new BackendError("the hasher was already finished");
+    // Disposed: ignored, as a read still in flight when its reader closes goes on updating.
+    if (this.#done) return undefined;
     if (this.#here) return this.#here.update(data);
     const thread = this.#thread as HashThread;
     let offset = 0;
@@ -261,7 +262,9 @@ class ThreadStreamHasher implements StreamHasher {
   /** The first full buffer: to the thread once it is ready, or hashed here from now on. */
   async #sendFirst(): Promise<void> {
     const thread = this.#thread as HashThread;
-    if (await this.#waitOn(thread, thread.ready)) {
+    const ready = await this.#waitOn(thread, thread.ready);
+    if (this.#done) return; // disposed meanwhile
+    if (ready) {
       this.#sentAny = true;
       this.#send();
       return;
@@ -281,6 +284,8 @@ class ThreadStreamHasher implements StreamHasher {
   #finish<T>(result: T): T {
     this.#done = true;
     this.#release();
+    // An update waiting for room (disposed under it) resumes and finds nothing more to do.
+    this.received(undefined);
     return result;
   }
 

@@ -16,7 +16,11 @@ export interface StreamHasher {
   update(data: Uint8Array): Promise<void> | undefined;
   /** The 32-byte digest of everything passed to `update`. The hasher must not be used afterwards. */
   digest(): Promise<Uint8Array>;
-  /** Lets go of the hasher without a digest (its buffers, its place on a thread). */
+  /**
+   * Lets go of the hasher without a digest (its buffers, its place on a thread). An update waiting
+   * for room settles, and later updates are ignored: a read still in flight when its reader closes
+   * may go on passing bytes.
+   */
   dispose(): void;
   /** Where the bytes are hashed: "thread" (another thread) or "here" (the caller's thread). */
   readonly where: "thread" | "here";
