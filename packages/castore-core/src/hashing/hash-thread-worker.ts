@@ -1,5 +1,6 @@
 // The body of a hashing thread (see hash-thread.ts). The thread runs it from its source text, so it
 // refers to nothing outside itself: what it needs comes through `require` and the worker data.
+import type { NativeHasher } from "./hasher-node.js";
 
 /**
  * What the main thread sends: the first `length` bytes of `buffer` (moved to this thread) are the
@@ -19,11 +20,6 @@ export type HashThreadReply =
 export interface HashThreadData {
   /** The module path of the native BLAKE3 binding (`@napi-rs/blake-hash`). */
   readonly blake3Module: string;
-}
-
-interface NativeHasher {
-  update(input: Uint8Array): NativeHasher;
-  digestBuffer(): Uint8Array;
 }
 
 /**

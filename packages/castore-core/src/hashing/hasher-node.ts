@@ -10,7 +10,8 @@ import type { StreamHasher } from "./stream-hasher.js";
 
 const require = createRequire(import.meta.url);
 
-interface NativeHasher {
+/** The binding's hasher, as this file and the hashing threads use it. */
+export interface NativeHasher {
   update(input: Uint8Array): NativeHasher;
   digestBuffer(): Uint8Array;
 }

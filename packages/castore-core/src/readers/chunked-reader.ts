@@ -266,7 +266,10 @@ export class ChunkedReader extends BaseBlobReader {
     // Past the last byte of a chunk the reader owns it lets go of it (a read that comes back fetches
     // it again): what it handed out as a view is the caller's, and a lent buffer serves the next chunk.
     if ((this.#ownsChunks || inLentBuffer) && reachesEnd) this.#drop(index);
-    if (!this.#chunkListProven) await this.#hashHandedOut(position, out);
+    if (!this.#chunkListProven) {
+      const hashing = this.#hashHandedOut(position, out);
+      if (hashing) await hashing;
+    }
     return out;
   }
 
@@ -391,20 +394,23 @@ export class ChunkedReader extends BaseBlobReader {
     return open && new BlobStreamChunks(this.digest, this.#chunks.length, open);
   }
 
-  async #hashHandedOut(position: number, bytes: Uint8Array): Promise<void> {
-    if (position === 0 && !this.#blobHasher) {
-      // A stream hasher: on a thread of its own where a core is free, as a full read is long.
-      this.#blobHasher = await createStreamHasher();
-      this.#hashedUpTo = 0;
-    }
-    if (!this.#blobHasher) return;
+  /** Hashes bytes handed out, while they follow on from offset 0; a promise when it must wait. */
+  #hashHandedOut(position: number, bytes: Uint8Array): Promise<void> | undefined {
+    if (position === 0 && !this.#blobHasher) return this.#startBlobHash(bytes);
+    if (!this.#blobHasher) return undefined;
     if (position !== this.#hashedUpTo) {
       this.#dropBlobHasher();
-      return;
+      return undefined;
     }
-    const room = this.#blobHasher.update(bytes);
-    if (room) await room;
     this.#hashedUpTo += bytes.length;
+    return this.#blobHasher.update(bytes);
+  }
+
+  /** A full read begins: a stream hasher (on a thread of its own where a core is free, as it is long). */
+  async #startBlobHash(bytes: Uint8Array): Promise<void> {
+    this.#blobHasher = await createStreamHasher();
+    this.#hashedUpTo = 0;
+    await this.#hashHandedOut(0, bytes);
   }
 
   /** At the end of a read from offset 0: the bytes handed out must hash to the blob digest. */
