@@ -1,5 +1,6 @@
-import { closeSync, fsync, writeSync } from "node:fs";
+import { closeSync, fsync, write } from "node:fs";
 import { dirname } from "node:path";
+import { ReadBuffers } from "castore-core";
 import type { ChunkFileLocation, ChunkFiles } from "./chunk-files.js";
 import { createFile, fileError, syncPath } from "./file-calls.js";
 
@@ -9,6 +10,24 @@ import { createFile, fileError, syncPath } from "./file-calls.js";
  * went as fast as `dd conv=fsync` of the same bytes, and one at a time at half that.
  */
 const SYNCS_IN_FLIGHT = 4;
+
+/**
+ * The buffers a batch's new chunks are copied into, to be written to their pack from the thread
+ * pool while the writer cuts and hashes the next batch. Large enough for any batch with default
+ * chunking (see writer.ts: a batch ends once it holds 512 KiB, and no chunk is larger than that);
+ * a larger batch gets a buffer of its own.
+ */
+const STAGE_BYTES = 1 << 20;
+const stageBuffers = new ReadBuffers(STAGE_BYTES);
+
+/** A batch's chunks, copied one after another, to be written at `at` in `pack`. */
+interface Staged {
+  readonly pack: OpenPack;
+  readonly at: number;
+  buffer: Uint8Array;
+  giveBack: () => void;
+  length: number;
+}
 
 /** The pack a writer is appending to. */
 interface OpenPack {
@@ -41,6 +60,8 @@ export class PackWrites {
   readonly #borrowed = new Set<string>();
   /** The pack being appended to, if any. */
   #pack: OpenPack | undefined;
+  /** The current batch's appended bytes, not yet written (see append). */
+  #staged: Staged | undefined;
   /** The index of the next pack to create. */
   #nextPack = 0;
   /** Whether pack #nextPack is declared (its row committed), so it may be created. */
@@ -71,28 +92,53 @@ export class PackWrites {
 
   /**
    * Appends a chunk to upload `upload`'s current pack (creating the declared one if there is none)
-   * from its segments, in order, before returning (the caller may reuse the segments after), and
-   * returns where it went. Synchronous, like SQLite's writes: it only fills the page cache, which
-   * costs less than a trip through the thread pool.
+   * and returns where it goes. Its segments are copied before this returns (the caller may reuse
+   * them); the batch's bytes are written by {@link endBatch}, in one call from the thread pool, so
+   * the caller cuts and hashes the next batch while the kernel copies this one into the page cache.
+   * Measured on a 1 GiB put into /dev/shm, those kernel copies were 1.8 s of the daemon's 4 s on
+   * its one thread when written synchronously here.
    */
   append(upload: number, segments: readonly Uint8Array[]): ChunkFileLocation {
     const pack = (this.#pack ??= this.#createPack(upload));
     const offset = pack.bytes;
+    let size = 0;
+    for (const bytes of segments) size += bytes.length;
+    const staged = (this.#staged ??= { pack, at: offset, ...stageBuffers.take(), length: 0 });
+    if (staged.length + size > staged.buffer.length) {
+      const larger = new Uint8Array(staged.length + size);
+      larger.set(staged.buffer.subarray(0, staged.length));
+      staged.giveBack();
+      staged.buffer = larger;
+      staged.giveBack = () => {};
+    }
+    for (const bytes of segments) {
+      staged.buffer.set(bytes, staged.length);
+      staged.length += bytes.length;
+    }
+    pack.bytes = offset + size;
+    return { upload, pack: pack.index, offset };
+  }
+
+  /** Writes the batch's appended bytes to their pack, at their position (see append). */
+  async #writeStaged(): Promise<void> {
+    const staged = this.#staged;
+    if (!staged) return;
+    this.#staged = undefined;
+    const { pack, buffer, length } = staged;
     try {
       // At explicit positions: after a failed write, the next chunk still goes where its row says.
-      let at = offset;
-      for (const bytes of segments) {
-        for (let written = 0; written < bytes.length; ) {
-          const n = writeSync(pack.fd, bytes, written, bytes.length - written, at);
-          written += n;
-          at += n;
-        }
+      for (let written = 0; written < length; ) {
+        written += await new Promise<number>((resolve, reject) =>
+          write(pack.fd, buffer, written, length - written, staged.at + written, (error, n) =>
+            error ? reject(error) : resolve(n),
+          ),
+        );
       }
-      pack.bytes = at;
     } catch (error) {
       throw fileError("write a pack", pack.path, error);
+    } finally {
+      staged.giveBack();
     }
-    return { upload, pack: pack.index, offset };
   }
 
   /**
@@ -101,6 +147,7 @@ export class PackWrites {
    * are under way.
    */
   async endBatch(): Promise<void> {
+    await this.#writeStaged();
     if (!this.#pack || this.#pack.bytes < this.#files.packBytes) return;
     this.#finishPack();
     while (this.#syncing.size >= SYNCS_IN_FLIGHT) await Promise.race(this.#syncing);
@@ -136,6 +183,9 @@ export class PackWrites {
 
   /** Closes the current pack and waits for the syncs under way (after a failure: nothing may be left running on the files). */
   async settle(): Promise<void> {
+    // Appended and never written (the batch failed before endBatch): nothing will write it now.
+    this.#staged?.giveBack();
+    this.#staged = undefined;
     if (this.#pack) {
       closeSync(this.#pack.fd);
       this.#pack = undefined;

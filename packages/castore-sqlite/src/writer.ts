@@ -244,9 +244,9 @@ export class SqliteBlobWriter extends BaseBlobWriter {
 
   /**
    * Appends the bytes of a pinned batch's chunks the store lacks to this upload's pack (small ones
-   * go in their rows), then adds their rows. The bytes are written before the first await (from
-   * segments that may be views of the piece being written: see #add), and a chunk kept in its row
-   * is joined into an array of its own before it.
+   * go in their rows), then adds their rows once the pack write is done. The bytes are copied for
+   * that write before the first await (from segments that may be views of the piece being written:
+   * see #add), and a chunk kept in its row is joined into an array of its own before it.
    */
   async #storeFiles(
     upload: number,

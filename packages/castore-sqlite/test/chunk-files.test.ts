@@ -64,6 +64,36 @@ describe("chunk files", () => {
     await service.close();
   });
 
+  it("a batch larger than the buffer it is staged in (chunks of several MiB) reaches its pack whole, from a reused buffer", async () => {
+    // Chunks of 1–4 MiB: a batch outgrows the 1 MiB buffer it is staged in, at its first chunk
+    // or its second (see PackWrites.append).
+    const file = tempFile();
+    const service = await openSqliteBlobService({ path: file, avgChunkSize: 2 * MiB });
+    const data = pseudoRandomBytes(40 * MiB, 3);
+    // Written through one buffer refilled after each write resolves: the pack writes that finish
+    // later must have copied what they write.
+    const piece = new Uint8Array(3 * MiB);
+    const writer = await service.openWrite();
+    for (let at = 0; at < data.length; at += piece.length) {
+      const bytes = data.subarray(at, at + piece.length);
+      piece.set(bytes);
+      await writer.write(piece.subarray(0, bytes.length));
+      piece.fill(0xee);
+    }
+    const digest = await writer.close();
+    expect(digest.equals(await digestOf(data))).toBe(true);
+    const chunks = await service.chunks(digest);
+    expect(chunks?.length).toBeGreaterThanOrEqual(4);
+    const files = chunkFiles(file);
+    expect(files.reduce((sum, path) => sum + statSync(path).size, 0)).toBe(await service.storedBytes());
+    expect(countRows(file)).toMatchObject(CONSISTENT);
+    await service.close();
+    // Read back by a fresh process's view of the files: every chunk verified against its digest.
+    const reopened = await openSqliteBlobService(file);
+    expectBytes(await readBlob(reopened, digest), data);
+    await reopened.close();
+  });
+
   it("writers storing the same new chunks at once keep one row per chunk, and leave no pack behind that none names", async () => {
     const file = tempFile();
     const service = await openWithHooks({ path: file, avgChunkSize: 4096 }, FILES_FOR_ALL);
