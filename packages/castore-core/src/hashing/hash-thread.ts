@@ -125,6 +125,14 @@ function freeThread(): HashThread | undefined {
 }
 
 /**
+ * Stops every hashing thread as a crash would: for tests of what their streams get then. No entry
+ * point of the package exports it.
+ */
+export async function stopHashThreadsForTests(): Promise<void> {
+  await Promise.all(threads.map((thread) => thread.worker.terminate()));
+}
+
+/**
  * A StreamHasher for `implementation`: on a hashing thread when one is free, else here. A stream
  * holds its thread until its digest or dispose, or until it is garbage-collected unfinished.
  */
@@ -259,12 +267,15 @@ class ThreadStreamHasher implements StreamHasher {
     }
   }
 
-  /** The first full buffer: to the thread once it is ready, or hashed here from now on. */
+  /**
+   * The first full buffer: to the thread once it is ready, or hashed here from now on if it will
+   * never be (it stopped before it was ready, or before this stream sent it anything: nothing is lost).
+   */
   async #sendFirst(): Promise<void> {
     const thread = this.#thread as HashThread;
     const ready = await this.#waitOn(thread, thread.ready);
     if (this.#done) return; // disposed meanwhile
-    if (ready) {
+    if (ready && !thread.stopped) {
       this.#sentAny = true;
       this.#send();
       return;

@@ -1,0 +1,14 @@
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { once } from "node:events";
+import { openConnectionWindow, receiveSettings } from "../dist/flow-control.js";
+const [transport, where] = process.argv.slice(2);
+const session = http2.connect(transport === "tcp" ? where : "http://localhost", { ...(transport === "unix" ? { createConnection: () => net.connect(where) } : {}), settings: receiveSettings() });
+await once(session, "connect");
+openConnectionWindow(session);
+const stream = session.request({ ":path": "/read" });
+stream.end();
+let received = 0;
+for await (const chunk of stream) received += chunk.length;
+session.close();
+process.send({ moved: received }, () => process.disconnect());
