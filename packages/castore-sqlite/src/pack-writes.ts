@@ -105,7 +105,7 @@ export class PackWrites {
     for (const bytes of segments) size += bytes.length;
     const staged = (this.#staged ??= { pack, at: offset, ...stageBuffers.take(), length: 0 });
     if (staged.length + size > staged.buffer.length) {
-      const larger = new Uint8Array(staged.length + size);
+      const larger = new Uint8Array(Math.max(staged.length + size, 2 * staged.buffer.length));
       larger.set(staged.buffer.subarray(0, staged.length));
       staged.giveBack();
       staged.buffer = larger;
@@ -213,6 +213,8 @@ export class PackWrites {
   #finishPack(): void {
     const pack = this.#pack;
     if (!pack) return;
+    // endBatch writes a batch's bytes before a pack can be finished: these would go to a closed file.
+    if (this.#staged) throw new Error("castore-sqlite: a pack was finished before its last batch was written");
     this.#pack = undefined;
     if (!this.#durable) {
       closeSync(pack.fd);
