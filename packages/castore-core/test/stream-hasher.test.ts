@@ -148,7 +148,7 @@ describe("createStreamHasher", () => {
   }, 60_000);
 
   it("does not keep a process alive whose only stream never waited on its thread", async () => {
-    // The thread starts with the stream, and nothing ever waits on it: a short stream, hashed here.
+    // A short stream, hashed here: it borrows a thread but never starts it, nor waits on it.
     const [digest, where] = await exits(`
       import { createStreamHasher } from "./dist/backend.js";
       const short = await createStreamHasher();

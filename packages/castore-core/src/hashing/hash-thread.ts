@@ -28,11 +28,17 @@ const BUFFERS_PER_THREAD = 3;
  */
 const MAX_THREADS = Math.max(0, Math.min(2, availableParallelism() - 1));
 
-/** One hashing thread and its buffers, lent to one stream at a time. */
+/**
+ * One hashing thread and its buffers, lent to one stream at a time. The thread itself starts when
+ * a stream first fills a buffer: a stream shorter than that is hashed where it is, and starts none.
+ */
 class HashThread {
-  readonly worker: Worker;
-  /** Settles true once the thread has loaded the binding, false if it stopped before. */
-  readonly ready: Promise<boolean>;
+  readonly #blake3Module: string;
+  readonly #onStop: (thread: HashThread, wasReady: boolean) => void;
+  /** The thread, once started (see ready). */
+  worker: Worker | undefined;
+  /** Settles true once the thread has loaded the binding, false if it stopped (or failed to start) before. */
+  #ready: Promise<boolean> | undefined;
   /** Its buffers that are here, not being hashed; and how many it has made (BUFFERS_PER_THREAD at most). */
   readonly free: Uint8Array[] = [];
   made = 0;
@@ -48,17 +54,36 @@ class HashThread {
   stopped: Error | undefined;
 
   constructor(blake3Module: string, onStop: (thread: HashThread, wasReady: boolean) => void) {
-    const worker = startSourceWorker(hashThreadWorker, { blake3Module });
+    this.#blake3Module = blake3Module;
+    this.#onStop = onStop;
+  }
+
+  /** Starts the thread if it has not started; settles once it is ready (true) or never will be (false). */
+  ready(): Promise<boolean> {
+    this.#ready ??= this.#start();
+    return this.#ready;
+  }
+
+  #start(): Promise<boolean> {
+    let worker: Worker;
+    try {
+      worker = startSourceWorker(hashThreadWorker, { blake3Module: this.#blake3Module });
+    } catch (error) {
+      this.stopped = new BackendError("the BLAKE3 hashing thread did not start", { cause: error });
+      this.#onStop(this, false);
+      return Promise.resolve(false);
+    }
     this.worker = worker;
     let wasReady = false;
     let settleReady: (ready: boolean) => void = () => {};
-    this.ready = new Promise((resolve) => {
+    const ready = new Promise<boolean>((resolve) => {
       settleReady = resolve;
     });
-    // Only a stream waiting on the thread keeps the process alive (see ThreadStreamHasher). Node
-    // takes an unref() made before the thread is online back when it comes online (measured: a
-    // process whose thread was never waited on did not exit), so it is made again then.
-    worker.unref();
+    // Only a stream waiting on the thread keeps the process alive (see ThreadStreamHasher). It
+    // starts while the stream that filled its first buffer waits for it to be ready, and that
+    // wait's end unrefs it. Node takes back an unref() made before the thread is online (measured:
+    // a process whose thread was never waited on did not exit), so one is made again then, should
+    // the wait have ended first.
     worker.on("online", () => {
       if (!this.waiter) worker.unref();
     });
@@ -76,17 +101,18 @@ class HashThread {
       if (this.stopped) return;
       this.stopped = new BackendError("the BLAKE3 hashing thread stopped", { cause: error });
       settleReady(false);
-      onStop(this, wasReady);
+      this.#onStop(this, wasReady);
       this.lentTo?.deref()?.received(undefined);
       void worker.terminate();
     };
     worker.on("error", stop);
     worker.on("messageerror", stop);
     worker.on("exit", (code) => stop(new Error(`exited with code ${code}`)));
+    return ready;
   }
 
   post(request: HashThreadRequest, transfer: ArrayBuffer[] = []): void {
-    if (!this.stopped) this.worker.postMessage(request, transfer);
+    if (!this.stopped) this.worker?.postMessage(request, transfer);
   }
 
   /** A buffer to fill: a free one, a new one while the thread has fewer than its share, else none. */
@@ -103,34 +129,30 @@ const threads: HashThread[] = [];
 let unusable = false;
 let nextStreamId = 0;
 
-/** A thread no stream holds, started if need be; undefined when all are lent or none can run. */
+/** A thread no stream holds, a new one if need be; undefined when all are lent or none can run. */
 function freeThread(): HashThread | undefined {
   if (unusable) return undefined;
   const idle = threads.find((thread) => !thread.lentTo && !thread.stopped);
   if (idle || threads.length >= MAX_THREADS) return idle;
   const module = nativeBlake3Module();
   if (module === undefined) return undefined;
-  let thread: HashThread;
-  try {
-    thread = new HashThread(module, (stopped, wasReady) => {
-      threads.splice(threads.indexOf(stopped), 1);
-      if (!wasReady) unusable = true;
-    });
-  } catch {
-    unusable = true;
-    return undefined;
-  }
+  const thread = new HashThread(module, (stopped, wasReady) => {
+    threads.splice(threads.indexOf(stopped), 1);
+    if (!wasReady) unusable = true;
+  });
   threads.push(thread);
   return thread;
 }
 
-/**
- * Stops every hashing thread as a crash would: for tests of what their streams get then. No entry
- * point of the package exports it.
- */
-export async function stopHashThreadsForTests(): Promise<void> {
-  await Promise.all(threads.map((thread) => thread.worker.terminate()));
-}
+/** For tests of the threads (no entry point of the package exports it). */
+export const hashThreadsForTests = {
+  /** Stops every started hashing thread as a crash would. */
+  async stop(): Promise<void> {
+    await Promise.all(threads.map((thread) => thread.worker?.terminate()));
+  },
+  /** How many hashing threads have started and not stopped. */
+  started: (): number => threads.filter((thread) => thread.worker && !thread.stopped).length,
+};
 
 /**
  * A StreamHasher for `implementation`: on a hashing thread when one is free, else here. A stream
@@ -151,8 +173,8 @@ const unfinished = new FinalizationRegistry<{ thread: HashThread; id: number }>(
 /**
  * A stream hashed on a thread: its bytes are copied into the thread's buffers, each moved to the
  * thread once full and back once hashed. A stream that ends before its first buffer fills never
- * reaches the thread: it is hashed here, at its digest. Its first full buffer waits for the thread to
- * be ready; should the thread fail to start, the stream goes on here.
+ * reaches the thread (nor starts it): it is hashed here, at its digest. Its first full buffer waits
+ * for the thread to be ready; should the thread fail to start, the stream goes on here.
  */
 class ThreadStreamHasher implements StreamHasher {
   readonly #id = nextStreamId++;
@@ -257,13 +279,13 @@ class ThreadStreamHasher implements StreamHasher {
    * does only while a stream waits on it) and holds this stream (see HashThread.waiter).
    */
   async #waitOn<T>(thread: HashThread, settled: Promise<T>): Promise<T> {
-    thread.worker.ref();
+    thread.worker?.ref();
     thread.waiter = this;
     try {
       return await settled;
     } finally {
       thread.waiter = undefined;
-      thread.worker.unref();
+      thread.worker?.unref();
     }
   }
 
@@ -273,7 +295,7 @@ class ThreadStreamHasher implements StreamHasher {
    */
   async #sendFirst(): Promise<void> {
     const thread = this.#thread as HashThread;
-    const ready = await this.#waitOn(thread, thread.ready);
+    const ready = await this.#waitOn(thread, thread.ready());
     if (this.#done) return; // disposed meanwhile
     if (ready && !thread.stopped) {
       this.#sentAny = true;
