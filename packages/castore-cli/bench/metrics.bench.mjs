@@ -21,13 +21,14 @@
 // histogram, the running totals) next to what a call costs the daemon: the most it can add per call.
 // BENCH_SAMPLES=FILE writes every sample as JSON, to study the noise.
 import { once } from "node:events";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { B3Digest, getBlob, putBlob } from "castore-core";
 import { pseudoRandomBytes } from "castore-fixtures";
 import { GrpcBlobService } from "castore-grpc";
 import * as prom from "prom-client";
 import { recordResult } from "../../../scripts/bench-results.mjs";
+import { liveThreadsCpuNs } from "../../../scripts/process-cpu.mjs";
 import { DaemonMetrics } from "../dist/daemon/metrics.js";
 import { startDaemon } from "./daemon-process.mjs";
 
@@ -56,22 +57,6 @@ async function stopDaemon({ daemon, client }) {
   await client.close();
   daemon.kill("SIGTERM");
   await once(daemon, "exit");
-}
-
-/** CPU time in ns a process's threads have run (Linux schedstat: ns, not 10 ms ticks), or NaN without /proc. */
-function cpuNs(pid) {
-  try {
-    let total = 0;
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      // A thread can end between the listing and the read; what it ran is then lost to both readings alike.
-      try {
-        total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-      } catch {}
-    }
-    return total;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 const blob = pseudoRandomBytes(BYTES, 16);
@@ -131,11 +116,11 @@ for (let round = 0; round < ROUNDS; round++) {
       for (const [row, { run, amount, cpuPer }] of Object.entries(rows)) {
         for (const name of order) {
           const { client, daemon } = targets[name];
-          const cpuBefore = cpuNs(daemon.pid);
+          const cpuBefore = liveThreadsCpuNs(daemon.pid);
           const start = performance.now();
           await run(client);
           const ms = performance.now() - start;
-          const cpuMs = (cpuNs(daemon.pid) - cpuBefore) / 1e6;
+          const cpuMs = (liveThreadsCpuNs(daemon.pid) - cpuBefore) / 1e6;
           samples[row][name].push([amount / (ms / 1000), cpuMs / cpuPer[1]]);
         }
       }

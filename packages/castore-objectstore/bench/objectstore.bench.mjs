@@ -35,6 +35,7 @@ import {
 import { putBlob } from "castore-core";
 import { chunkSizesFor, FastCdcChunker, raceAbort } from "castore-core/backend";
 import { recordResult } from "../../../scripts/bench-results.mjs";
+import { processCpuSeconds } from "../../../scripts/process-cpu.mjs";
 import { ObjectStoreBlobService, S3ObjectStore } from "../dist/index.js";
 import { startGateway, stopGateway } from "../scripts/gateway.mjs";
 
@@ -52,18 +53,18 @@ if (!target.available) {
 
 /** CPU seconds used so far by the gateway's processes (Linux /proc; 0 where it cannot be read). */
 function gatewayCpuSeconds() {
-  let ticks = 0;
+  let seconds = 0;
   try {
     const run = join(target.dir, "run");
     for (const file of readdirSync(run).filter((name) => name.endsWith(".pid"))) {
-      const pid = readFileSync(join(run, file), "utf8").trim();
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime + stime
+      const used = processCpuSeconds(readFileSync(join(run, file), "utf8").trim());
+      if (used === undefined) return 0;
+      seconds += used;
     }
   } catch {
     return 0;
   }
-  return ticks / 100; // USER_HZ
+  return seconds;
 }
 
 // No S3 call has a timeout of its own, so a gateway that stops answering would hang the bench (it
