@@ -298,6 +298,8 @@ try {
       await bounded(`castore's part of ${name}`, castoreRound());
     }
   }
+  /** A run's CPU seconds per GiB, this process's and the gateway's: the gateway shares the machine's cores. */
+  const cpuOf = (run) => (run.clientCpu + run.gatewayCpu).toFixed(1);
   const line = (name, castoreRuns, rawRuns) => {
     const of = (runs, key) => median(runs.map((run) => run[key]));
     const ratios = castoreRuns.map((run, i) => run.mbps / rawRuns[i].mbps);
@@ -313,7 +315,10 @@ try {
       limitName: "raw S3 SDK, same objects and concurrency",
       unit: "MB/s",
       goal: 0.8,
-      note: `${SIZE / MiB} MiB, round with the lower median ratio of ${castoreRuns.length}`,
+      note:
+        `${SIZE / MiB} MiB, round with the lower median ratio of ${castoreRuns.length}; ` +
+        `CPU s/GiB with the gateway's ${cpuOf(castoreRuns[middle])} against ${cpuOf(rawRuns[middle])}, ` +
+        `cores busy ${castoreRuns[middle].busyCores.toFixed(2)} against ${rawRuns[middle].busyCores.toFixed(2)}`,
     });
     const byRound = ratios.map((ratio) => `${(ratio * 100).toFixed(0)}%`).join(" ");
     console.log(
