@@ -128,3 +128,16 @@ export function* splitBytes(bytes: Uint8Array, size: number): Generator<Uint8Arr
   checkInteger("piece size", size);
   for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
 }
+
+/**
+ * Whether `bytes` lies in shared memory. (A page that is not cross-origin isolated has no
+ * SharedArrayBuffer at all.)
+ */
+export function isShared(bytes: Uint8Array): boolean {
+  return typeof SharedArrayBuffer !== "undefined" && bytes.buffer instanceof SharedArrayBuffer;
+}
+
+/** Whether `bytes` lost its memory: moved to another thread (transferred), so it reads as empty. */
+export function isDetached(bytes: Uint8Array): boolean {
+  return !isShared(bytes) && (bytes.buffer as ArrayBuffer).detached;
+}

@@ -2,19 +2,25 @@
 // source text, so it refers to nothing outside itself: what it needs comes through `require` and
 // the worker data.
 
-/** What the main thread asks: `length` bytes of `path` from `offset`, into `buffer` from `start`. */
+/**
+ * What the main thread asks: `length` bytes of `path` from `offset`, into `buffer` from `start`.
+ * `buffer` is shared memory, or memory moved here (an ArrayBuffer), which the answer moves back.
+ */
 export interface ChunkReadRequest {
   readonly id: number;
   readonly path: string;
   readonly offset: number;
-  readonly buffer: SharedArrayBuffer;
+  readonly buffer: SharedArrayBuffer | ArrayBuffer;
   readonly start: number;
   readonly length: number;
 }
 
-/** The answer: the bytes read and their BLAKE3 digest, the file missing, or the failure. */
+/**
+ * The answer: the bytes read and their BLAKE3 digest (and the request's memory, if it was moved
+ * here), the file missing, or the failure.
+ */
 export type ChunkReadReply =
-  | { readonly id: number; readonly bytesRead: number; readonly digest: Uint8Array }
+  | { readonly id: number; readonly bytesRead: number; readonly digest: Uint8Array; readonly buffer?: ArrayBuffer }
   | { readonly id: number; readonly missing: true }
   | { readonly id: number; readonly error: { readonly message: string; readonly fields: ErrorFields } };
 
@@ -51,7 +57,11 @@ export function chunkReadWorker(require: NodeJS.Require, data: ChunkReadWorkerDa
         for (let last = -1; last !== 0 && got < into.length; got += last) {
           last = fs.readSync(fd, into, got, into.length - got, request.offset + got);
         }
-        reply = { id: request.id, bytesRead: got, digest: blake3(into.subarray(0, got)) };
+        const digest = blake3(into.subarray(0, got));
+        reply =
+          request.buffer instanceof SharedArrayBuffer
+            ? { id: request.id, bytesRead: got, digest }
+            : { id: request.id, bytesRead: got, digest, buffer: request.buffer };
       } finally {
         fs.closeSync(fd);
       }
@@ -62,6 +72,7 @@ export function chunkReadWorker(require: NodeJS.Require, data: ChunkReadWorkerDa
           ? { id: request.id, missing: true }
           : { id: request.id, error: { message: String(message), fields: { code, errno, syscall, path } } };
     }
-    parentPort?.postMessage(reply);
+    // Moved memory goes back the way it came (an error's buffer is dropped: its reader lends another).
+    parentPort?.postMessage(reply, "buffer" in reply && reply.buffer ? [reply.buffer] : []);
   });
 }

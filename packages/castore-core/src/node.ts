@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { chunksOf } from "./bytes.js";
 import type { BytesInput } from "./types.js";
 
-export { readFileChunk, sharedChunkBuffer } from "./file-chunk-reads.js";
+export { movableChunkBuffer, readFileChunk, sharedChunkBuffer } from "./file-chunk-reads.js";
 export { type ReadFilePiecesOptions, readFilePieces } from "./file-pieces.js";
 export { primeMallocThresholds } from "./malloc-thresholds.js";
 

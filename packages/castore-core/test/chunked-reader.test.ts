@@ -6,11 +6,13 @@ import {
   type ChunkMeta,
   digestOf,
   isAborted,
+  isBackend,
   isIntegrity,
   isInvalidArgument,
   isInvalidDigest,
   readAll,
 } from "../src/index.js";
+import { DigestedBytes } from "../src/readers/digested-bytes.js";
 import { type ChunkedBlob, chunkedBlob, readBytes, rejection, same } from "./support/chunked-blob.js";
 import { thrownBy } from "./support/thrown.js";
 
@@ -405,6 +407,50 @@ describe("ChunkedReader", () => {
     expect(same(await readAll(reader), blob.data)).toBe(true);
     expect(lent).toBeGreaterThan(largest);
     expect(lent).toBeLessThanOrEqual(reader.maxHeldBytes);
+  });
+
+  it("takes back a lent buffer a store moved away and answered in, and drops one it did not answer in", async () => {
+    const blob = await chunkedBlob(60_000, 13);
+    /** The lent memory moved away and back, as a worker thread's round trip does (its new ArrayBuffer). */
+    const moveAway = (into: Uint8Array) => new Uint8Array(structuredClone(into.buffer, { transfer: [into.buffer] }));
+    const digestedInMoved = async (chunk: ChunkMeta, into: Uint8Array, at = 0) => {
+      const bytes = blob.store.get(chunk.digest.toHex()) as Uint8Array;
+      const back = moveAway(into);
+      back.set(bytes, at);
+      return new DigestedBytes(back.subarray(at, at + bytes.length), (await digestOf(bytes)).unsafeBytes);
+    };
+    let allocated = 0;
+    const buffers = (size: number) => {
+      allocated++;
+      return new Uint8Array(size);
+    };
+    // Answered in the memory that came back: the whole blob through a handful of buffers.
+    const moved = open(blob, {
+      window: 3,
+      chunkBuffers: buffers,
+      openChunk: (chunk, _signal, into) => digestedInMoved(chunk, into as Uint8Array),
+    });
+    expect(same(await readAll(moved), blob.data)).toBe(true);
+    expect(blob.chunks.length).toBeGreaterThan(20);
+    expect(allocated).toBeLessThanOrEqual(4);
+    // Answered elsewhere in that memory than where the lent buffer lay: not the lent buffer.
+    const shifted = open(blob, {
+      chunkBuffers: (size) => new Uint8Array(size + 1),
+      openChunk: (chunk, _signal, into) => digestedInMoved(chunk, into as Uint8Array, 1),
+    });
+    expect(isBackend(await rejection(readAll(shifted)))).toBe(true);
+    // Moved away and answered in fresh memory (as when a thread fails): read, and the gone buffer not lent again.
+    allocated = 0;
+    const lost = open(blob, {
+      window: 3,
+      chunkBuffers: buffers,
+      openChunk: async (chunk, _signal, into) => {
+        moveAway(into as Uint8Array);
+        return (blob.store.get(chunk.digest.toHex()) as Uint8Array).slice();
+      },
+    });
+    expect(same(await readAll(lost), blob.data)).toBe(true);
+    expect(allocated).toBe(blob.chunks.length);
   });
 
   it("puts no listener on a read's signal when the chunk it reads is already here", async () => {

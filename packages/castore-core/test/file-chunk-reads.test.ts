@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { ChunkedReader } from "../src/backend.js";
-import { ChunkReadPool, readFileChunk, sharedChunkBuffer } from "../src/file-chunk-reads.js";
+import { ChunkReadPool, movableChunkBuffer, readFileChunk, sharedChunkBuffer } from "../src/file-chunk-reads.js";
 import { type ChunkMeta, digestOf, isBackend, isIntegrity, readAll } from "../src/index.js";
 import { DigestedBytes } from "../src/readers/digested-bytes.js";
 import { rejection, same } from "./support/chunked-blob.js";
@@ -33,6 +33,30 @@ describe("readFileChunk", () => {
     expect(bytes.buffer).toBe(into.buffer);
     expect(same(bytes, data.subarray(123_450, 423_450))).toBe(true);
     expect((await digestOf(data.subarray(123_450, 423_450))).equals(digest)).toBe(true);
+  });
+
+  it("moves a movable buffer's memory to a worker thread and back, with the digest of what it read there", async () => {
+    const { path, data } = file("moved", 1_000_000, 2);
+    const into = movableChunkBuffer(400_000).subarray(0, 300_000);
+    const result = await readFileChunk(path, 123_450, into);
+    expect(DigestedBytes.is(result)).toBe(true);
+    const { bytes, digest } = result as DigestedBytes;
+    // The lent view lost its memory to the thread; the same memory came back in a new ArrayBuffer.
+    expect((into.buffer as ArrayBuffer).detached).toBe(true);
+    expect(bytes.buffer).not.toBe(into.buffer);
+    expect(bytes.buffer.byteLength).toBe(400_000);
+    expect(bytes.byteOffset).toBe(0);
+    expect(same(bytes, data.subarray(123_450, 423_450))).toBe(true);
+    expect((await digestOf(data.subarray(123_450, 423_450))).equals(digest)).toBe(true);
+    // What came back can be moved again.
+    const again = (await readFileChunk(path, 0, new Uint8Array(bytes.buffer, 0, 200_000))) as DigestedBytes;
+    expect(DigestedBytes.is(again)).toBe(true);
+    expect((bytes.buffer as ArrayBuffer).detached).toBe(true);
+    expect(same(again.bytes, data.subarray(0, 200_000))).toBe(true);
+    // A range under 64 KiB is read where it is, into the movable buffer, which stays.
+    const short = movableChunkBuffer(1_000);
+    expect((await readFileChunk(path, 5, short)) as Uint8Array).toEqual(data.subarray(5, 1_005));
+    expect((short.buffer as ArrayBuffer).detached).toBe(false);
   });
 
   it("returns fewer bytes where the file ends first, and their digest", async () => {
@@ -106,6 +130,30 @@ describe("readFileChunk", () => {
     expect(isIntegrity(await rejection(readAll(open())))).toBe(true);
   });
 
+  it("serves a ChunkedReader from movable buffers, which the reader takes back and lends again", async () => {
+    const { path, data } = file("moved-blob", 2_000_000, 11);
+    const chunks: ChunkMeta[] = [];
+    const offsets = new Map<string, number>();
+    for (let offset = 0; offset < data.length; offset += 100_000) {
+      const digest = await digestOf(data.subarray(offset, offset + 100_000));
+      chunks.push({ digest, size: 100_000 });
+      offsets.set(digest.toHex(), offset);
+    }
+    let allocated = 0;
+    const reader = new ChunkedReader(await digestOf(data), data.length, chunks, {
+      window: 4,
+      chunkBuffers: (size) => {
+        allocated++;
+        return movableChunkBuffer(size);
+      },
+      openChunk: (chunk, _signal, into) =>
+        readFileChunk(path, offsets.get(chunk.digest.toHex()) as number, into as Uint8Array),
+    });
+    expect(same(await readAll(reader), data)).toBe(true);
+    // Twenty chunks through a window of four: the memory that came back was lent again.
+    expect(allocated).toBeLessThanOrEqual(5);
+  });
+
   it("trusts a thread's digest only for the buffer lent for that chunk, and only as the thread made it", async () => {
     const { path, data } = file("trust", 200_000, 17);
     const digest = await digestOf(data.subarray(0, 100_000));
@@ -137,6 +185,25 @@ describe("readFileChunk", () => {
     // And from then on, without trying threads again.
     const later = await pool.read(path, 0, sharedChunkBuffer(100));
     expect(same(later as Uint8Array, data.subarray(0, 100))).toBe(true);
+  });
+
+  it("reads again into fresh memory what a failed thread took a movable buffer's memory for", async () => {
+    const { path, data } = file("moved-fallback", 300_000, 23);
+    const pool = new ChunkReadPool(join(dir, "no-such-module.js"));
+    const lent = Array.from({ length: 4 }, () => movableChunkBuffer(70_000));
+    const results = await Promise.all(lent.map((into, i) => pool.read(path, i * 70_000, into)));
+    for (const [i, result] of results.entries()) {
+      // The thread failed with the memory: what the read returns is new memory, for the caller to hash.
+      expect((lent[i]?.buffer as ArrayBuffer).detached).toBe(true);
+      expect(DigestedBytes.is(result)).toBe(false);
+      expect((result as Uint8Array).length).toBe(70_000);
+      expect(same(result as Uint8Array, data.subarray(i * 70_000, (i + 1) * 70_000))).toBe(true);
+    }
+    // From then on the buffers stay where they are, read in the thread pool.
+    const into = movableChunkBuffer(70_000);
+    const later = await pool.read(path, 0, into);
+    expect((later as Uint8Array).buffer).toBe(into.buffer);
+    expect(same(later as Uint8Array, data.subarray(0, 70_000))).toBe(true);
   });
 
   it("does not keep a process alive once its reads are done", async () => {

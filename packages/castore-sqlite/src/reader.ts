@@ -1,6 +1,6 @@
 import { B3Digest, type BlobReader, type ChunkMeta, IntegrityError, isCastoreError } from "castore-core";
 import { BytesReader, type ChunkBytes, ChunkedReader, sealOf } from "castore-core/backend";
-import { readFileChunk, sharedChunkBuffer } from "castore-core/node";
+import { movableChunkBuffer, readFileChunk } from "castore-core/node";
 import type { ChunkFileLocation } from "./chunk-files.js";
 import { fileError } from "./file-calls.js";
 import { sqliteCall } from "./sqlite-errors.js";
@@ -66,7 +66,7 @@ function openChunkedBlob(store: Store, digest: B3Digest, size: number, bounded: 
       window: READ_WINDOW,
       // Chunks in packs are read, and hashed, by worker threads into buffers the reader lends and
       // uses again (see readFileChunk).
-      chunkBuffers: sharedChunkBuffer,
+      chunkBuffers: movableChunkBuffer,
       // Other chunk bytes are fresh Buffers nobody else holds, so the reader may hand them out as
       // views (ChunkedReader then lets go of that chunk: a caller writing into what it got never
       // changes what a seek back reads again).

@@ -1,4 +1,4 @@
-import { copyBytes } from "../bytes.js";
+import { copyBytes, isDetached, isShared } from "../bytes.js";
 import { type ChunkMeta, validateChunkList } from "../chunking/chunk-list.js";
 import { B3Digest } from "../digest.js";
 import { BackendError, IntegrityError } from "../errors.js";
@@ -32,12 +32,18 @@ export interface ChunkedReaderOptions {
    * for a later chunk once it has copied the bytes out. A bulk read with `into` (see ReadOptions)
    * then moves its bytes through a few buffers instead of fresh memory per chunk, whose page faults
    * and collections cost more than reading and hashing it. `true` lends plain arrays; a function
-   * allocates each buffer (of the given size), for memory of a particular kind, such as the shared
-   * memory `readFileChunk` (`castore-core/node`) fills from a worker thread.
+   * allocates each buffer (of the given size), for memory of a particular kind, such as the memory
+   * `readFileChunk` (`castore-core/node`) moves to a worker thread and back (`movableChunkBuffer`).
    *
    * The store may still return memory of its own (which must then be fresh, as with `ownsChunks`).
    * It must not touch `into` once its promise has settled, so it settles a fetch only once no write
    * into `into` is pending, even after the signal fired.
+   *
+   * The store may also move the buffer's memory to another thread and back (as `readFileChunk`
+   * does with `movableChunkBuffer`'s buffers), which detaches `into`: its answer, a view of the
+   * memory that came back, at the offset `into` had, counts as in the lent buffer, and the reader
+   * lends that memory from then on. A buffer moved but not answered in (its thread failed) is
+   * dropped.
    */
   chunkBuffers?: boolean | ((size: number) => Uint8Array) | undefined;
   /**
@@ -101,13 +107,17 @@ interface HeldChunk {
   readonly starts: readonly number[];
 }
 
-interface ChunkLoad {
+/** The buffer lent to the store for a chunk (see `chunkBuffers`), while the reader may still reuse it. */
+interface LentBuffer {
+  /** Replaced by the same memory when the store moved it to another thread and back. */
+  buffer: Uint8Array | undefined;
+}
+
+interface ChunkLoad extends LentBuffer {
   readonly bytes: Promise<HeldChunk>;
   readonly controller: AbortController;
   /** Set once `bytes` settled: the store is done with the signal, so dropping the load need not fire it. */
   settled: boolean;
-  /** The buffer lent to the store for this chunk (see `chunkBuffers`), while the reader may still reuse it. */
-  buffer: Uint8Array | undefined;
   /** Set once the reader no longer holds the chunk: its buffer is free once the fetch has settled too. */
   dropped: boolean;
 }
@@ -321,7 +331,8 @@ export class ChunkedReader extends BaseBlobReader {
   /** Takes back a dropped chunk's lent buffer once its fetch has settled (the store is done with it). */
   #reclaimBuffer(load: ChunkLoad): void {
     if (!load.buffer || !load.dropped || !load.settled || this.closed) return;
-    this.#spareBuffers.push(load.buffer);
+    // A buffer the store moved away and never answered in has no memory left to lend.
+    if (!isDetached(load.buffer)) this.#spareBuffers.push(load.buffer);
     load.buffer = undefined;
   }
 
@@ -345,9 +356,11 @@ export class ChunkedReader extends BaseBlobReader {
   #load(index: number): void {
     if (this.#loads.has(index)) return;
     const controller = new AbortController();
-    const buffer = this.#allocateBuffer && (this.#spareBuffers.pop() ?? this.#allocateBuffer(this.#bufferSize));
-    const bytes = this.#fetchVerified(index, controller.signal, buffer);
-    const load: ChunkLoad = { bytes, controller, settled: false, buffer, dropped: false };
+    const lent: LentBuffer = {
+      buffer: this.#allocateBuffer && (this.#spareBuffers.pop() ?? this.#allocateBuffer(this.#bufferSize)),
+    };
+    const bytes = this.#fetchVerified(index, controller.signal, lent);
+    const load: ChunkLoad = Object.assign(lent, { bytes, controller, settled: false, dropped: false });
     this.#inFlight++;
     const settle = () => {
       load.settled = true;
@@ -359,10 +372,13 @@ export class ChunkedReader extends BaseBlobReader {
     this.#loads.set(index, load);
   }
 
-  /** The chunk's bytes, checked against its size and digest; `buffer` is lent to the store (see `chunkBuffers`). */
-  async #fetchVerified(index: number, signal: AbortSignal, buffer: Uint8Array | undefined): Promise<HeldChunk> {
+  /** The chunk's bytes, checked against its size and digest; `lent.buffer` is lent to the store (see `chunkBuffers`). */
+  async #fetchVerified(index: number, signal: AbortSignal, lent: LentBuffer): Promise<HeldChunk> {
     const chunk = this.#chunks[index] as ChunkMeta;
     const fromStream = this.#blobStream?.take(index, chunk.size, signal);
+    let buffer = lent.buffer;
+    // Where the buffer lies in its memory, kept: a buffer the store moves away reports nothing after.
+    const shape = buffer && { byteOffset: buffer.byteOffset, length: buffer.length, memory: buffer.buffer.byteLength };
     const source = await (fromStream ?? this.#openChunk(chunk, signal, buffer?.subarray(0, chunk.size)));
     if (source === undefined) {
       throw new IntegrityError(`blob ${this.digest} is incomplete: its chunk ${chunk.digest} is missing`);
@@ -370,6 +386,8 @@ export class ChunkedReader extends BaseBlobReader {
     let held: HeldChunk;
     let digest: Uint8Array | B3Digest | undefined;
     if (DigestedBytes.is(source)) {
+      const movedBack = buffer && shape && isDetached(buffer) ? sameMemoryBack(source.bytes, shape) : undefined;
+      if (movedBack) lent.buffer = buffer = movedBack;
       // A digest computed where the bytes were read counts only for bytes in the buffer lent for them.
       if (!buffer || !isViewOf(source.bytes, buffer)) {
         throw new BackendError(`the store answered chunk ${chunk.digest} with bytes outside the buffer lent for it`);
@@ -438,6 +456,20 @@ export class ChunkedReader extends BaseBlobReader {
     this.#blobHasher = undefined;
     this.#hashedUpTo = 0;
   }
+}
+
+/**
+ * The lent buffer again, in the memory that came back from another thread in its place (see
+ * `chunkBuffers`): when `bytes` lie in ordinary memory of the size the lent buffer's had, from the
+ * offset it had. Undefined otherwise.
+ */
+function sameMemoryBack(
+  bytes: Uint8Array,
+  lent: { readonly byteOffset: number; readonly length: number; readonly memory: number },
+): Uint8Array | undefined {
+  if (isShared(bytes) || isDetached(bytes) || bytes.buffer.byteLength !== lent.memory) return undefined;
+  if (bytes.byteOffset !== lent.byteOffset) return undefined;
+  return new Uint8Array(bytes.buffer, lent.byteOffset, lent.length);
 }
 
 /** Whether `bytes` starts where `buffer` starts, in its memory (a store's answer for a lent buffer). */
