@@ -3,7 +3,7 @@
 // chunking plumbing. Users of a store need only `castore-core` (./index.ts); the guide to writing a
 // backend is in this package's README.
 export * from "./address.js";
-export { chunksOf, concatBytes, copyBytes, splitBytes } from "./bytes.js";
+export { chunksOf, concatBytes, copyBytes, isDetached, splitBytes } from "./bytes.js";
 export { validateChunkList } from "./chunking/chunk-list.js";
 export { ChunkListSealer, sealOf } from "./chunking/chunk-list-seal.js";
 export { ChunkSplitter, type ChunkSplitterOptions, type SplitChunk } from "./chunking/chunk-splitter.js";

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { ChunkedReader } from "../src/backend.js";
 import { ChunkReadPool, movableChunkBuffer, readFileChunk, sharedChunkBuffer } from "../src/file-chunk-reads.js";
-import { type ChunkMeta, digestOf, isBackend, isIntegrity, readAll } from "../src/index.js";
+import { type ChunkMeta, digestOf, isBackend, isIntegrity, isInvalidArgument, readAll } from "../src/index.js";
 import { DigestedBytes } from "../src/readers/digested-bytes.js";
 import { rejection, same } from "./support/chunked-blob.js";
 import { xorshiftBytes } from "./support/xorshift.js";
@@ -53,6 +53,11 @@ describe("readFileChunk", () => {
     expect(DigestedBytes.is(again)).toBe(true);
     expect((bytes.buffer as ArrayBuffer).detached).toBe(true);
     expect(same(again.bytes, data.subarray(0, 200_000))).toBe(true);
+    // A file that is not there keeps the memory it was sent: a read into the lent buffer again is
+    // refused, not a read of nothing.
+    const lost = movableChunkBuffer(100_000);
+    expect(await readFileChunk(join(dir, "absent"), 0, lost)).toBeUndefined();
+    expect(isInvalidArgument(await rejection(readFileChunk(path, 0, lost)))).toBe(true);
     // A range under 64 KiB is read where it is, into the movable buffer, which stays.
     const short = movableChunkBuffer(1_000);
     expect((await readFileChunk(path, 5, short)) as Uint8Array).toEqual(data.subarray(5, 1_005));

@@ -1,5 +1,5 @@
 import { B3Digest, type BlobReader, type ChunkMeta, IntegrityError, isCastoreError } from "castore-core";
-import { BytesReader, type ChunkBytes, ChunkedReader, sealOf } from "castore-core/backend";
+import { BytesReader, type ChunkBytes, ChunkedReader, isDetached, sealOf } from "castore-core/backend";
 import { movableChunkBuffer, readFileChunk } from "castore-core/node";
 import type { ChunkFileLocation } from "./chunk-files.js";
 import { fileError } from "./file-calls.js";
@@ -154,8 +154,9 @@ async function readChunkFile(
   size: number,
   into: Uint8Array | undefined,
 ): Promise<ChunkBytes | undefined> {
-  // A file of its own is read the synchronous way, one byte further than listed (see readAt).
-  if (into && location.pack !== null) {
+  // A file of its own is read the synchronous way, one byte further than listed (see readAt); so is
+  // a chunk whose lent buffer went with a read of a pack that was gone (see movableChunkBuffer).
+  if (into && !isDetached(into) && location.pack !== null) {
     const path = store.chunkFiles.pathOf(digest, location);
     try {
       return await readFileChunk(path, location.offset, into);

@@ -187,30 +187,38 @@ describe("chunk files", () => {
     await service.close();
   });
 
-  it("a reader finds chunks stored again in another pack after it opened (the pack it knew is gone)", async () => {
-    const file = tempFile();
-    const service = await openWithHooks({ path: file, avgChunkSize: 1024 }, FILES_FOR_ALL);
-    const data = pseudoRandomBytes(64 * 1024, 5);
-    const digest = await putBlob(service, data);
-    const reader = await service.openRead(digest);
-    if (!reader) throw new Error("blob missing");
-    // What another process does when it deletes the chunks and stores them again: a new upload, a new pack.
-    const chunk = withConnection(file, (db) =>
-      db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
-    ) as Buffer;
-    const before = chunkFileOf(file, chunk) as string;
-    const after = packFilePath(file, 1_000_000, 0);
-    writeFileSync(after, readFileSync(before));
-    withConnection(file, (db) => {
-      db.exec("INSERT INTO packs (upload, pack) VALUES (1000000, 0)");
-      db.exec("UPDATE chunks SET upload = 1000000, pack = 0 WHERE pack IS NOT NULL");
-      db.exec("DELETE FROM packs WHERE upload <> 1000000");
-    });
-    rmSync(before);
-    expectBytes(await readAll(reader), data);
-    await service.close();
-    expect(countRows(file)).toMatchObject(CONSISTENT);
-  });
+  // Chunks of 1 KiB are read on the reader's thread; of 64 KiB and more, by a worker thread, into
+  // a buffer whose memory moves there (and, the pack being gone, does not come back).
+  it.each([
+    ["1 KiB", 1024, 64 * 1024],
+    ["256 KiB", 256 * 1024, 4 << 20],
+  ])(
+    "a reader finds chunks of %s stored again in another pack after it opened (the pack it knew is gone)",
+    async (_name, avgChunkSize, length) => {
+      const file = tempFile();
+      const service = await openWithHooks({ path: file, avgChunkSize }, FILES_FOR_ALL);
+      const data = pseudoRandomBytes(length, 5);
+      const digest = await putBlob(service, data);
+      const reader = await service.openRead(digest);
+      if (!reader) throw new Error("blob missing");
+      // What another process does when it deletes the chunks and stores them again: a new upload, a new pack.
+      const chunk = withConnection(file, (db) =>
+        db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
+      ) as Buffer;
+      const before = chunkFileOf(file, chunk) as string;
+      const after = packFilePath(file, 1_000_000, 0);
+      writeFileSync(after, readFileSync(before));
+      withConnection(file, (db) => {
+        db.exec("INSERT INTO packs (upload, pack) VALUES (1000000, 0)");
+        db.exec("UPDATE chunks SET upload = 1000000, pack = 0 WHERE pack IS NOT NULL");
+        db.exec("DELETE FROM packs WHERE upload <> 1000000");
+      });
+      rmSync(before);
+      expectBytes(await readAll(reader), data);
+      await service.close();
+      expect(countRows(file)).toMatchObject(CONSISTENT);
+    },
+  );
 
   it("a reader finds a chunk stored again in a file of its own after it opened (the file it knew is gone)", async () => {
     const file = tempFile();
