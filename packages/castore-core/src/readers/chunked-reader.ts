@@ -372,7 +372,10 @@ export class ChunkedReader extends BaseBlobReader {
     this.#loads.set(index, load);
   }
 
-  /** The chunk's bytes, checked against its size and digest; `lent.buffer` is lent to the store (see `chunkBuffers`). */
+  /**
+   * The chunk's bytes, checked against its size and digest; `lent.buffer` is lent to the store (see
+   * `chunkBuffers`), and replaced by the same memory if the store moved it away and back.
+   */
   async #fetchVerified(index: number, signal: AbortSignal, lent: LentBuffer): Promise<HeldChunk> {
     const chunk = this.#chunks[index] as ChunkMeta;
     const fromStream = this.#blobStream?.take(index, chunk.size, signal);
