@@ -199,7 +199,7 @@ describe("readFileChunk", () => {
     const results = await Promise.all(lent.map((into, i) => pool.read(path, i * 70_000, into)));
     for (const [i, result] of results.entries()) {
       // The thread failed with the memory: what the read returns is new memory, for the caller to hash.
-      expect((lent[i]?.buffer as ArrayBuffer).detached).toBe(true);
+      expect(((lent[i] as Uint8Array).buffer as ArrayBuffer).detached).toBe(true);
       expect(DigestedBytes.is(result)).toBe(false);
       expect((result as Uint8Array).length).toBe(70_000);
       expect(same(result as Uint8Array, data.subarray(i * 70_000, (i + 1) * 70_000))).toBe(true);
