@@ -187,6 +187,14 @@ describe("chunk files", () => {
     await service.close();
   });
 
+  /** The digest of the store's blob's sixth chunk (seq 5) and the file holding it: what the two tests below move. */
+  function sixthChunk(file: string): { chunk: Buffer; before: string } {
+    const chunk = withConnection(file, (db) =>
+      db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
+    ) as Buffer;
+    return { chunk, before: chunkFileOf(file, chunk) as string };
+  }
+
   // Chunks of 1 KiB are read on the reader's thread; of 64 KiB and more, by a worker thread, into
   // a buffer whose memory moves there (and, the pack being gone, does not come back).
   it.each([
@@ -202,10 +210,7 @@ describe("chunk files", () => {
       const reader = await service.openRead(digest);
       if (!reader) throw new Error("blob missing");
       // What another process does when it deletes the chunks and stores them again: a new upload, a new pack.
-      const chunk = withConnection(file, (db) =>
-        db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
-      ) as Buffer;
-      const before = chunkFileOf(file, chunk) as string;
+      const { before } = sixthChunk(file);
       const after = packFilePath(file, 1_000_000, 0);
       writeFileSync(after, readFileSync(before));
       withConnection(file, (db) => {
@@ -232,10 +237,7 @@ describe("chunk files", () => {
     const reader = await service.openRead(digest);
     if (!reader) throw new Error("blob missing");
     // What another process does when it deletes a chunk and stores it again: a new upload, a new file.
-    const chunk = withConnection(file, (db) =>
-      db.prepare<[], Buffer>("SELECT chunk FROM blob_chunks WHERE seq = 5").pluck().get(),
-    ) as Buffer;
-    const before = chunkFileOf(file, chunk) as string;
+    const { chunk, before } = sixthChunk(file);
     const after = chunkFilePath(file, chunk, 1_000_000);
     writeFileSync(after, readFileSync(before));
     withConnection(file, (db) => db.prepare("UPDATE chunks SET upload = 1000000 WHERE digest = ?").run(chunk));
