@@ -17,6 +17,7 @@ import { chunkFileOf, chunkFilePath, packFilePath } from "./support/corrupt.js";
 import { CONSISTENT, countRows, withConnection } from "./support/inspect.js";
 import { moveChunksOutOfPacks } from "./support/older-layouts.js";
 import { tempFile } from "./support/temp.js";
+import { writeThroughOneBuffer } from "./support/writes.js";
 
 const MiB = 1 << 20;
 /** Small chunks in packs too (see CHUNK_FILE_MIN_BYTES): quick tests with many chunks. */
@@ -72,15 +73,7 @@ describe("chunk files", () => {
     const data = pseudoRandomBytes(40 * MiB, 3);
     // Written through one buffer refilled after each write resolves: the pack writes that finish
     // later must have copied what they write.
-    const piece = new Uint8Array(3 * MiB);
-    const writer = await service.openWrite();
-    for (let at = 0; at < data.length; at += piece.length) {
-      const bytes = data.subarray(at, at + piece.length);
-      piece.set(bytes);
-      await writer.write(piece.subarray(0, bytes.length));
-      piece.fill(0xee);
-    }
-    const digest = await writer.close();
+    const digest = await writeThroughOneBuffer(service, data, new Uint8Array(3 * MiB));
     expect(digest.equals(await digestOf(data))).toBe(true);
     const chunks = await service.chunks(digest);
     expect(chunks?.length).toBeGreaterThanOrEqual(4);

@@ -9,6 +9,7 @@ import { expectBytes } from "./support/bytes.js";
 import { corruptStoredByte } from "./support/corrupt.js";
 import { chunkLengths, countRows } from "./support/inspect.js";
 import { tempFile } from "./support/temp.js";
+import { writeThroughOneBuffer } from "./support/writes.js";
 
 /** Chunks of 512 to 2048 bytes: small blobs span many. */
 const AVG = 1024;
@@ -39,15 +40,7 @@ describe("chunked storage", () => {
     const { service } = await openStore();
     const data = pseudoRandomBytes(AVG * 40, 11);
     // One Node Buffer, refilled for every piece (Buffer#slice makes views, not copies).
-    const piece = Buffer.alloc(3000);
-    const writer = await service.openWrite();
-    for (let offset = 0; offset < data.length; offset += piece.length) {
-      const part = data.subarray(offset, offset + piece.length);
-      piece.set(part);
-      await writer.write(piece.subarray(0, part.length));
-      piece.fill(0xee);
-    }
-    const digest = await writer.close();
+    const digest = await writeThroughOneBuffer(service, data, Buffer.alloc(3000));
     expectBytes(await readBlob(service, digest), data);
     for (const chunk of (await service.chunks(digest)) ?? []) {
       await expect(readBlob(service, chunk.digest), String(chunk.digest)).resolves.toBeInstanceOf(Uint8Array);
